@@ -1,0 +1,14 @@
+"""Erasure Workbench: synthetic unlearning for PyTorch classifiers, and the evidence that it worked."""
+
+from workbench.device import resolve_device
+from workbench.hashing import weights_sha256
+from workbench.models import load_model, save_model
+from workbench.records import ForgetSet, RecordSet, RecordTable, TrainRecipe
+from workbench.samples import Sample, list_samples, load_sample
+from workbench.schema import FeatureSchema, FeatureSpec
+
+__all__ = [
+    "FeatureSchema", "FeatureSpec", "ForgetSet", "RecordSet", "RecordTable", "Sample",
+    "TrainRecipe", "list_samples", "load_model", "load_sample", "resolve_device", "save_model",
+    "weights_sha256",
+]

@@ -1,0 +1,58 @@
+"""The ``workbench`` command: headless access to the sample models (and, later, erasure)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from workbench.samples import SAMPLES, list_samples, rebuild_samples
+
+
+def cmd_samples(args: argparse.Namespace) -> int:
+    rows = list_samples(root=args.root)
+    header = f"{'name':8} {'domain':11} {'records':>7} {'train acc':>9} {'test acc':>8} {'loss-MIA AUC':>12}"
+    print(header)
+    for r in rows:
+        print(f"{r['name']:8} {r['domain']:11} {r['records']:>7} {r['train_accuracy']:>9.3f} "
+              f"{r['test_accuracy']:>8.3f} {r['loss_mia_auc']:>12.3f}")
+    return 0
+
+
+def cmd_rebuild(args: argparse.Namespace) -> int:
+    rebuild_samples(args.out, replace=args.replace, names=args.only)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="workbench", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    samples = sub.add_parser("samples", help="list the sample models with their metrics")
+    samples.add_argument("--root", type=Path, default=None, help="folder of sample models")
+    samples.set_defaults(run=cmd_samples)
+    rebuild = sub.add_parser("rebuild-samples",
+                             help="retrain the sample models from their records and manifests")
+    where = rebuild.add_mutually_exclusive_group(required=True)
+    where.add_argument("--out", type=Path, help="write the rebuilt models into this new folder")
+    where.add_argument("--replace", action="store_true",
+                       help="overwrite the shipped sample_models/ (the only command that does)")
+    rebuild.add_argument("--only", nargs="+", choices=sorted(SAMPLES), help="rebuild only these")
+    rebuild.set_defaults(run=cmd_rebuild)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except (ValueError, FileNotFoundError) as error:
+        print(f"workbench: error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("workbench: interrupted; nothing was half-written", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

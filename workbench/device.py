@@ -1,0 +1,35 @@
+"""Pick the compute device: CUDA when present, CPU otherwise."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import torch
+
+DeviceChoice = Literal["auto", "cpu", "cuda"]
+
+
+def resolve_device(choice: str | torch.device = "auto") -> torch.device:
+    """Return the torch device for ``choice``.
+
+    Args:
+        choice: ``"auto"`` (CUDA when available, else CPU), ``"cpu"``, ``"cuda"``
+            (or ``"cuda:N"``), or a ``torch.device``.
+
+    Raises:
+        ValueError: an unknown choice, or CUDA asked for on a machine without it.
+    """
+    if isinstance(choice, torch.device):
+        choice = str(choice)
+    if choice == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if choice == "cpu":
+        return torch.device("cpu")
+    if choice.startswith("cuda"):
+        if not torch.cuda.is_available():
+            raise ValueError(
+                f"device {choice!r} was asked for but CUDA is not available on this machine; "
+                "use device='auto' or 'cpu', or install the CUDA build of torch (see README)."
+            )
+        return torch.device(choice)
+    raise ValueError(f"unknown device {choice!r}; use 'auto', 'cpu' or 'cuda'.")

@@ -1,0 +1,263 @@
+"""Record tables with stable ids, and selections of records to forget or retain.
+
+A ``RecordTable`` holds one row per record: ``record_id``, ``label`` (class index),
+``member`` (was it in the model's training set?) and the raw features. Selections are
+``RecordSet`` / ``ForgetSet`` objects: ids plus the rule that chose them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+
+from workbench.schema import Encoder, FeatureSchema, InputSpace, TabularEncoder
+
+RESERVED_COLUMNS = ("record_id", "label", "member")
+
+
+@dataclass(frozen=True)
+class TrainRecipe:
+    """How a model was trained: enough to retrain it from scratch."""
+
+    epochs: int
+    lr: float
+    batch_size: int
+    weight_decay: float = 0.0
+    optimizer: str = "adam"
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TrainRecipe:
+        return cls(**{k: data[k] for k in ("epochs", "lr", "batch_size", "weight_decay", "optimizer")
+                      if k in data})
+
+
+class RecordTable:
+    """Records with stable ids, labels, membership and raw features (pandas-backed)."""
+
+    def __init__(self, frame: pd.DataFrame, schema: FeatureSchema, encoder: Encoder, *,
+                 name: str = "records", recipe: TrainRecipe | None = None,
+                 reported_test_accuracy: float | None = None):
+        _validate_frame(frame, schema)
+        self._frame = frame.reset_index(drop=True)
+        self.schema = schema
+        self.encoder = encoder
+        self.name = name
+        self.recipe = recipe
+        self.reported_test_accuracy = reported_test_accuracy
+        self._position = pd.Index(self._frame["record_id"])
+        self._inputs: torch.Tensor | None = None
+
+    @classmethod
+    def from_frame(cls, frame: pd.DataFrame, *, id_column: str, label_column: str,
+                   member_column: str | None = None, features: list[str] | None = None,
+                   encoder: Encoder | None = None, name: str = "records") -> RecordTable:
+        """Build a table from a user's DataFrame, naming the id, label and member columns.
+
+        Text labels become class indices in sorted order. Without ``member_column`` every
+        record counts as a training member. Without ``encoder``, numeric features are
+        standardised on the member rows and text features one-hot encoded.
+        """
+        for role, column in (("id", id_column), ("label", label_column), ("member", member_column)):
+            if column is not None and column not in frame.columns:
+                raise ValueError(f"the {role} column {column!r} is not in the records; "
+                                 f"columns are {list(frame.columns)[:20]}")
+        features = features or [c for c in frame.columns
+                                if c not in (id_column, label_column, member_column)]
+        classes = tuple(str(c) for c in sorted(frame[label_column].dropna().unique()))
+        label_index = {c: i for i, c in enumerate(classes)}
+        out = pd.DataFrame({
+            "record_id": frame[id_column].astype(str).to_numpy(),
+            "label": frame[label_column].astype(str).map(label_index).to_numpy(),
+            "member": (frame[member_column].astype(bool).to_numpy() if member_column
+                       else np.ones(len(frame), dtype=bool)),
+        })
+        out = pd.concat([out, frame[features].reset_index(drop=True)], axis=1)
+        schema = encoder.schema if encoder else FeatureSchema.infer(frame[features], classes)
+        encoder = encoder or TabularEncoder.fit(out[out["member"]], schema)
+        return cls(out, schema, encoder, name=name)
+
+    # --- reading -----------------------------------------------------------------
+    @property
+    def frame(self) -> pd.DataFrame:
+        """A copy of the records: ``record_id``, ``label``, ``member`` and raw features."""
+        return self._frame.copy()
+
+    @property
+    def ids(self) -> tuple[str, ...]:
+        return tuple(self._frame["record_id"])
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.schema.classes)
+
+    @property
+    def input_space(self) -> InputSpace:
+        return self.encoder.input_space()
+
+    def __len__(self) -> int:
+        return len(self._frame)
+
+    def positions(self, ids: Iterable[str] | None = None) -> np.ndarray:
+        """Row positions of ``ids`` (all rows when None); unknown ids raise ``KeyError``-free ValueError."""
+        if ids is None:
+            return np.arange(len(self._frame))
+        ids = [str(i) for i in ids]
+        found = self._position.get_indexer(ids)
+        if (found < 0).any():
+            unknown = [i for i, p in zip(ids, found, strict=True) if p < 0]
+            raise ValueError(f"{len(unknown)} record id(s) not in table {self.name!r}: "
+                             f"{unknown[:10]}{' ...' if len(unknown) > 10 else ''}")
+        return found
+
+    def inputs(self, ids: Iterable[str] | None = None) -> torch.Tensor:
+        """Model-ready inputs, shape ``(N, *input_shape)``, float32."""
+        if self._inputs is None:
+            self._inputs = self.encoder.transform(self._frame)
+        return self._inputs[torch.from_numpy(self.positions(ids))]
+
+    def labels(self, ids: Iterable[str] | None = None) -> torch.Tensor:
+        """Class indices, shape ``(N,)``, int64."""
+        labels = torch.from_numpy(self._frame["label"].to_numpy(dtype=np.int64, copy=True))
+        return labels[torch.from_numpy(self.positions(ids))]
+
+    # --- selecting ---------------------------------------------------------------
+    def members(self) -> RecordSet:
+        """Every training member."""
+        return RecordSet(self, self._ids_where(self._frame["member"]), "training members")
+
+    def held_out(self) -> RecordSet:
+        """Every held-out record (never trained on)."""
+        return RecordSet(self, self._ids_where(~self._frame["member"]), "held-out records")
+
+    def retain_for(self, forget: RecordSet) -> RecordSet:
+        """The training members that are not in ``forget``."""
+        drop = set(forget.ids)
+        ids = tuple(i for i in self.members().ids if i not in drop)
+        return RecordSet(self, ids, f"training members minus {len(drop)} forgotten")
+
+    def select(self, ids: Iterable[str] | None = None, *, query: str | None = None,
+               classes: Iterable[int | str] | None = None) -> ForgetSet:
+        """Choose training records to forget: by ids, by a pandas query, or whole classes.
+
+        Exactly one of ``ids``, ``query`` or ``classes`` is given. ``classes`` takes class
+        indices or names and makes a class-level request (every member of those classes).
+
+        Raises:
+            ValueError: unknown or duplicate ids, ids of held-out records, an empty
+                selection, a selection of every training record, or an unknown class.
+        """
+        given = [x is not None for x in (ids, query, classes)]
+        if sum(given) != 1:
+            raise ValueError("select exactly one of ids=..., query=... or classes=...")
+        if ids is not None:
+            chosen, rule, class_ids = self._select_ids(ids), "by record id", ()
+        elif query is not None:
+            chosen, rule, class_ids = self._select_query(query), f"query: {query}", ()
+        else:
+            class_ids = self._class_indices(classes)
+            mask = self._frame["member"] & self._frame["label"].isin(class_ids)
+            chosen = self._ids_where(mask)
+            names = [self.schema.classes[c] for c in class_ids]
+            rule = f"every training record of class {', '.join(names)}"
+        if not chosen:
+            raise ValueError(f"the selection ({rule}) matched no training records; nothing to forget")
+        if len(chosen) == int(self._frame["member"].sum()):
+            raise ValueError(f"the selection ({rule}) holds every training record; forgetting all "
+                             "of them leaves no model to keep: train a new one instead")
+        return ForgetSet(self, chosen, rule, tuple(class_ids))
+
+    def _select_ids(self, ids: Iterable[str]) -> tuple[str, ...]:
+        ids = [str(i).strip() for i in ids]
+        seen, dupes = set(), []
+        for i in ids:
+            (dupes.append(i) if i in seen else seen.add(i))
+        if dupes:
+            raise ValueError(f"duplicate record id(s) in the selection: {sorted(set(dupes))[:10]}")
+        positions = self.positions(ids)
+        not_members = [i for i, p in zip(ids, positions, strict=True)
+                       if not self._frame["member"].iat[p]]
+        if not_members:
+            raise ValueError(f"{len(not_members)} record(s) were never training members, so the "
+                             f"model holds nothing of them to forget: {not_members[:10]}")
+        return tuple(ids)
+
+    def _select_query(self, query: str) -> tuple[str, ...]:
+        try:
+            matched = self._frame.query(query)
+        except Exception as error:  # pandas raises many types for a bad expression
+            raise ValueError(f"cannot evaluate query {query!r}: {error}") from None
+        return tuple(matched.loc[matched["member"], "record_id"])
+
+    def _class_indices(self, classes: Iterable[int | str]) -> list[int]:
+        out = []
+        for c in classes:
+            if isinstance(c, str) and c in self.schema.classes:
+                out.append(self.schema.classes.index(c))
+            elif isinstance(c, int | np.integer) and 0 <= int(c) < self.num_classes:
+                out.append(int(c))
+            else:
+                raise ValueError(f"class {c!r} does not exist; classes are "
+                                 f"{list(enumerate(self.schema.classes))}")
+        return sorted(set(out))
+
+    def _ids_where(self, mask: pd.Series) -> tuple[str, ...]:
+        return tuple(self._frame.loc[mask.to_numpy(dtype=bool), "record_id"])
+
+
+@dataclass(frozen=True)
+class RecordSet:
+    """A chosen subset of a table's records: ids in a fixed order, and why they were chosen."""
+
+    table: RecordTable
+    ids: tuple[str, ...]
+    rule: str
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def inputs(self) -> torch.Tensor:
+        """Model-ready inputs, shape ``(N, *input_shape)``."""
+        return self.table.inputs(self.ids)
+
+    def labels(self) -> torch.Tensor:
+        """Class indices, shape ``(N,)``."""
+        return self.table.labels(self.ids)
+
+    def class_counts(self) -> dict[str, int]:
+        """Records per class name, for every class present."""
+        counts = np.bincount(self.labels().numpy(), minlength=self.table.num_classes)
+        return {self.table.schema.classes[i]: int(n) for i, n in enumerate(counts) if n}
+
+
+@dataclass(frozen=True)
+class ForgetSet(RecordSet):
+    """Training records to forget. ``classes`` is set for a class-level request."""
+
+    classes: tuple[int, ...] = ()
+
+    @property
+    def is_class_request(self) -> bool:
+        return bool(self.classes)
+
+
+def _validate_frame(frame: pd.DataFrame, schema: FeatureSchema) -> None:
+    missing = [c for c in RESERVED_COLUMNS if c not in frame.columns]
+    if missing:
+        raise ValueError(f"records are missing the column(s) {missing}; a record table needs "
+                         f"{list(RESERVED_COLUMNS)} plus the features")
+    ids = frame["record_id"].astype(str)
+    if ids.duplicated().any():
+        raise ValueError(f"record ids are not unique: {sorted(ids[ids.duplicated()].unique())[:10]}")
+    if frame["label"].isna().any():
+        raise ValueError("some records have no label; drop or label them first")
+    labels = frame["label"].to_numpy()
+    if labels.min() < 0 or labels.max() >= len(schema.classes):
+        raise ValueError(f"labels must be class indices 0..{len(schema.classes) - 1}")

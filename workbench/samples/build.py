@@ -1,0 +1,144 @@
+"""Train a sample model from its committed records and write its folder, atomically."""
+
+from __future__ import annotations
+
+import json
+import platform
+import shutil
+import tempfile
+from collections.abc import Callable
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from workbench.atomic import current_umask, write_json
+from workbench.hashing import sha256_file, weights_sha256
+from workbench.metrics import loss_mia_auc, set_accuracy
+from workbench.models import build_model, save_model
+from workbench.records import RESERVED_COLUMNS, RecordTable
+from workbench.samples.catalog import SAMPLES, SampleSpec, sample_spec, samples_root
+from workbench.samples.load import MANIFEST_VERSION, read_records
+from workbench.training import train_classifier
+
+COPIED = ("records.csv.gz", "SOURCE.md")
+
+
+def library_versions() -> dict[str, str]:
+    names = ("torch", "numpy", "pandas", "scikit-learn", "safetensors")
+    return {"python": platform.python_version(), **{n: metadata.version(n) for n in names}}
+
+
+def architecture_for(spec: SampleSpec, table: RecordTable) -> dict[str, Any]:
+    """The sample's architecture spec with input and output sizes filled in."""
+    arch = dict(spec.architecture, num_classes=table.num_classes)
+    if arch["name"] == "mlp":
+        arch["in_features"] = table.input_space.size
+    return arch
+
+
+def train_sample(spec: SampleSpec, records_path: Path, *, device: str = "cpu"):
+    """Train ``spec``'s model on the member rows of ``records_path``; return (table, model)."""
+    frame = read_records(records_path)
+    features = frame.drop(columns=list(RESERVED_COLUMNS))
+    encoder = spec.fit_encoder(features, frame["member"])
+    table = RecordTable(frame, encoder.schema, encoder, name=spec.name, recipe=spec.recipe)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(spec.seed)
+        model = build_model(architecture_for(spec, table))
+    members = table.members()
+    train_classifier(model, members.inputs(), members.labels(), spec.recipe,
+                     seed=spec.seed, device=device)
+    return table, model.to("cpu")
+
+
+def sample_metrics(model: torch.nn.Module, table: RecordTable) -> dict[str, Any]:
+    members, held_out = table.members(), table.held_out()
+    return {
+        "n_records": len(table), "n_members": len(members), "n_held_out": len(held_out),
+        "train_accuracy": round(set_accuracy(model, members), 4),
+        "test_accuracy": round(set_accuracy(model, held_out), 4),
+        "loss_mia_auc": round(loss_mia_auc(model, members, held_out), 4),
+    }
+
+
+def build_sample(name: str, source: Path, target: Path, *, device: str = "cpu") -> dict[str, Any]:
+    """Train sample ``name`` from ``source/records.csv.gz`` and write a complete folder at ``target``.
+
+    Files are written into a temporary folder first and moved in place at the end, so a
+    crash leaves ``target`` as it was.
+    """
+    spec = sample_spec(name)
+    table, model = train_sample(spec, source / "records.csv.gz", device=device)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{name}.", dir=target.parent))
+    staging.chmod(0o777 & ~current_umask())
+    try:
+        for file in COPIED:
+            if (source / file).is_file():
+                shutil.copyfile(source / file, staging / file)
+        write_json(staging / "preprocessing.json", table.encoder.to_dict())
+        save_model(model, staging / "model.safetensors")
+        manifest = make_manifest(spec, table, model, staging)
+        write_json(staging / "manifest.json", manifest)
+        _swap_in(staging, target)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return manifest
+
+
+def make_manifest(spec: SampleSpec, table: RecordTable, model: torch.nn.Module,
+                  folder: Path) -> dict[str, Any]:
+    files = {role: {"path": path, "sha256": sha256_file(folder / path)} for role, path in
+             (("records", "records.csv.gz"), ("preprocessing", "preprocessing.json"),
+              ("weights", "model.safetensors"))}
+    return {
+        "schema_version": MANIFEST_VERSION,
+        "name": spec.name, "title": spec.title, "domain": spec.domain,
+        "architecture": architecture_for(spec, table),
+        "recipe": {**spec.recipe.to_dict(), "loss": "cross-entropy", "trained_on": "member rows"},
+        "seed": spec.seed,
+        "split": "stratified by label, seed 0 (member column of records.csv.gz)",
+        "files": files,
+        "data_sha256": files["records"]["sha256"],
+        "weights_sha256": files["weights"]["sha256"],
+        "weights_state_sha256": weights_sha256(model),
+        "metrics": sample_metrics(model, table),
+        "features": table.schema.to_dict(),
+        "input_shape": list(table.input_space.shape),
+        "library_versions": library_versions(),
+        "notes": spec.notes,
+    }
+
+
+def _swap_in(staging: Path, target: Path) -> None:
+    backup = target.with_name(f".{target.name}.old")
+    if target.exists():
+        target.rename(backup)
+    staging.rename(target)
+    shutil.rmtree(backup, ignore_errors=True)
+
+
+def rebuild_samples(out: Path | None = None, *, replace: bool = False,
+                    names: list[str] | None = None,
+                    report: Callable[[str], None] = print) -> dict[str, dict[str, Any]]:
+    """Retrain sample models from their committed records into ``out`` (a new folder).
+
+    Writing over the shipped ``sample_models/`` needs ``replace=True``.
+    """
+    source_root = samples_root()
+    target_root = source_root if replace else out
+    if target_root is None:
+        raise ValueError("give an output folder (--out DIR), or --replace to overwrite sample_models/")
+    if not replace and target_root.resolve() == source_root.resolve():
+        raise ValueError(f"{target_root} holds the shipped sample models; pass --replace to "
+                         "overwrite them, or choose another --out folder")
+    names = names or list(SAMPLES)
+    manifests = {}
+    for name in names:
+        if not replace and (target_root / name).exists():
+            raise ValueError(f"{target_root / name} already exists; choose an empty --out folder")
+        manifests[name] = build_sample(name, source_root / name, target_root / name)
+        report(f"{name}: {json.dumps(manifests[name]['metrics'])}")
+    return manifests

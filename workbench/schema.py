@@ -1,0 +1,244 @@
+"""Feature schemas and the preprocessing that turns raw records into model inputs.
+
+The schema (names, kinds, ranges, categories) describes raw records and goes into a
+sample model's manifest. An encoder turns a raw frame into a model-ready tensor and is
+saved as JSON (never a pickle). ``InputSpace`` tells synthetic methods which encoded
+columns are continuous, discrete or one-hot, and their bounds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+import torch
+
+FeatureKind = Literal["numeric", "binary", "categorical", "pixel"]
+FEATURE_KINDS: tuple[str, ...] = ("numeric", "binary", "categorical", "pixel")
+
+
+@dataclass(frozen=True)
+class FeatureSpec:
+    """One raw feature: its kind, numeric range or categories."""
+
+    name: str
+    kind: str
+    minimum: float | None = None
+    maximum: float | None = None
+    categories: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.kind not in FEATURE_KINDS:
+            raise ValueError(f"feature {self.name!r}: unknown kind {self.kind!r}; use {FEATURE_KINDS}")
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"name": self.name, "kind": self.kind}
+        if self.kind == "categorical":
+            out["categories"] = list(self.categories)
+        else:
+            out["minimum"], out["maximum"] = self.minimum, self.maximum
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> FeatureSpec:
+        return cls(
+            name=data["name"],
+            kind=data["kind"],
+            minimum=data.get("minimum"),
+            maximum=data.get("maximum"),
+            categories=tuple(data.get("categories", ())),
+        )
+
+
+@dataclass(frozen=True)
+class FeatureSchema:
+    """The raw features of a record table, in column order, plus the label's class names."""
+
+    features: tuple[FeatureSpec, ...]
+    classes: tuple[str, ...]
+
+    @property
+    def names(self) -> list[str]:
+        return [spec.name for spec in self.features]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"features": [f.to_dict() for f in self.features], "classes": list(self.classes)}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> FeatureSchema:
+        return cls(
+            features=tuple(FeatureSpec.from_dict(f) for f in data["features"]),
+            classes=tuple(str(c) for c in data["classes"]),
+        )
+
+    @classmethod
+    def infer(cls, frame: pd.DataFrame, classes: tuple[str, ...]) -> FeatureSchema:
+        """Infer kinds from dtypes: text is categorical, {0, 1} is binary, other numbers numeric."""
+        specs = []
+        for name in frame.columns:
+            column = frame[name]
+            if not pd.api.types.is_numeric_dtype(column):
+                cats = tuple(sorted(str(v) for v in column.dropna().unique()))
+                specs.append(FeatureSpec(name, "categorical", categories=cats))
+                continue
+            kind = "binary" if set(column.dropna().unique()) <= {0, 1} else "numeric"
+            specs.append(FeatureSpec(name, kind, float(column.min()), float(column.max())))
+        return cls(tuple(specs), classes)
+
+
+@dataclass(frozen=True)
+class InputSpace:
+    """What the encoded input space looks like, for methods that synthesise inputs.
+
+    Attributes:
+        shape: shape of one encoded record, e.g. ``(D,)`` or ``(1, 8, 8)``.
+        continuous: flat indices of continuous columns.
+        lower, upper: bounds of those columns in encoded units (same length as ``continuous``).
+        discrete: ``(flat index, allowed encoded values)`` per discrete column.
+        onehot: flat index groups, one group per categorical feature.
+    """
+
+    shape: tuple[int, ...]
+    continuous: tuple[int, ...] = ()
+    lower: tuple[float, ...] = ()
+    upper: tuple[float, ...] = ()
+    discrete: tuple[tuple[int, tuple[float, ...]], ...] = ()
+    onehot: tuple[tuple[int, ...], ...] = ()
+    spread: tuple[float, ...] = field(default=())
+
+    @property
+    def size(self) -> int:
+        return int(np.prod(self.shape))
+
+
+def _check_columns(frame: pd.DataFrame, names: list[str]) -> None:
+    missing = [n for n in names if n not in frame.columns]
+    if missing:
+        raise ValueError(f"records are missing feature columns {missing}; the schema expects {names}")
+
+
+class TabularEncoder:
+    """Standardise numeric features, pass binary ones as 0/1, one-hot encode categoricals.
+
+    Output: float32 tensor of shape ``(N, D)``.
+    """
+
+    kind = "tabular"
+
+    def __init__(self, schema: FeatureSchema, means: dict[str, float], stds: dict[str, float]):
+        self.schema = schema
+        self.means = means
+        self.stds = stds
+
+    @classmethod
+    def fit(cls, frame: pd.DataFrame, schema: FeatureSchema) -> TabularEncoder:
+        """Fit means and standard deviations of numeric features on ``frame`` (the training rows)."""
+        numeric = [f.name for f in schema.features if f.kind in ("numeric", "pixel")]
+        _check_columns(frame, numeric)
+        means = {n: float(frame[n].mean()) for n in numeric}
+        stds = {n: float(frame[n].std(ddof=0)) or 1.0 for n in numeric}
+        return cls(schema, means, stds)
+
+    def transform(self, frame: pd.DataFrame) -> torch.Tensor:
+        _check_columns(frame, self.schema.names)
+        blocks: list[np.ndarray] = []
+        for spec in self.schema.features:
+            values = frame[spec.name]
+            if spec.kind == "categorical":
+                blocks.append(_one_hot(values, spec))
+            elif spec.kind == "binary":
+                blocks.append(values.to_numpy(dtype=np.float64)[:, None])
+            else:
+                raw = values.to_numpy(dtype=np.float64)
+                blocks.append(((raw - self.means[spec.name]) / self.stds[spec.name])[:, None])
+        matrix = np.concatenate(blocks, axis=1) if blocks else np.zeros((len(frame), 0))
+        if np.isnan(matrix).any():
+            rows = np.where(np.isnan(matrix).any(axis=1))[0][:5].tolist()
+            raise ValueError(f"records contain NaN features (first rows by position: {rows}); "
+                             "impute or drop them before building a RecordTable")
+        return torch.from_numpy(matrix.astype(np.float32))
+
+    def input_space(self) -> InputSpace:
+        cont, lower, upper, spread, discrete, onehot = [], [], [], [], [], []
+        col = 0
+        for spec in self.schema.features:
+            if spec.kind == "categorical":
+                onehot.append(tuple(range(col, col + len(spec.categories))))
+                col += len(spec.categories)
+                continue
+            if spec.kind == "binary":
+                discrete.append((col, (0.0, 1.0)))
+            else:
+                mean, std = self.means[spec.name], self.stds[spec.name]
+                cont.append(col)
+                lower.append((float(spec.minimum) - mean) / std)
+                upper.append((float(spec.maximum) - mean) / std)
+                spread.append(1.0)
+            col += 1
+        return InputSpace((col,), tuple(cont), tuple(lower), tuple(upper),
+                          tuple(discrete), tuple(onehot), tuple(spread))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "schema": self.schema.to_dict(),
+                "means": self.means, "stds": self.stds}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TabularEncoder:
+        return cls(FeatureSchema.from_dict(data["schema"]), dict(data["means"]), dict(data["stds"]))
+
+
+def _one_hot(values: pd.Series, spec: FeatureSpec) -> np.ndarray:
+    text = values.astype(str)
+    unknown = sorted(set(text) - set(spec.categories))
+    if unknown:
+        raise ValueError(f"feature {spec.name!r} has categories {unknown[:5]} that the schema "
+                         f"does not know; known: {list(spec.categories)}")
+    index = {c: i for i, c in enumerate(spec.categories)}
+    out = np.zeros((len(values), len(spec.categories)))
+    out[np.arange(len(values)), text.map(index).to_numpy()] = 1.0
+    return out
+
+
+class ImageEncoder:
+    """Reshape pixel columns into ``(N, *image_shape)`` and divide by ``scale`` (to [0, 1])."""
+
+    kind = "image"
+
+    def __init__(self, schema: FeatureSchema, image_shape: tuple[int, ...], scale: float):
+        self.schema = schema
+        self.image_shape = tuple(image_shape)
+        self.scale = float(scale)
+
+    def transform(self, frame: pd.DataFrame) -> torch.Tensor:
+        _check_columns(frame, self.schema.names)
+        pixels = frame[self.schema.names].to_numpy(dtype=np.float32) / self.scale
+        if np.isnan(pixels).any():
+            raise ValueError("records contain NaN pixels; an image record must be complete")
+        return torch.from_numpy(pixels).reshape(len(frame), *self.image_shape)
+
+    def input_space(self) -> InputSpace:
+        n = int(np.prod(self.image_shape))
+        return InputSpace(self.image_shape, tuple(range(n)), (0.0,) * n, (1.0,) * n,
+                          spread=(1.0,) * n)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "schema": self.schema.to_dict(),
+                "image_shape": list(self.image_shape), "scale": self.scale}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ImageEncoder:
+        return cls(FeatureSchema.from_dict(data["schema"]), tuple(data["image_shape"]), data["scale"])
+
+
+Encoder = TabularEncoder | ImageEncoder
+_ENCODERS = {"tabular": TabularEncoder, "image": ImageEncoder}
+
+
+def encoder_from_dict(data: dict[str, Any]) -> Encoder:
+    """Rebuild an encoder from its JSON form."""
+    kind = data.get("kind")
+    if kind not in _ENCODERS:
+        raise ValueError(f"unknown preprocessing kind {kind!r}; known: {sorted(_ENCODERS)}")
+    return _ENCODERS[kind].from_dict(data)

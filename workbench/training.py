@@ -1,0 +1,89 @@
+"""Train classifiers from scratch with a recipe, and read out predictions and losses."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from workbench.records import TrainRecipe
+
+Progress = Callable[[int, int, str], None]
+
+
+def reinitialise(model: nn.Module, seed: int) -> nn.Module:
+    """A copy of ``model`` with every layer's parameters re-drawn from its default init.
+
+    Works for any module built from standard layers (those with ``reset_parameters``).
+    """
+    fresh = copy.deepcopy(model)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        for module in fresh.modules():
+            if hasattr(module, "reset_parameters"):
+                module.reset_parameters()
+    return fresh
+
+
+def make_optimizer(model: nn.Module, recipe: TrainRecipe) -> torch.optim.Optimizer:
+    """The optimizer a recipe names (``adam`` or ``sgd``)."""
+    if recipe.optimizer == "adam":
+        return torch.optim.Adam(model.parameters(), lr=recipe.lr, weight_decay=recipe.weight_decay)
+    if recipe.optimizer == "sgd":
+        return torch.optim.SGD(model.parameters(), lr=recipe.lr, momentum=0.9,
+                               weight_decay=recipe.weight_decay)
+    raise ValueError(f"unknown optimizer {recipe.optimizer!r}; use 'adam' or 'sgd'")
+
+
+def train_classifier(model: nn.Module, inputs: torch.Tensor, labels: torch.Tensor,
+                     recipe: TrainRecipe, *, seed: int, device: torch.device | str = "cpu",
+                     progress: Progress | None = None) -> nn.Module:
+    """Train ``model`` in place with cross-entropy, mini-batches shuffled by ``seed``.
+
+    Args:
+        model: a freshly initialised classifier.
+        inputs: ``(N, *input_shape)`` float tensor.
+        labels: ``(N,)`` class indices.
+    """
+    device = torch.device(device)
+    model.to(device).train()
+    inputs, labels = inputs.to(device), labels.to(device)
+    optimizer = make_optimizer(model, recipe)
+    generator = torch.Generator().manual_seed(seed)
+    for epoch in range(recipe.epochs):
+        order = torch.randperm(len(inputs), generator=generator).to(device)
+        for start in range(0, len(order), recipe.batch_size):
+            batch = order[start:start + recipe.batch_size]
+            optimizer.zero_grad(set_to_none=True)
+            F.cross_entropy(model(inputs[batch]), labels[batch]).backward()
+            optimizer.step()
+        if progress is not None:
+            progress(epoch + 1, recipe.epochs, f"epoch {epoch + 1}/{recipe.epochs}")
+    return model.eval()
+
+
+@torch.no_grad()
+def predict_logits(model: nn.Module, inputs: torch.Tensor, *, batch_size: int = 4096) -> torch.Tensor:
+    """Logits ``(N, C)`` on the CPU, computed on the model's own device in eval mode."""
+    was_training = model.training
+    model.eval()
+    device = next(model.parameters()).device
+    chunks = [model(inputs[i:i + batch_size].to(device)).float().cpu()
+              for i in range(0, len(inputs), batch_size)]
+    model.train(was_training)
+    return torch.cat(chunks) if chunks else torch.zeros(0)
+
+
+def per_record_loss(model: nn.Module, inputs: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """Cross-entropy of each record, shape ``(N,)``."""
+    return F.cross_entropy(predict_logits(model, inputs), labels, reduction="none")
+
+
+def accuracy(model: nn.Module, inputs: torch.Tensor, labels: torch.Tensor) -> float:
+    """Fraction of records whose argmax prediction equals the label."""
+    if len(labels) == 0:
+        return float("nan")
+    return float((predict_logits(model, inputs).argmax(1) == labels).float().mean())
