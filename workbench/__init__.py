@@ -1,4 +1,4 @@
-"""Erasure Workbench: synthetic unlearning for PyTorch classifiers, and the evidence that it worked."""
+"""Erasure Workbench: synthetic unlearning for PyTorch classifiers, and evidence it worked."""
 
 from workbench.device import resolve_device
 from workbench.hashing import weights_sha256

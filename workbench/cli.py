@@ -12,7 +12,8 @@ from workbench.samples import SAMPLES, list_samples, rebuild_samples
 
 def cmd_samples(args: argparse.Namespace) -> int:
     rows = list_samples(root=args.root)
-    header = f"{'name':8} {'domain':11} {'records':>7} {'train acc':>9} {'test acc':>8} {'loss-MIA AUC':>12}"
+    header = (f"{'name':8} {'domain':11} {'records':>7} {'train acc':>9} {'test acc':>8} "
+              f"{'loss-MIA AUC':>12}")
     print(header)
     for r in rows:
         print(f"{r['name']:8} {r['domain']:11} {r['records']:>7} {r['train_accuracy']:>9.3f} "

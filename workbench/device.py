@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Literal
 
 import torch
@@ -25,11 +26,15 @@ def resolve_device(choice: str | torch.device = "auto") -> torch.device:
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if choice == "cpu":
         return torch.device("cpu")
-    if choice.startswith("cuda"):
+    if re.fullmatch(r"cuda(:\d+)?", choice):
         if not torch.cuda.is_available():
             raise ValueError(
                 f"device {choice!r} was asked for but CUDA is not available on this machine; "
                 "use device='auto' or 'cpu', or install the CUDA build of torch (see README)."
             )
+        index = int(choice.partition(":")[2] or 0)
+        if index >= torch.cuda.device_count():
+            raise ValueError(f"device {choice!r} does not exist: this machine has "
+                             f"{torch.cuda.device_count()} CUDA device(s)")
         return torch.device(choice)
     raise ValueError(f"unknown device {choice!r}; use 'auto', 'cpu' or 'cuda'.")

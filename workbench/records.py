@@ -35,8 +35,8 @@ class TrainRecipe:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TrainRecipe:
-        return cls(**{k: data[k] for k in ("epochs", "lr", "batch_size", "weight_decay", "optimizer")
-                      if k in data})
+        keys = ("epochs", "lr", "batch_size", "weight_decay", "optimizer")
+        return cls(**{k: data[k] for k in keys if k in data})
 
 
 class RecordTable:
@@ -53,7 +53,8 @@ class RecordTable:
         self.recipe = recipe
         self.reported_test_accuracy = reported_test_accuracy
         self._position = pd.Index(self._frame["record_id"])
-        self._inputs: torch.Tensor | None = None
+        # Encode now, so NaN features, unknown categories or missing columns fail here.
+        self._inputs: torch.Tensor | None = encoder.transform(self._frame)
 
     @classmethod
     def from_frame(cls, frame: pd.DataFrame, *, id_column: str, label_column: str,
@@ -106,7 +107,7 @@ class RecordTable:
         return len(self._frame)
 
     def positions(self, ids: Iterable[str] | None = None) -> np.ndarray:
-        """Row positions of ``ids`` (all rows when None); unknown ids raise ``KeyError``-free ValueError."""
+        """Row positions of ``ids`` (all rows when None); unknown ids raise ``ValueError``."""
         if ids is None:
             return np.arange(len(self._frame))
         ids = [str(i) for i in ids]
@@ -157,6 +158,8 @@ class RecordTable:
         given = [x is not None for x in (ids, query, classes)]
         if sum(given) != 1:
             raise ValueError("select exactly one of ids=..., query=... or classes=...")
+        ids = [ids] if isinstance(ids, str) else ids  # one id, not its characters
+        classes = [classes] if isinstance(classes, str) else classes
         if ids is not None:
             chosen, rule, class_ids = self._select_ids(ids), "by record id", ()
         elif query is not None:
@@ -168,7 +171,8 @@ class RecordTable:
             names = [self.schema.classes[c] for c in class_ids]
             rule = f"every training record of class {', '.join(names)}"
         if not chosen:
-            raise ValueError(f"the selection ({rule}) matched no training records; nothing to forget")
+            raise ValueError(f"the selection ({rule}) matched no training records; "
+                             "nothing to forget")
         if len(chosen) == int(self._frame["member"].sum()):
             raise ValueError(f"the selection ({rule}) holds every training record; forgetting all "
                              "of them leaves no model to keep: train a new one instead")
@@ -191,10 +195,15 @@ class RecordTable:
 
     def _select_query(self, query: str) -> tuple[str, ...]:
         try:
-            matched = self._frame.query(query)
+            mask = self._frame.eval(query)
         except Exception as error:  # pandas raises many types for a bad expression
             raise ValueError(f"cannot evaluate query {query!r}: {error}") from None
-        return tuple(matched.loc[matched["member"], "record_id"])
+        # DataFrame.query would treat a non-boolean result as row labels: refuse it instead.
+        if not (isinstance(mask, pd.Series) and pd.api.types.is_bool_dtype(mask)
+                and len(mask) == len(self._frame)):
+            raise ValueError(f"query {query!r} must be a condition that is true or false for "
+                             "each record, e.g. \"age > 60 and label == 1\"")
+        return self._ids_where(mask & self._frame["member"])
 
     def _class_indices(self, classes: Iterable[int | str]) -> list[int]:
         out = []
@@ -255,7 +264,8 @@ def _validate_frame(frame: pd.DataFrame, schema: FeatureSchema) -> None:
                          f"{list(RESERVED_COLUMNS)} plus the features")
     ids = frame["record_id"].astype(str)
     if ids.duplicated().any():
-        raise ValueError(f"record ids are not unique: {sorted(ids[ids.duplicated()].unique())[:10]}")
+        dupes = sorted(ids[ids.duplicated()].unique())[:10]
+        raise ValueError(f"record ids are not unique: {dupes}")
     if frame["label"].isna().any():
         raise ValueError("some records have no label; drop or label them first")
     labels = frame["label"].to_numpy()

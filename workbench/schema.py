@@ -8,7 +8,7 @@ columns are continuous, discrete or one-hot, and their bounds.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
@@ -31,7 +31,8 @@ class FeatureSpec:
 
     def __post_init__(self) -> None:
         if self.kind not in FEATURE_KINDS:
-            raise ValueError(f"feature {self.name!r}: unknown kind {self.kind!r}; use {FEATURE_KINDS}")
+            raise ValueError(f"feature {self.name!r}: unknown kind {self.kind!r}; "
+                             f"use one of {FEATURE_KINDS}")
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"name": self.name, "kind": self.kind}
@@ -98,6 +99,7 @@ class InputSpace:
         lower, upper: bounds of those columns in encoded units (same length as ``continuous``).
         discrete: ``(flat index, allowed encoded values)`` per discrete column.
         onehot: flat index groups, one group per categorical feature.
+        spread: typical scale of each continuous column (1 for standardised features).
     """
 
     shape: tuple[int, ...]
@@ -106,7 +108,7 @@ class InputSpace:
     upper: tuple[float, ...] = ()
     discrete: tuple[tuple[int, tuple[float, ...]], ...] = ()
     onehot: tuple[tuple[int, ...], ...] = ()
-    spread: tuple[float, ...] = field(default=())
+    spread: tuple[float, ...] = ()
 
     @property
     def size(self) -> int:
@@ -116,7 +118,8 @@ class InputSpace:
 def _check_columns(frame: pd.DataFrame, names: list[str]) -> None:
     missing = [n for n in names if n not in frame.columns]
     if missing:
-        raise ValueError(f"records are missing feature columns {missing}; the schema expects {names}")
+        raise ValueError(f"records are missing feature columns {missing}; "
+                         f"the schema expects {names}")
 
 
 class TabularEncoder:
@@ -134,7 +137,7 @@ class TabularEncoder:
 
     @classmethod
     def fit(cls, frame: pd.DataFrame, schema: FeatureSchema) -> TabularEncoder:
-        """Fit means and standard deviations of numeric features on ``frame`` (the training rows)."""
+        """Fit numeric features' means and standard deviations on ``frame`` (training rows)."""
         numeric = [f.name for f in schema.features if f.kind in ("numeric", "pixel")]
         _check_columns(frame, numeric)
         means = {n: float(frame[n].mean()) for n in numeric}
@@ -220,8 +223,9 @@ class ImageEncoder:
 
     def input_space(self) -> InputSpace:
         n = int(np.prod(self.image_shape))
+        # one unit of noise is a quarter of the pixel range, about one pixel standard deviation
         return InputSpace(self.image_shape, tuple(range(n)), (0.0,) * n, (1.0,) * n,
-                          spread=(1.0,) * n)
+                          spread=(0.25,) * n)
 
     def to_dict(self) -> dict[str, Any]:
         return {"kind": self.kind, "schema": self.schema.to_dict(),
@@ -229,7 +233,8 @@ class ImageEncoder:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ImageEncoder:
-        return cls(FeatureSchema.from_dict(data["schema"]), tuple(data["image_shape"]), data["scale"])
+        schema = FeatureSchema.from_dict(data["schema"])
+        return cls(schema, tuple(data["image_shape"]), data["scale"])
 
 
 Encoder = TabularEncoder | ImageEncoder

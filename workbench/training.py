@@ -20,7 +20,8 @@ def reinitialise(model: nn.Module, seed: int) -> nn.Module:
     Works for any module built from standard layers (those with ``reset_parameters``).
     """
     fresh = copy.deepcopy(model)
-    with torch.random.fork_rng(devices=[]):
+    cuda = [p.device for p in fresh.parameters() if p.device.type == "cuda"][:1]
+    with torch.random.fork_rng(devices=cuda):
         torch.manual_seed(seed)
         for module in fresh.modules():
             if hasattr(module, "reset_parameters"):
@@ -66,7 +67,8 @@ def train_classifier(model: nn.Module, inputs: torch.Tensor, labels: torch.Tenso
 
 
 @torch.no_grad()
-def predict_logits(model: nn.Module, inputs: torch.Tensor, *, batch_size: int = 4096) -> torch.Tensor:
+def predict_logits(model: nn.Module, inputs: torch.Tensor, *,
+                   batch_size: int = 4096) -> torch.Tensor:
     """Logits ``(N, C)`` on the CPU, computed on the model's own device in eval mode."""
     was_training = model.training
     model.eval()
@@ -74,7 +76,9 @@ def predict_logits(model: nn.Module, inputs: torch.Tensor, *, batch_size: int = 
     chunks = [model(inputs[i:i + batch_size].to(device)).float().cpu()
               for i in range(0, len(inputs), batch_size)]
     model.train(was_training)
-    return torch.cat(chunks) if chunks else torch.zeros(0)
+    if not chunks:
+        raise ValueError("no records to predict on")
+    return torch.cat(chunks)
 
 
 def per_record_loss(model: nn.Module, inputs: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:

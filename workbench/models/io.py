@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, safe_open, save_file
 from torch import nn
@@ -51,7 +50,8 @@ def load_model(path: str | Path, *, model: nn.Module | None = None) -> nn.Module
             metadata = handle.metadata() or {}
         state = load_file(str(path))
     except (SafetensorError, OSError, ValueError) as error:
-        raise ValueError(f"model file {path} is corrupt or not a safetensors file: {error}") from None
+        raise ValueError(f"model file {path} is corrupt or not a safetensors file: "
+                         f"{error}") from None
     if model is None:
         if "architecture" not in metadata:
             raise ValueError(f"model file {path} does not record its architecture; "

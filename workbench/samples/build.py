@@ -64,7 +64,7 @@ def sample_metrics(model: torch.nn.Module, table: RecordTable) -> dict[str, Any]
 
 
 def build_sample(name: str, source: Path, target: Path, *, device: str = "cpu") -> dict[str, Any]:
-    """Train sample ``name`` from ``source/records.csv.gz`` and write a complete folder at ``target``.
+    """Train sample ``name`` from ``source/records.csv.gz``; write a complete folder at ``target``.
 
     Files are written into a temporary folder first and moved in place at the end, so a
     crash leaves ``target`` as it was.
@@ -128,17 +128,23 @@ def rebuild_samples(out: Path | None = None, *, replace: bool = False,
     Writing over the shipped ``sample_models/`` needs ``replace=True``.
     """
     source_root = samples_root()
-    target_root = source_root if replace else out
+    target_root = source_root if replace else (Path(out) if out is not None else None)
     if target_root is None:
-        raise ValueError("give an output folder (--out DIR), or --replace to overwrite sample_models/")
+        raise ValueError("give an output folder (--out DIR), "
+                         "or --replace to overwrite sample_models/")
     if not replace and target_root.resolve() == source_root.resolve():
         raise ValueError(f"{target_root} holds the shipped sample models; pass --replace to "
                          "overwrite them, or choose another --out folder")
     names = names or list(SAMPLES)
+    for name in names:
+        sample_spec(name)
+    # Checked before any training, so a refusal never leaves a half-filled folder behind.
+    if not replace and target_root.exists() and (not target_root.is_dir()
+                                                 or any(target_root.iterdir())):
+        raise ValueError(f"{target_root} already exists and is not an empty folder; "
+                         "choose a new or empty --out folder")
     manifests = {}
     for name in names:
-        if not replace and (target_root / name).exists():
-            raise ValueError(f"{target_root / name} already exists; choose an empty --out folder")
         manifests[name] = build_sample(name, source_root / name, target_root / name)
         report(f"{name}: {json.dumps(manifests[name]['metrics'])}")
     return manifests

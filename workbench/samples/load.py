@@ -85,10 +85,15 @@ def load_folder(folder: Path) -> Sample:
     verify_files(folder, manifest)
     files = manifest["files"]
     encoder = encoder_from_dict(json.loads((folder / files["preprocessing"]["path"]).read_text()))
-    table = RecordTable(
-        read_records(folder / files["records"]["path"]), encoder.schema, encoder,
-        name=manifest["name"], recipe=TrainRecipe.from_dict(manifest["recipe"]),
-        reported_test_accuracy=manifest["metrics"]["test_accuracy"])
+    records_path = folder / files["records"]["path"]
+    frame = read_records(records_path)
+    try:
+        table = RecordTable(
+            frame, encoder.schema, encoder,
+            name=manifest["name"], recipe=TrainRecipe.from_dict(manifest["recipe"]),
+            reported_test_accuracy=manifest["metrics"]["test_accuracy"])
+    except ValueError as error:
+        raise ValueError(f"records file {records_path}: {error}") from None
     model = load_model(folder / files["weights"]["path"])
     if weights_sha256(model) != manifest["weights_state_sha256"]:
         raise IntegrityError(f"weights in {folder} do not match the manifest's state hash")

@@ -1,0 +1,101 @@
+"""Shared fixtures: the shipped sample models (read-only) and writable copies of them.
+
+Every test that damages or rewrites a sample works on a copy under ``tmp_path``; the
+session-wide guard below fails the run if anything under ``sample_models/`` changed.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import json
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import workbench
+
+REPO = Path(workbench.__file__).resolve().parents[1]
+SHIPPED = REPO / "sample_models"
+SAMPLE_NAMES = ("clinic", "credit", "digits")
+TABULAR = ("clinic", "credit")
+
+
+def _snapshot(root: Path) -> dict[str, str]:
+    """Relative path -> SHA-256 (files) or "<dir>" (folders), for everything under ``root``.
+
+    Hashed with hashlib directly, not workbench.hashing, so the guard does not depend on
+    the code under test.
+    """
+    out = {}
+    for path in sorted(root.rglob("*")):
+        rel = path.relative_to(root).as_posix()
+        out[rel] = hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else "<dir>"
+    return out
+
+
+@pytest.fixture(scope="session", autouse=True)
+def shipped_samples_unchanged():
+    """Fail the session if any test added, removed or changed a file in sample_models/."""
+    before = _snapshot(SHIPPED)
+    assert {f"{n}/manifest.json" for n in SAMPLE_NAMES} <= set(before), \
+        f"{SHIPPED} does not hold the three sample models"
+    yield
+    after = _snapshot(SHIPPED)
+    changed = sorted(k for k in before.keys() & after.keys() if before[k] != after[k])
+    added, removed = sorted(after.keys() - before.keys()), sorted(before.keys() - after.keys())
+    assert not (changed or added or removed), (
+        f"tests modified the shipped sample_models/: changed={changed} added={added} "
+        f"removed={removed}")
+
+
+@pytest.fixture(scope="session")
+def samples() -> dict[str, workbench.Sample]:
+    """The three shipped samples, loaded once. Treat as read-only (deepcopy a model to edit it)."""
+    return {name: workbench.load_sample(name, root=SHIPPED) for name in SAMPLE_NAMES}
+
+
+@pytest.fixture
+def copy_samples(tmp_path: Path) -> Callable[..., Path]:
+    """``copy_samples("credit", ...)`` copies those sample folders into a fresh root, returned."""
+    root = tmp_path / "samples"
+
+    def copy(*names: str) -> Path:
+        for name in names or SAMPLE_NAMES:
+            shutil.copytree(SHIPPED / name, root / name)
+        return root
+
+    return copy
+
+
+def write_records_gz(frame: pd.DataFrame, path: Path) -> None:
+    buffer = io.BytesIO()
+    with gzip.GzipFile(fileobj=buffer, mode="wb", mtime=0) as handle:
+        handle.write(frame.to_csv(index=False, lineterminator="\n").encode())
+    path.write_bytes(buffer.getvalue())
+
+
+@pytest.fixture
+def rewrite_records() -> Callable[[Path, Callable[[pd.DataFrame], pd.DataFrame]], Path]:
+    """``rewrite_records(folder, edit)``: apply ``edit`` to a copied sample's records and re-sign
+    the manifest (so the hash check passes and the loader reaches the records themselves).
+    Returns the records path."""
+
+    def rewrite(folder: Path, edit: Callable[[pd.DataFrame], pd.DataFrame]) -> Path:
+        assert SHIPPED not in folder.resolve().parents, "never rewrite the shipped samples"
+        path = folder / "records.csv.gz"
+        frame = edit(pd.read_csv(path, dtype={"record_id": str}))
+        write_records_gz(frame, path)
+        manifest_path = folder / "manifest.json"
+        manifest = json.loads(manifest_path.read_text())
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        manifest["files"]["records"]["sha256"] = digest
+        manifest["data_sha256"] = digest
+        manifest_path.write_text(json.dumps(manifest, indent=2))
+        return path
+
+    return rewrite

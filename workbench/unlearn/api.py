@@ -1,0 +1,122 @@
+"""``unlearn``: the one public verb that runs any registered method."""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import torch
+from torch import nn
+
+from workbench.device import resolve_device
+from workbench.hashing import weights_sha256
+from workbench.records import ForgetSet, RecordSet
+from workbench.unlearn.base import Progress, RunContext, get_unlearner
+from workbench.unlearn.params import Params
+from workbench.unlearn.result import UnlearnResult
+
+
+def unlearn(model: nn.Module, forget: ForgetSet, *, method: str = "synthetic",
+            params: Params | dict[str, Any] | None = None, retain: RecordSet | None = None,
+            device: str | torch.device = "auto", seed: int = 0,
+            progress: Progress | None = None) -> UnlearnResult:
+    """Remove ``forget`` from ``model`` with ``method``; return a new model and the run's record.
+
+    ``model`` is never modified. Methods that declare ``forget_only`` access refuse
+    ``retain``; methods that need retain data refuse to run without it.
+
+    Args:
+        model: any classifier mapping ``(N, *input_shape)`` inputs to ``(N, C)`` logits.
+        forget: the records to forget (``RecordTable.select``).
+        method: a registered method name (see ``available_methods()``).
+        params: the method's ``Params`` or a dict of overrides of its defaults.
+        retain: retain records, for methods that use them (``table.retain_for(forget)``).
+        device: ``"auto"``, ``"cpu"`` or ``"cuda"``.
+        seed: seeds every random draw; the same seed on the same device gives the same model.
+        progress: called as ``progress(step, total, message)``.
+    """
+    cls = get_unlearner(method)
+    params = _coerce_params(cls.Params, params)
+    _check_request(cls, model, forget, retain)
+    target = resolve_device(device)
+    before = weights_sha256(model)
+    working = copy.deepcopy(model).to(target)
+    context = RunContext(
+        device=target, seed=seed, generator=torch.Generator().manual_seed(seed),
+        forget_inputs=forget.inputs().to(target), forget_labels=forget.labels().to(target),
+        progress=progress)
+    start = time.perf_counter()
+    with torch.random.fork_rng(devices=[target] if target.type == "cuda" else []), \
+            deterministic_cudnn():
+        torch.manual_seed(seed)
+        new_model = cls().unlearn(working, forget, retain, params=params, context=context)
+    if target.type == "cuda":
+        torch.cuda.synchronize(target)
+    elapsed = time.perf_counter() - start
+    if weights_sha256(model) != before:  # pragma: no cover - a method bug, never user input
+        raise RuntimeError(f"method {method!r} modified the original model")
+    new_model.eval()
+    _check_finite(new_model, method)
+    return UnlearnResult(
+        method=method, params=params.to_dict(), seed=seed, device=str(target),
+        data_access=str(cls.data_access),
+        records_used={"forget": len(forget) if cls.data_access != "retain_only" else 0,
+                      "retain": len(retain) if retain is not None else 0},
+        forget_rule=forget.rule, forget_count=len(forget),
+        original_weights_sha256=before, weights_sha256=weights_sha256(new_model),
+        wall_time_s=round(elapsed, 4), trace=tuple(context.trace),
+        declared_inputs=dict(context.declared_inputs), model=new_model)
+
+
+@contextlib.contextmanager
+def deterministic_cudnn() -> Iterator[None]:
+    """Ask cuDNN for deterministic kernels during a run, so one seed gives one model on CUDA."""
+    saved = torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark
+    torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = True, False
+    try:
+        yield
+    finally:
+        torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = saved
+
+
+def _check_finite(model: nn.Module, method: str) -> None:
+    bad = [name for name, p in model.state_dict().items()
+           if p.is_floating_point() and not torch.isfinite(p).all()]
+    if bad:
+        raise RuntimeError(f"method {method!r} diverged: non-finite values in {bad[:3]}; "
+                           "lower its learning rate. The original model is untouched.")
+
+
+def _coerce_params(cls: type[Params], params: Params | dict[str, Any] | None) -> Params:
+    if params is None or isinstance(params, dict):
+        return cls.from_mapping(params)
+    if not isinstance(params, cls):
+        raise ValueError(f"params are {type(params).__name__}; method {cls.method!r} takes "
+                         f"{cls.__name__} or a dict")
+    return params
+
+
+def _check_request(cls, model: nn.Module, forget: ForgetSet, retain: RecordSet | None) -> None:
+    if not isinstance(model, nn.Module):
+        raise ValueError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    if not isinstance(forget, ForgetSet) or len(forget) == 0:
+        raise ValueError("forget must be a non-empty ForgetSet (use RecordTable.select)")
+    if cls.class_level_only and not forget.is_class_request:
+        raise ValueError(f"method {cls.name!r} forgets whole classes only; select with "
+                         "table.select(classes=[...])")
+    if retain is not None and not cls.data_access.needs_retain:
+        raise ValueError(f"method {cls.name!r} is {cls.data_access.value}: it must not receive "
+                         "retain data; call it without retain=")
+    if retain is None and cls.data_access.needs_retain:
+        raise ValueError(f"method {cls.name!r} needs the retain records ({cls.data_access.value}); "
+                         "pass retain=table.retain_for(forget)")
+    if retain is not None:
+        overlap = set(retain.ids) & set(forget.ids)
+        if overlap:
+            raise ValueError(f"{len(overlap)} record(s) are in both retain and forget: "
+                             f"{sorted(overlap)[:10]}")
+        if len(retain) == 0:
+            raise ValueError("the retain set is empty; a method that needs retain data needs some")

@@ -1,0 +1,119 @@
+"""The unlearner protocol, its registry, and the context a running method receives."""
+
+from __future__ import annotations
+
+import enum
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from workbench.records import ForgetSet, RecordSet
+from workbench.unlearn.params import Params
+from workbench.unlearn.result import TraceStep
+
+Progress = Callable[[int, int, str], None]
+
+
+class DataAccess(enum.StrEnum):
+    """What a method may read besides the model."""
+
+    FORGET_ONLY = "forget_only"  # the forget records and the feature schema; never retain data
+    RETAIN_ONLY = "retain_only"  # the retain records (retrain, fine-tune)
+    FORGET_AND_RETAIN = "forget_and_retain"
+
+    @property
+    def needs_retain(self) -> bool:
+        return self is not DataAccess.FORGET_ONLY
+
+
+@dataclass
+class RunContext:
+    """What a method gets besides its data: device, seeded generator, progress and trace.
+
+    ``forget_inputs``/``forget_labels`` are kept to log mean forget confidence in the trace.
+    """
+
+    device: torch.device
+    seed: int
+    generator: torch.Generator
+    forget_inputs: torch.Tensor
+    forget_labels: torch.Tensor
+    progress: Progress | None = None
+    trace: list[TraceStep] = field(default_factory=list)
+    declared_inputs: dict[str, object] = field(default_factory=dict)
+
+    def report(self, step: int, total: int, model: nn.Module, loss: float | torch.Tensor,
+               message: str = "", **parts: float) -> None:
+        """Log one step in the trace and tell the progress callback."""
+        self.trace.append(TraceStep(step, _finite_or_none(loss), self.forget_confidence(model),
+                                    tuple((k, _finite_or_none(v)) for k, v in parts.items())))
+        if self.progress is not None:
+            self.progress(step, total, message or f"step {step}/{total}")
+
+    @torch.no_grad()
+    def forget_confidence(self, model: nn.Module) -> float:
+        """Mean softmax probability of the true label over the forget set."""
+        was_training = model.training
+        model.eval()
+        probs = F.softmax(model(self.forget_inputs).float(), dim=1)
+        model.train(was_training)
+        return float(probs.gather(1, self.forget_labels[:, None]).mean())
+
+
+def _finite_or_none(value: float | torch.Tensor) -> float | None:
+    """A plain float for the trace; None where there is no finite value (strict JSON)."""
+    if isinstance(value, torch.Tensor):
+        value = value.detach().item()
+    value = float(value)
+    return value if math.isfinite(value) else None
+
+
+class Unlearner:
+    """Base class of every unlearning method.
+
+    Subclasses set ``name``, ``data_access``, ``Params`` and ``summary``, and implement
+    :meth:`unlearn`, which receives a private copy of the model (on ``context.device``)
+    and returns the unlearned model.
+    """
+
+    name: ClassVar[str]
+    data_access: ClassVar[DataAccess]
+    Params: ClassVar[type[Params]]
+    summary: ClassVar[str] = ""
+    class_level_only: ClassVar[bool] = False
+
+    def unlearn(self, model: nn.Module, forget: ForgetSet, retain: RecordSet | None, *,
+                params: Params, context: RunContext) -> nn.Module:
+        raise NotImplementedError
+
+
+_REGISTRY: dict[str, type[Unlearner]] = {}
+
+
+def register_unlearner(cls: type[Unlearner]) -> type[Unlearner]:
+    """Class decorator: make ``cls`` available to :func:`workbench.unlearn` by its ``name``."""
+    if not getattr(cls, "name", ""):
+        raise ValueError(f"{cls.__name__} needs a non-empty `name` to be registered")
+    if cls.name in _REGISTRY and _REGISTRY[cls.name] is not cls:
+        raise ValueError(f"an unlearner named {cls.name!r} is already registered")
+    if cls.Params.method != cls.name:
+        raise ValueError(f"{cls.__name__}.Params.method must be {cls.name!r}")
+    _REGISTRY[cls.name] = cls
+    return cls
+
+
+def available_methods() -> list[str]:
+    """Names of every registered method, sorted."""
+    return sorted(_REGISTRY)
+
+
+def get_unlearner(name: str) -> type[Unlearner]:
+    """The registered class for ``name``; unknown names raise ``ValueError`` listing valid ones."""
+    if name not in _REGISTRY:
+        raise ValueError(f"unknown unlearning method {name!r}; available: {available_methods()}")
+    return _REGISTRY[name]

@@ -1,0 +1,106 @@
+"""Synthetic inputs from a model and the input schema alone: neighbours and retain proxies.
+
+Everything here reads only the forget records, the model and the ``InputSpace`` (ranges,
+categories, shape); never another record.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from workbench.schema import InputSpace
+
+
+def categorical_flip_probability(sigma: float) -> float:
+    """How often a neighbour re-draws a binary or categorical feature at noise ``sigma``."""
+    return min(0.5, 0.25 * sigma)
+
+
+def perturb(x: torch.Tensor, sigma: float, space: InputSpace,
+            generator: torch.Generator) -> torch.Tensor:
+    """Random neighbours of ``x`` (shape ``(N, *space.shape)``) within the schema's bounds.
+
+    Continuous columns get Gaussian noise of ``sigma`` (in units of ``space.spread``) and are
+    clamped to their range; discrete and one-hot features are re-drawn uniformly with
+    probability :func:`categorical_flip_probability`. The random draws do not depend on
+    ``sigma``, so the same generator state gives neighbours that move smoothly with it.
+    """
+    flat = x.reshape(len(x), -1).clone()
+    device = flat.device
+    if space.continuous:
+        idx = torch.tensor(space.continuous, device=device)
+        noise = torch.randn(len(flat), len(idx), generator=generator).to(device)
+        spread = torch.tensor(space.spread, device=device)
+        moved = flat[:, idx] + sigma * spread * noise
+        lower = torch.tensor(space.lower, device=device)
+        upper = torch.tensor(space.upper, device=device)
+        flat[:, idx] = torch.maximum(torch.minimum(moved, upper), lower)
+    flip = categorical_flip_probability(sigma)
+    for column, values in space.discrete:
+        redraw = torch.rand(len(flat), generator=generator).to(device) < flip
+        choice = torch.randint(len(values), (len(flat),), generator=generator).to(device)
+        new = torch.tensor(values, device=device)[choice]
+        flat[:, column] = torch.where(redraw, new, flat[:, column])
+    for group in space.onehot:
+        redraw = torch.rand(len(flat), generator=generator).to(device) < flip
+        choice = torch.randint(len(group), (len(flat),), generator=generator).to(device)
+        cols = torch.tensor(group, device=device)
+        fresh = F.one_hot(choice, len(group)).to(flat.dtype)
+        flat[:, cols] = torch.where(redraw[:, None], fresh, flat[:, cols])
+    return flat.reshape(x.shape)
+
+
+def marginal_samples(n: int, space: InputSpace, generator: torch.Generator) -> torch.Tensor:
+    """``n`` inputs drawn feature by feature: standard normal (clamped), uniform categories.
+
+    Shape ``(n, *space.shape)``. Tabular encoders standardise numeric features, so N(0, 1)
+    matches each feature's scale without reading any record.
+    """
+    flat = torch.zeros(n, space.size)
+    if space.continuous:
+        idx = torch.tensor(space.continuous)
+        draws = torch.randn(n, len(idx), generator=generator)
+        lower, upper = torch.tensor(space.lower), torch.tensor(space.upper)
+        flat[:, idx] = torch.maximum(torch.minimum(draws, upper), lower)
+    for column, values in space.discrete:
+        choice = torch.randint(len(values), (n,), generator=generator)
+        flat[:, column] = torch.tensor(values)[choice]
+    for group in space.onehot:
+        choice = torch.randint(len(group), (n,), generator=generator)
+        flat[:, torch.tensor(group)] = F.one_hot(choice, len(group)).float()
+    return flat.reshape(n, *space.shape)
+
+
+def invert_classes(model: nn.Module, space: InputSpace, per_class: int, num_classes: int, *,
+                   steps: int, generator: torch.Generator, device: torch.device,
+                   lr: float = 0.05, tv_weight: float = 0.05) -> torch.Tensor:
+    """Class-conditional model inversion: inputs the model assigns to each class.
+
+    Starts from uniform noise within the bounds and minimises cross-entropy to the class
+    plus a total-variation prior (for images). Returns ``(per_class * num_classes, *shape)``.
+    """
+    lower = torch.tensor(space.lower, device=device).reshape(space.shape)
+    upper = torch.tensor(space.upper, device=device).reshape(space.shape)
+    n = per_class * num_classes
+    start = torch.rand(n, *space.shape, generator=generator).to(device)
+    x = (lower + start * (upper - lower)).requires_grad_(True)
+    targets = torch.arange(num_classes, device=device).repeat_interleave(per_class)
+    optimizer = torch.optim.Adam([x], lr=lr)
+    for _ in range(steps):
+        optimizer.zero_grad(set_to_none=True)
+        loss = F.cross_entropy(model(x), targets) + tv_weight * total_variation(x)
+        loss.backward()
+        optimizer.step()
+        with torch.no_grad():
+            x.copy_(torch.maximum(torch.minimum(x, upper), lower))
+    return x.detach()
+
+
+def total_variation(x: torch.Tensor) -> torch.Tensor:
+    """Mean absolute difference between neighbouring pixels of ``(N, C, H, W)`` images."""
+    if x.dim() < 4:
+        return x.new_zeros(())
+    return ((x[..., 1:, :] - x[..., :-1, :]).abs().mean()
+            + (x[..., :, 1:] - x[..., :, :-1]).abs().mean())
