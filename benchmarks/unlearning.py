@@ -15,6 +15,7 @@ Seeds 0-4 are the reported ones; hyperparameters were chosen on seeds 100-104 on
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import platform
 import statistics
@@ -33,6 +34,7 @@ from workbench.unlearn import available_methods, get_unlearner, unlearn
 SCENARIOS = ("random_1", "random_5", "random_10", "class")
 GOLD = ("retrain", "retrain'")
 PARAMS: dict[str, dict] = {}
+METRICS = ("forget_acc", "retain_acc", "test_acc", "mia_auc")
 
 
 def forget_set(table: RecordTable, scenario: str, seed: int):
@@ -64,7 +66,8 @@ def measure(model, forget, retain, attack_set, test_set) -> dict[str, float]:
 
 def run_method(sample, method, forget, retain, seed, device, cache: Path | None):
     key = f"{sample.name}-{forget.rule[:40]}-{len(forget)}-{seed}-{method}".replace("/", "_")
-    cached = cache / f"{abs(hash(key)) % 10**12}-{method}.safetensors" if cache else None
+    digest = hashlib.sha256(key.encode()).hexdigest()[:16]
+    cached = cache / f"{digest}-{method}.safetensors" if cache else None
     if cached is not None and cached.exists() and method.startswith("retrain"):
         meta = json.loads(cached.with_suffix(".json").read_text())
         return load_model(cached), meta["wall_time_s"]
@@ -79,6 +82,10 @@ def run_method(sample, method, forget, retain, seed, device, cache: Path | None)
     return result.model, result.wall_time_s
 
 
+def get_unlearner_names(*, class_only: bool) -> set[str]:
+    return {m for m in available_methods() if get_unlearner(m).class_level_only == class_only}
+
+
 def run_cell(sample, scenario, seed, methods, device, cache):
     table = sample.records
     forget = forget_set(table, scenario, seed)
@@ -87,13 +94,25 @@ def run_cell(sample, scenario, seed, methods, device, cache):
     rows = {"original": {**measure(sample.model, forget, retain, attack_set, test_set),
                          "time_s": float("nan")}, "class_request": forget.is_class_request}
     for method in (*GOLD, *methods):
-        model, seconds = run_method(sample, method, forget, retain, seed, device, cache)
+        if method in get_unlearner_names(class_only=True) and not forget.is_class_request:
+            continue  # class-level-only method (unsir): not applicable to record requests
+        try:
+            model, seconds = run_method(sample, method, forget, retain, seed, device, cache)
+        except (ValueError, RuntimeError) as error:  # e.g. a baseline that diverged
+            print(f"_{sample.name} seed {seed}: {method} failed: {error}_", flush=True)
+            rows[method] = {**dict.fromkeys(METRICS, float("nan")), "time_s": float("nan"),
+                            "failed": True}
+            continue
         rows[method] = {**measure(model, forget, retain, attack_set, test_set), "time_s": seconds}
     return len(forget), rows
 
 
 def summarise(cells: list[dict], method: str) -> dict[str, float]:
-    """Mean metrics, mean |gap| to retrain, and the ratio to the retrain' floor."""
+    """Mean metrics, mean |gap| to retrain, and the ratio to the retrain' floor.
+
+    A run that failed (diverged) counts as NaN, so any mean it enters is NaN: failures
+    are never averaged away.
+    """
     def mean(values):
         return statistics.fmean(values) if values else float("nan")
 
@@ -157,7 +176,8 @@ def main(argv=None) -> int:
             if scenario == "class" and sample.records.num_classes == 2:
                 note = "binary task: forgetting a class leaves a one-class model"
                 print(f"\n_{name}/class: {note}_")
-            summary = {m: summarise(cells, m) for m in ("original", *GOLD, *methods)}
+            summary = {m: summarise(cells, m) for m in ("original", *GOLD, *methods)
+                       if m in cells[0]}
             print_table(name, scenario, size, summary)
             sys.stdout.flush()
             everything[f"{name}/{scenario}"] = {"cells": cells, "summary": summary}

@@ -6,8 +6,18 @@ from workbench.models import load_model, save_model
 from workbench.records import ForgetSet, RecordSet, RecordTable, TrainRecipe
 from workbench.samples import Sample, list_samples, load_sample
 from workbench.schema import FeatureSchema, FeatureSpec
+from workbench.unlearn import (
+    UnlearnResult,
+    available_methods,
+    get_unlearner,
+    param_specs,
+    register_unlearner,
+    unlearn,
+)
 
 __all__ = [
+    "UnlearnResult", "available_methods", "get_unlearner", "param_specs", "register_unlearner",
+    "unlearn",
     "FeatureSchema", "FeatureSpec", "ForgetSet", "RecordSet", "RecordTable", "Sample",
     "TrainRecipe", "list_samples", "load_model", "load_sample", "resolve_device", "save_model",
     "weights_sha256",

@@ -86,7 +86,7 @@ def _check_finite(model: nn.Module, method: str) -> None:
     bad = [name for name, p in model.state_dict().items()
            if p.is_floating_point() and not torch.isfinite(p).all()]
     if bad:
-        raise RuntimeError(f"method {method!r} diverged: non-finite values in {bad[:3]}; "
+        raise ValueError(f"method {method!r} diverged: non-finite values in {bad[:3]}; "
                            "lower its learning rate. The original model is untouched.")
 
 
@@ -113,6 +113,9 @@ def _check_request(cls, model: nn.Module, forget: ForgetSet, retain: RecordSet |
     if retain is None and cls.data_access.needs_retain:
         raise ValueError(f"method {cls.name!r} needs the retain records ({cls.data_access.value}); "
                          "pass retain=table.retain_for(forget)")
+    if retain is not None and retain.table is not forget.table:
+        raise ValueError("retain and forget come from different record tables; build both from "
+                         "one table (table.retain_for(forget))")
     if retain is not None:
         overlap = set(retain.ids) & set(forget.ids)
         if overlap:

@@ -99,6 +99,8 @@ def register_unlearner(cls: type[Unlearner]) -> type[Unlearner]:
     """Class decorator: make ``cls`` available to :func:`workbench.unlearn` by its ``name``."""
     if not getattr(cls, "name", ""):
         raise ValueError(f"{cls.__name__} needs a non-empty `name` to be registered")
+    if not isinstance(getattr(cls, "data_access", None), DataAccess):
+        raise ValueError(f"{cls.__name__} must declare `data_access` (a DataAccess member)")
     if cls.name in _REGISTRY and _REGISTRY[cls.name] is not cls:
         raise ValueError(f"an unlearner named {cls.name!r} is already registered")
     if cls.Params.method != cls.name:

@@ -7,6 +7,8 @@ user input into a validated instance.
 from __future__ import annotations
 
 import dataclasses
+import types
+import typing
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -29,6 +31,7 @@ class ParamSpec:
     high: float | None
     choices: tuple[Any, ...]
     help: str
+    integer: bool = False  # the field is annotated ``int`` (or ``int | None``): whole numbers only
 
 
 @dataclass(frozen=True)
@@ -63,8 +66,18 @@ def param_specs(cls: type[Params]) -> list[ParamSpec]:
         meta = f.metadata
         kind = type(f.default).__name__ if f.default is not None else "optional"
         out.append(ParamSpec(f.name, f.default, kind, meta.get("low"), meta.get("high"),
-                             meta.get("choices", ()), meta.get("help", "")))
+                             meta.get("choices", ()), meta.get("help", ""),
+                             integer=_is_integer_annotation(f.type)))
     return out
+
+
+def _is_integer_annotation(annotation: Any) -> bool:
+    """True for ``int`` and ``int | None``, given as a type or (postponed) as a string."""
+    if isinstance(annotation, str):
+        return {part.strip() for part in annotation.split("|")} - {"None"} == {"int"}
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        return set(typing.get_args(annotation)) - {type(None)} == {int}
+    return annotation is int
 
 
 def check_value(spec: ParamSpec, value: Any, method: str) -> None:
@@ -76,6 +89,8 @@ def check_value(spec: ParamSpec, value: Any, method: str) -> None:
         return
     if spec.choices and value not in spec.choices:
         raise ValueError(f"{where} is {value!r}; choose one of {list(spec.choices)}")
+    if spec.integer and (isinstance(value, bool) or not isinstance(value, int)):
+        raise ValueError(f"{where} must be a whole number, got {value!r}")
     if spec.low is None and spec.high is None:
         return
     if isinstance(value, bool) or not isinstance(value, int | float):

@@ -73,25 +73,44 @@ def marginal_samples(n: int, space: InputSpace, generator: torch.Generator) -> t
     return flat.reshape(n, *space.shape)
 
 
-def invert_classes(model: nn.Module, space: InputSpace, per_class: int, num_classes: int, *,
-                   steps: int, generator: torch.Generator, device: torch.device,
-                   lr: float = 0.05, tv_weight: float = 0.05) -> torch.Tensor:
-    """Class-conditional model inversion: inputs the model assigns to each class.
+def random_inputs(n: int, space: InputSpace, generator: torch.Generator) -> torch.Tensor:
+    """Starting points for synthesis: uniform within the bounds for images, marginal otherwise."""
+    if len(space.shape) > 1:
+        lower = torch.tensor(space.lower).reshape(space.shape)
+        upper = torch.tensor(space.upper).reshape(space.shape)
+        return lower + torch.rand(n, *space.shape, generator=generator) * (upper - lower)
+    return marginal_samples(n, space, generator)
 
-    Starts from uniform noise within the bounds and minimises cross-entropy to the class
-    plus a total-variation prior (for images). Returns ``(per_class * num_classes, *shape)``.
+
+def invert_classes(model: nn.Module, space: InputSpace, start: torch.Tensor,
+                   targets: torch.Tensor, *, steps: int, lr: float = 0.05,
+                   tv_weight: float = 0.05) -> torch.Tensor:
+    """Class-conditional model inversion: move ``start`` until the model predicts ``targets``.
+
+    Only continuous columns move (discrete and one-hot columns keep their drawn values);
+    they stay within their bounds. Images also get a total-variation prior.
+
+    Args:
+        start: ``(N, *space.shape)`` starting inputs, on the model's device.
+        targets: ``(N,)`` class per input.
     """
-    lower = torch.tensor(space.lower, device=device).reshape(space.shape)
-    upper = torch.tensor(space.upper, device=device).reshape(space.shape)
-    n = per_class * num_classes
-    start = torch.rand(n, *space.shape, generator=generator).to(device)
-    x = (lower + start * (upper - lower)).requires_grad_(True)
-    targets = torch.arange(num_classes, device=device).repeat_interleave(per_class)
+    device = start.device
+    mask = torch.zeros(space.size, device=device)
+    lower = torch.full((space.size,), -torch.inf, device=device)
+    upper = torch.full((space.size,), torch.inf, device=device)
+    if space.continuous:
+        idx = torch.tensor(space.continuous, device=device)
+        mask[idx] = 1.0
+        lower[idx] = torch.tensor(space.lower, device=device)
+        upper[idx] = torch.tensor(space.upper, device=device)
+    mask, lower, upper = (t.reshape(space.shape) for t in (mask, lower, upper))
+    x = start.clone().requires_grad_(True)
     optimizer = torch.optim.Adam([x], lr=lr)
     for _ in range(steps):
         optimizer.zero_grad(set_to_none=True)
         loss = F.cross_entropy(model(x), targets) + tv_weight * total_variation(x)
         loss.backward()
+        x.grad.mul_(mask)
         optimizer.step()
         with torch.no_grad():
             x.copy_(torch.maximum(torch.minimum(x, upper), lower))

@@ -1,11 +1,12 @@
 """``synthetic``: our data-free default. It sees the model and the forget records, nothing else.
 
-1. **Overwrite targets.** For a record-level request, each forget record gets as target the
-   original model's prediction at *one* random neighbour of it (a model that never saw the
-   record predicts it the way the original predicts unseen points nearby; one sampled
-   neighbour reproduces both the confidence and the error rate of such a model, where an
-   average would be too soft). The neighbourhood size ``sigma`` is calibrated so that the
-   original's accuracy on neighbours equals its reported test accuracy (one declared scalar).
+1. **Overwrite targets.** For a record-level request, each forget record gets as target what
+   the original model predicts in its neighbourhood: the average prediction over random
+   neighbours, sharpened to the confidence the model shows at single neighbours (an overfit
+   model that never saw a record is as confident on it as on any unseen point). The
+   neighbourhood size ``sigma`` is calibrated so that the neighbourhood's prediction is as
+   accurate as the model's reported test accuracy (one declared scalar of non-member
+   information). ``target="sample"`` uses one sampled neighbour's prediction instead.
    For a class-level request the target is the original's prediction with the forgotten
    classes removed, as a model that never saw the class would predict.
 2. **Retain proxies.** Synthetic inputs drawn from the schema (tabular) or inverted from the
@@ -29,10 +30,11 @@ from workbench.records import ForgetSet, RecordSet
 from workbench.schema import InputSpace
 from workbench.unlearn.base import DataAccess, RunContext, Unlearner, register_unlearner
 from workbench.unlearn.params import Params, param
-from workbench.unlearn.synthesis import invert_classes, marginal_samples, perturb
+from workbench.unlearn.synthesis import invert_classes, perturb, random_inputs
 
 SIGMA_RANGE = (0.02, 8.0)
 CHECK_EVERY = 5  # steps between two stopping checks
+MAX_GRAD_NORM = 5.0  # clip: the first overwrite steps on a class request can be violent
 
 
 @dataclass(frozen=True)
@@ -40,7 +42,7 @@ class SyntheticParams(Params):
     method = "synthetic"
     steps: int = param(300, low=1, high=20_000, help="maximum optimisation steps")
     optimizer: str = param("sgd", choices=("sgd", "adam"), help="optimiser of the student")
-    lr: float = param(0.05, low=1e-6, high=10.0, help="learning rate of the student")
+    lr: float = param(0.01, low=1e-6, high=10.0, help="learning rate of the student")
     proxies: int = param(2048, low=16, high=1_000_000, help="synthetic retain proxies")
     local_fraction: float = param(0.25, low=0.0, high=1.0,
                                   help="share of proxies drawn around the forget records")
@@ -52,6 +54,9 @@ class SyntheticParams(Params):
                                      "reported test accuracy (1.0 when there is none)")
     sigma_scale: float = param(1.0, low=0.1, high=10.0,
                                help="multiplies the calibrated sigma")
+    target: str = param("sharpened", choices=("sample", "sharpened"),
+                        help="overwrite target: one sampled neighbour's prediction, or the "
+                             "neighbourhood average sharpened to the same mean confidence")
     stop_tolerance: float = param(0.0, low=0.0, high=0.5,
                                   help="stop once the attack AUC is at most 0.5 + this")
     mask_fraction: float = param(1.0, low=0.001, high=1.0,
@@ -60,8 +65,9 @@ class SyntheticParams(Params):
     weight_anchor: float = param(0.0, low=0.0, high=1e6,
                                  help="L2 pull of the weights towards the original's")
     min_steps: int = param(30, low=0, high=20_000, help="steps before stopping is considered")
-    inversion_steps: int = param(60, low=1, high=5_000,
-                                 help="model-inversion steps per proxy batch (images)")
+    inversion_steps: int = param(60, low=0, high=5_000,
+                                 help="model-inversion steps that move proxies towards inputs "
+                                      "the model assigns to a random class (0: none)")
 
 
 @register_unlearner
@@ -81,7 +87,8 @@ class Synthetic(Unlearner):
         x_forget, y_forget = context.forget_inputs, context.forget_labels
         masked = forget.classes
         sigma = self._sigma(teacher, forget, space, params, context)
-        targets = self._overwrite_targets(teacher, x_forget, sigma, space, masked, context)
+        targets = self._overwrite_targets(teacher, x_forget, sigma, space, masked, context,
+                                          params)
         proxies = self._proxies(teacher, forget, x_forget, sigma, space, params, context)
         proxy_targets = soft_predictions(teacher, proxies, masked)
         reference = self._reference_inputs(x_forget, sigma, space, context)
@@ -97,15 +104,23 @@ class Synthetic(Unlearner):
             return 1.0
         context.declared_inputs["reported_test_accuracy"] = accuracy
         sigma = calibrate_sigma(teacher, context.forget_inputs, context.forget_labels, space,
-                                accuracy, seed=context.seed)
+                                accuracy, seed=context.seed,
+                                average=params.target == "sharpened")
         context.declared_inputs["calibrated_sigma"] = round(sigma, 4)
         return sigma * params.sigma_scale
 
-    def _overwrite_targets(self, teacher, x_forget, sigma, space, masked, context):
+    def _overwrite_targets(self, teacher, x_forget, sigma, space, masked, context, params):
         if masked:
             return soft_predictions(teacher, x_forget, masked)
         neighbours = perturb(x_forget, sigma, space, context.generator)
-        return soft_predictions(teacher, neighbours, masked)
+        sampled = soft_predictions(teacher, neighbours, masked)
+        if params.target == "sample":
+            return sampled
+        draws = 16
+        many = perturb(x_forget.repeat(draws, *([1] * (x_forget.dim() - 1))), sigma, space,
+                       context.generator)
+        average = soft_predictions(teacher, many).reshape(draws, len(x_forget), -1).mean(0)
+        return sharpen_to(average, float(sampled.max(1).values.mean()))
 
     def _proxies(self, teacher, forget, x_forget, sigma, space, params, context):
         n_local = int(round(params.proxies * params.local_fraction))
@@ -113,14 +128,16 @@ class Synthetic(Unlearner):
         repeats = max(1, -(-n_local // len(x_forget)))
         local = perturb(x_forget.repeat(repeats, *([1] * (x_forget.dim() - 1))), sigma, space,
                         context.generator)[:n_local]
-        if len(space.shape) > 1:  # images: invert the model, class by class
-            num_classes = forget.table.num_classes
-            per_class = max(1, -(-n_global // num_classes))
-            glob = invert_classes(teacher, space, per_class, num_classes,
-                                  steps=params.inversion_steps, generator=context.generator,
-                                  device=context.device)[:n_global]
+        start = random_inputs(n_global, space, context.generator).to(context.device)
+        if params.inversion_steps:
+            # never synthesise the forgotten classes (a retrained model never learned them)
+            kept = torch.tensor([c for c in range(forget.table.num_classes)
+                                 if c not in forget.classes])
+            classes = kept[torch.randint(len(kept), (n_global,), generator=context.generator)]
+            glob = invert_classes(teacher, space, start, classes.to(context.device),
+                                  steps=params.inversion_steps)
         else:
-            glob = marginal_samples(n_global, space, context.generator).to(context.device)
+            glob = start
         return torch.cat([glob, local.to(context.device)])
 
     def _reference_inputs(self, x_forget, sigma, space, context):
@@ -150,6 +167,7 @@ class Synthetic(Unlearner):
                 loss = loss + params.weight_anchor * drift
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
+            nn.utils.clip_grad_norm_(student.parameters(), MAX_GRAD_NORM)
             if masks is not None:
                 for p, m in zip(student.parameters(), masks, strict=True):
                     if p.grad is not None:
@@ -191,6 +209,21 @@ def saliency_masks(model: nn.Module, x: torch.Tensor, targets: torch.Tensor,
     return [(g >= threshold).float() for g in grads]
 
 
+def sharpen_to(probs: torch.Tensor, confidence: float, iterations: int = 30) -> torch.Tensor:
+    """``probs ** (1/T)`` renormalised; T makes the mean top probability ``confidence``."""
+    log_probs = probs.clamp_min(1e-12).log()
+    low, high = 0.01, 1.0  # temperatures: low sharpens hardest, 1 leaves probs unchanged
+    if float(probs.max(1).values.mean()) >= confidence:
+        return probs
+    for _ in range(iterations):
+        middle = (low + high) / 2
+        if float(F.softmax(log_probs / middle, 1).max(1).values.mean()) > confidence:
+            low = middle
+        else:
+            high = middle
+    return F.softmax(log_probs / ((low + high) / 2), 1)
+
+
 def soft_predictions(model: nn.Module, x: torch.Tensor, masked: tuple[int, ...] = (),
                      batch_size: int = 4096) -> torch.Tensor:
     """Softmax outputs ``(N, C)`` with the ``masked`` classes removed and the rest renormalised."""
@@ -226,7 +259,8 @@ def mann_whitney_auc(positive: torch.Tensor, negative: torch.Tensor) -> float:
 
 
 def calibrate_sigma(teacher: nn.Module, x: torch.Tensor, y: torch.Tensor, space: InputSpace,
-                    accuracy: float, *, seed: int, draws: int = 16, iterations: int = 18) -> float:
+                    accuracy: float, *, seed: int, draws: int = 16, iterations: int = 18,
+                    average: bool = False) -> float:
     """Noise level at which the model's accuracy on neighbours of ``x`` equals ``accuracy``.
 
     Bisection on a log scale over ``SIGMA_RANGE``; every trial uses the same random draws,
@@ -238,7 +272,11 @@ def calibrate_sigma(teacher: nn.Module, x: torch.Tensor, y: torch.Tensor, space:
     def neighbour_accuracy(sigma: float) -> float:
         neighbours = perturb(repeated, sigma, space, torch.Generator().manual_seed(seed + 7919))
         with torch.no_grad():
-            return float((teacher(neighbours).argmax(1) == labels).float().mean())
+            probs = F.softmax(teacher(neighbours).float(), 1)
+        if average:  # accuracy of the neighbourhood's average prediction
+            probs = probs.reshape(draws, len(x), -1).mean(0)
+            return float((probs.argmax(1) == y).float().mean())
+        return float((probs.argmax(1) == labels).float().mean())
 
     low, high = (torch.tensor(SIGMA_RANGE).log()).tolist()
     if neighbour_accuracy(SIGMA_RANGE[0]) <= accuracy:

@@ -60,12 +60,3 @@ def cosine_lr(optimizer: torch.optim.Optimizer, total_steps: int):
     return torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda step: 0.5 * (1.0 + math.cos(math.pi * min(step, total_steps)
                                                      / max(1, total_steps))))
-
-
-def ensure_finite(model: nn.Module, method: str) -> nn.Module:
-    """Return ``model``, or raise ``ValueError`` when a step pushed any weight to inf/NaN."""
-    with torch.no_grad():
-        if all(bool(torch.isfinite(p).all()) for p in model.parameters()):
-            return model
-    raise ValueError(f"method {method!r} diverged: some weights are no longer finite; lower "
-                     "its learning rate (params={'lr': ...})")

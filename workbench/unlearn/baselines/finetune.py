@@ -20,7 +20,6 @@ from workbench.records import ForgetSet, RecordSet
 from workbench.unlearn.base import DataAccess, RunContext, Unlearner, register_unlearner
 from workbench.unlearn.baselines._common import (
     cosine_lr,
-    ensure_finite,
     num_batches,
     shuffled_batches,
 )
@@ -68,4 +67,4 @@ class Finetune(Unlearner):
                 total += loss.item()
             context.report(epoch, params.epochs, model, total / per_epoch,
                            f"finetune epoch {epoch}/{params.epochs}", retain_ce=total / per_epoch)
-        return ensure_finite(model, self.name)
+        return model

@@ -19,7 +19,7 @@ from torch.nn import functional as F
 
 from workbench.records import ForgetSet, RecordSet
 from workbench.unlearn.base import DataAccess, RunContext, Unlearner, register_unlearner
-from workbench.unlearn.baselines._common import ensure_finite, num_batches, shuffled_batches
+from workbench.unlearn.baselines._common import num_batches, shuffled_batches
 from workbench.unlearn.params import Params, param
 
 
@@ -78,4 +78,4 @@ class NegGradPlus(Unlearner):
             context.report(epoch, params.epochs, model, sums["loss"],
                            f"neggrad+ epoch {epoch}/{params.epochs}",
                            retain_ce=sums["retain_ce"], forget_ce=sums["forget_ce"])
-        return ensure_finite(model, self.name)
+        return model

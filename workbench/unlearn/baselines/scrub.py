@@ -11,7 +11,7 @@ gamma=0.99, alpha=0.001, msteps=2, 3 epochs, batch 128 (retain) / 32 (forget).
 the KL has zero gradient there, the retain CE is near zero on these overfit models, and a
 small forget set gives one max step per epoch: at 5e-4 or 5e-3 three epochs change nothing.
 The max step is an unbounded ascent: on the tuning sets lr 0.07 with forget batches of 8
-diverged (the method then raises ValueError); keep forget batches at 16 or more.
+diverged (unlearn then raises ValueError); keep forget batches at 16 or more.
 """
 
 from __future__ import annotations
@@ -26,7 +26,6 @@ from workbench.records import ForgetSet, RecordSet
 from workbench.unlearn.base import DataAccess, RunContext, Unlearner, register_unlearner
 from workbench.unlearn.baselines._common import (
     distill_kl,
-    ensure_finite,
     frozen_copy,
     shuffled_batches,
 )
@@ -98,4 +97,4 @@ class Scrub(Unlearner):
             context.report(epoch, params.epochs, model,
                            parts["retain_loss"] - parts.get("forget_kl", 0.0),
                            f"scrub epoch {epoch}/{params.epochs}", **parts)
-        return ensure_finite(model, self.name)
+        return model

@@ -26,7 +26,7 @@ from torch.nn import functional as F
 
 from workbench.records import ForgetSet, RecordSet
 from workbench.unlearn.base import DataAccess, RunContext, Unlearner, register_unlearner
-from workbench.unlearn.baselines._common import ensure_finite, shuffled_batches
+from workbench.unlearn.baselines._common import shuffled_batches
 from workbench.unlearn.params import Params, param
 
 
@@ -111,7 +111,7 @@ class UNSIR(Unlearner):
                 mean = sum(losses) / len(losses)
                 context.report(step, total, model, mean, f"unsir: {phase} epoch {epoch}/{epochs}",
                                **{f"{phase}_ce": mean})
-        return ensure_finite(model, self.name)
+        return model
 
     @staticmethod
     def learn_noise(model: nn.Module, c: int, shape: tuple[int, ...], params: UNSIRParams,
