@@ -1,12 +1,14 @@
 """``synthetic``: our data-free default. It sees the model and the forget records, nothing else.
 
-1. **Overwrite targets.** For a record-level request, each forget record gets as target what
-   the original model predicts in its neighbourhood: the average prediction over random
-   neighbours, sharpened to the confidence the model shows at single neighbours (an overfit
-   model that never saw a record is as confident on it as on any unseen point). The
-   neighbourhood size ``sigma`` is calibrated so that the neighbourhood's prediction is as
-   accurate as the model's reported test accuracy (one declared scalar of non-member
-   information). ``target="sample"`` uses one sampled neighbour's prediction instead.
+1. **Overwrite targets.** For a record-level request, each forget record gets as target the
+   original model's prediction at *one* random neighbour of it: a model that never saw the
+   record predicts it the way the original predicts unseen points nearby, and one sampled
+   neighbour reproduces both the confidence and the error rate of such a model (an average
+   is too soft). The neighbourhood size ``sigma`` is calibrated so that the original's
+   accuracy on neighbours equals its reported test accuracy (one declared scalar of
+   non-member information). ``target="sharpened"`` (experimental) uses the neighbourhood's
+   average prediction sharpened to the same confidence; its calibration often needs a very
+   large ``sigma`` on the tabular samples and then damages test accuracy.
    For a class-level request the target is the original's prediction with the forgotten
    classes removed, as a model that never saw the class would predict.
 2. **Retain proxies.** Synthetic inputs drawn from the schema (tabular) or inverted from the
@@ -54,7 +56,7 @@ class SyntheticParams(Params):
                                      "reported test accuracy (1.0 when there is none)")
     sigma_scale: float = param(1.0, low=0.1, high=10.0,
                                help="multiplies the calibrated sigma")
-    target: str = param("sharpened", choices=("sample", "sharpened"),
+    target: str = param("sample", choices=("sample", "sharpened"),
                         help="overwrite target: one sampled neighbour's prediction, or the "
                              "neighbourhood average sharpened to the same mean confidence")
     stop_tolerance: float = param(0.0, low=0.0, high=0.5,
