@@ -1,5 +1,6 @@
 """Erasure Workbench: synthetic unlearning for PyTorch classifiers, and evidence it worked."""
 
+from workbench.audit import AuditResult, VerdictConfig, audit
 from workbench.device import resolve_device
 from workbench.hashing import weights_sha256
 from workbench.models import load_model, save_model
@@ -16,6 +17,7 @@ from workbench.unlearn import (
 )
 
 __all__ = [
+    "AuditResult", "VerdictConfig", "audit",
     "UnlearnResult", "available_methods", "get_unlearner", "param_specs", "register_unlearner",
     "unlearn",
     "FeatureSchema", "FeatureSpec", "ForgetSet", "RecordSet", "RecordTable", "Sample",

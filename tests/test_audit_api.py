@@ -1,0 +1,228 @@
+"""``audit``: planted answers, the result record, determinism and bad input."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+from audit_toys import forget_ids, toy_model, toy_table
+from torch import nn
+
+from workbench.audit import AuditResult, VerdictConfig, audit
+from workbench.audit.verdict import FAIL, GOLD, NON_MEMBERS, PASS
+from workbench.models import TabularMLP
+from workbench.records import RecordTable
+from workbench.unlearn import unlearn
+
+torch.set_num_threads(1)
+
+
+class Lookup(nn.Module):
+    """A planted model: ``strength`` logits for the true label of the records it holds, and
+    uniform outputs for every other record."""
+
+    def __init__(self, table, ids, strength: float = 10.0, classes: int | None = None):
+        super().__init__()
+        self.keys = table.inputs(ids)
+        self.labels = table.labels(ids)
+        self.strength = strength
+        self.classes = classes or table.num_classes
+        self.dummy = nn.Parameter(torch.zeros(1))
+
+    def forward(self, x):
+        out = torch.zeros(len(x), self.classes) + 0 * self.dummy
+        match = (x[:, None, :] == self.keys[None, :, :]).all(-1)
+        hit = match.any(1)
+        out[hit, self.labels[match[hit].float().argmax(1)]] = self.strength
+        return out
+
+
+def json_native(value) -> bool:
+    if isinstance(value, dict):
+        return all(isinstance(k, str) and json_native(v) for k, v in value.items())
+    if isinstance(value, list):
+        return all(json_native(v) for v in value)
+    return value is None or type(value) in (str, int, float, bool)
+
+
+@pytest.fixture(scope="module")
+def planted():
+    table = toy_table(200)
+    forget = table.select(ids=forget_ids(table, 20))
+    retain = table.retain_for(forget)
+    return table, forget, Lookup(table, table.members().ids), Lookup(table, retain.ids)
+
+
+def test_planted_memoriser_and_a_perfect_erasure(planted):
+    table, forget, original, erased = planted
+    result = audit(original, erased, records=table, forget=forget, reference=erased,
+                   attacks=("loss",))
+    assert result.metrics("loss", "original").auc == 1.0
+    assert result.metrics("loss", "original").tpr_at_01pct_fpr == 1.0
+    assert result.metrics("loss", "unlearned").auc == 0.5  # all ties with the non-members
+    assert result.metrics("loss", "original", "retain").auc == 1.0
+    assert result.verdict("mia_forget_loss").status == PASS
+    assert result.overall == PASS and result.compared_to == GOLD
+    assert result.flags.n_flagged == 0 and result.flags.n_flagged_original == len(forget)
+    assert result.reference is None
+    assert [r.original for r in result.confidence.records] == pytest.approx(
+        [1.0] * len(forget), abs=1e-3)
+
+
+def test_over_forgetting_is_flagged(planted):
+    table, forget, original, erased = planted
+    worse = Lookup(table, forget.ids, strength=-10.0)  # confidently wrong on the forget set
+    result = audit(original, worse, records=table, forget=forget, reference=erased,
+                   attacks=("loss",))
+    verdict = result.verdict("mia_forget_loss")
+    assert result.metrics("loss", "unlearned").auc < 0.05
+    assert verdict.status == FAIL and verdict.over_forgetting and "Streisand" in verdict.reason
+    assert result.verdict("forget_accuracy").over_forgetting  # always wrong, gold is not
+    assert result.overall == FAIL
+
+
+def test_without_a_gold_standard_the_verdict_targets_non_members_and_says_so(planted):
+    table, forget, original, erased = planted
+    result = audit(original, erased, records=table, forget=forget, attacks=("loss",))
+    verdict = result.verdict("mia_forget_loss")
+    assert result.compared_to == NON_MEMBERS and verdict.compared_to == NON_MEMBERS
+    assert verdict.target == 0.5 and "held-out non-members" in verdict.reason
+    assert result.verdict("forget_accuracy").compared_to == NON_MEMBERS
+    assert result.verdict("test_accuracy").compared_to == "original model"
+    assert any("No gold standard" in note for note in result.notes)
+    assert result.gold_standard_sha256 is None and result.drift.gold_standard is None
+    assert all(m.model != "gold_standard" for m in result.membership)
+
+
+@pytest.fixture(scope="module")
+def trained():
+    table = toy_table(240, seed=1)
+    model = toy_model(table)
+    forget = table.select(ids=forget_ids(table, 24))
+    unlearned = unlearn(model, forget, device="cpu")
+    gold = unlearn(model, forget, method="retrain", retain=table.retain_for(forget),
+                   device="cpu")
+    return table, model, forget, unlearned, gold
+
+
+def test_full_audit_of_a_trained_model(trained, tmp_path):
+    table, model, forget, unlearned, gold = trained
+    result = audit(model, unlearned, records=table, forget=forget, reference=gold,
+                   cache_dir=tmp_path, config=VerdictConfig(n_bootstrap=200))
+    data = result.to_dict()
+    assert json_native(data)
+    assert AuditResult.from_dict(json.loads(json.dumps(data))) == result
+    assert {(m.attack, m.model, m.comparison) for m in result.membership} == {
+        (a, m, c) for a in ("loss", "rmia", "lira")
+        for m in ("original", "unlearned", "gold_standard") for c in ("forget", "retain")}
+    assert [v.test for v in result.verdicts] == [
+        "mia_forget_loss", "mia_retain_loss", "mia_forget_rmia", "mia_retain_rmia",
+        "mia_forget_lira", "mia_retain_lira", "forget_accuracy", "test_accuracy",
+        "retain_accuracy"]
+    assert result.config.n_bootstrap == 200 and data["config"]["mia_auc_tolerance"] == 0.05
+    assert result.reference.count == 4 and result.reference.out_per_record == 2
+    assert "small-K" in result.reference.note and result.reference.lira_fixed_variance
+    assert result.metrics("lira", "original", "retain").auc > 0.6  # the toy model memorises
+    assert [r.record_id for r in result.confidence.records] == sorted(
+        forget.ids, key=table.ids.index)
+    drift = result.drift
+    assert drift.unlearned_minus_gold_standard.test == pytest.approx(
+        drift.unlearned.test - drift.gold_standard.test)
+    assert set(drift.original.per_class) == set(table.schema.classes)
+    assert (result.forget_count, result.unlearned_method) == (24, "synthetic")
+    assert len(result.metrics("rmia").roc_fpr) <= 202
+    with pytest.raises(KeyError):
+        result.metrics("shokri")
+    with pytest.raises(ValueError, match="schema_version"):
+        AuditResult.from_dict({**data, "schema_version": 99})
+
+
+def test_same_seed_same_reference_models_same_scores(trained, tmp_path):
+    table, model, forget, unlearned, gold = trained
+    config = VerdictConfig(n_bootstrap=200)
+    runs = [audit(model, unlearned.model, records=table, forget=forget, reference=gold.model,
+                  cache_dir=tmp_path / name, config=config, seed=3)
+            for name in ("a", "b", "a")]
+    assert [r.reference.from_cache for r in runs] == [False, False, True]
+
+    def comparable(result):
+        data = result.to_dict()
+        data.pop("wall_time_s")
+        data["reference"].pop("from_cache")
+        data["reference"].pop("train_time_s")
+        return data
+
+    assert comparable(runs[0]) == comparable(runs[1]) == comparable(runs[2])
+    other = audit(model, unlearned.model, records=table, forget=forget, reference=gold.model,
+                  cache_dir=tmp_path / "a", config=config, seed=4)
+    assert other.reference.cache_key_sha256 != runs[0].reference.cache_key_sha256
+    assert other.metrics("lira").auc != runs[0].metrics("lira").auc
+
+
+def test_a_class_request_compares_with_held_out_records_of_that_class(tmp_path):
+    table = toy_table(240, classes=3, seed=2)
+    model = toy_model(table)
+    forget = table.select(classes=["class1"])
+    gold = unlearn(model, forget, method="retrain", retain=table.retain_for(forget),
+                   device="cpu")
+    result = audit(model, gold, records=table, forget=forget, reference=gold,
+                   cache_dir=tmp_path, attacks=("loss", "rmia"),
+                   config=VerdictConfig(n_bootstrap=200))
+    assert result.is_class_request and "class class1" in result.non_member_rule
+    held = table.held_out()
+    assert result.non_member_count == int((table.labels(held.ids) == 1).sum())
+    assert result.drift.gold_standard.forgotten_class_test == 0.0
+    assert result.drift.unlearned.forget == 0.0
+    assert "other classes" in result.drift.test_rule
+
+
+def test_per_example_epsilon_can_ride_along(trained, tmp_path):
+    table, model, forget, unlearned, gold = trained
+    result = audit(model, unlearned, records=table, forget=forget, reference=gold,
+                   attacks=("loss",), epsilon_models=4, config=VerdictConfig(n_bootstrap=100))
+    assert result.epsilon.n_models == 4 and result.epsilon.method == "synthetic"
+    assert len(result.epsilon.epsilons) == len(forget) and result.epsilon.small_n
+    with pytest.raises(ValueError, match="needs the UnlearnResult"):
+        audit(model, unlearned.model, records=table, forget=forget, attacks=("loss",),
+              epsilon_models=4)
+
+
+def test_bad_input_is_refused_clearly(trained, planted):
+    table, model, forget, unlearned, gold = trained
+
+    def run(original=model, unlearned_=unlearned.model, **kwargs):
+        kwargs.setdefault("records", table)
+        kwargs.setdefault("forget", forget)
+        kwargs.setdefault("attacks", ("loss",))
+        return audit(original, unlearned_, **kwargs)
+
+    with pytest.raises(ValueError, match="mismatched output sizes"):
+        run(unlearned_=TabularMLP(4, 3, (8,)))
+    with pytest.raises(ValueError, match="features do not fit the original model"):
+        run(original=TabularMLP(5, 2, (8,)))
+    with pytest.raises(ValueError, match="table 'toy' has 2 classes"):
+        run(original=TabularMLP(4, 3, (8,)), unlearned_=TabularMLP(4, 3, (8,)))
+    with pytest.raises(ValueError, match="made from another model"):
+        run(original=toy_model(table, seed=9), unlearned_=unlearned)
+    with pytest.raises(ValueError, match="forgot another selection"):
+        run(unlearned_=unlearned, forget=table.select(ids=forget.ids[:5]))
+    with pytest.raises(ValueError, match="must be the gold standard"):
+        run(reference=unlearned)
+    with pytest.raises(ValueError, match="attacks must be"):
+        run(attacks=("loss", "shokri"))
+    with pytest.raises(ValueError, match="not from the records given"):
+        run(records=planted[0])
+    with pytest.raises(ValueError, match="RecordTable"):
+        run(records=table.frame)
+
+
+def test_a_forget_set_with_no_held_out_counterpart_is_an_error():
+    table = toy_table(120, classes=3, seed=4)
+    frame = table.frame
+    frame.loc[frame["label"] == 2, "member"] = True  # every class-2 record was trained on
+    table = RecordTable(frame, table.schema, table.encoder, name="no-holdout")
+    forget = table.select(classes=[2])
+    model = Lookup(table, table.members().ids)
+    with pytest.raises(ValueError, match="no held-out counterpart"):
+        audit(model, model, records=table, forget=forget, attacks=("loss",))

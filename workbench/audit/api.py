@@ -1,0 +1,240 @@
+"""``audit``: the one verb that checks an erasure, from models and records to verdicts."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+import numpy as np
+from torch import nn
+
+from workbench.audit import reference as _reference
+from workbench.audit.attacks import (
+    ATTACK_NAMES,
+    DEFAULT_RMIA_A,
+    FIXED_VARIANCE_BELOW,
+    REFERENCE_ATTACKS,
+    AttackOptions,
+    ReferenceSignals,
+    attack_scores,
+    tune_rmia_a,
+)
+from workbench.audit.checks import accuracy_verdicts, membership_verdicts, record_flags
+from workbench.audit.confidence import confidence_report
+from workbench.audit.drift import drift_report
+from workbench.audit.epsilon import estimate_epsilon
+from workbench.audit.metrics import attack_metrics
+from workbench.audit.reference import DEFAULT_COUNT, table_sha256
+from workbench.audit.result import AuditResult, MembershipResult, ReferenceInfo
+from workbench.audit.sets import AuditSets, audit_sets
+from workbench.audit.signals import signals
+from workbench.audit.verdict import GOLD, NON_MEMBERS, VerdictConfig, overall_status
+from workbench.hashing import weights_sha256
+from workbench.records import ForgetSet, RecordTable, TrainRecipe
+from workbench.training import predict_logits
+from workbench.unlearn import UnlearnResult
+
+Progress = Callable[[int, int, str], None]
+SMALL_K = 16
+
+
+def audit(original: nn.Module, unlearned: nn.Module | UnlearnResult, *, records: RecordTable,
+          forget: ForgetSet, reference: nn.Module | UnlearnResult | None = None,
+          attacks: Iterable[str] = ("loss", "rmia", "lira"), seed: int = 0,
+          config: VerdictConfig | None = None, reference_models: int = DEFAULT_COUNT,
+          cache_dir: str | Path | None = None, recipe: TrainRecipe | None = None,
+          workers: int | None = None, epsilon_models: int = 0, device: str = "cpu",
+          progress: Progress | None = None) -> AuditResult:
+    """Audit whether ``unlearned`` forgot ``forget``: confidence, membership, drift, verdicts.
+
+    Args:
+        original: the model before unlearning (never modified).
+        unlearned: the unlearned model, or the ``UnlearnResult`` that holds it.
+        records: the record table the models were trained on (members and held-out).
+        forget: the records that were to be forgotten (``records.select(...)``).
+        reference: the gold standard: ``unlearn(..., method="retrain")``'s result or a model
+            retrained without ``forget``. None compares with held-out non-members instead.
+        attacks: any of ``loss``, ``rmia`` and ``lira``.
+        seed: seeds the reference models and every bootstrap.
+        config: verdict thresholds (defaults: ``VerdictConfig()``).
+        reference_models: how many reference models for RMIA / LiRA (even; each record is OUT
+            of half of them). Cached on disk under ``cache_dir``.
+        recipe: how to train reference models (default ``records.recipe``).
+        workers: processes for training reference models (None: automatic).
+        epsilon_models: if > 0, also estimate per-example epsilon with this many unlearned
+            and retrained models (needs ``unlearned`` as an ``UnlearnResult``).
+        device: where reference models and epsilon runs train (``cpu``: small models train
+            fastest there).
+        progress: called as ``progress(step, total, message)``.
+
+    Raises:
+        ValueError: unknown attacks, a forget set with no held-out counterpart, models with
+            mismatched outputs, records whose features do not fit the models, results made
+            from another model or forget set. ``CacheError`` for a mismatched cache entry.
+    """
+    start = time.perf_counter()
+    config = config or VerdictConfig()
+    attacks = _check_attacks(attacks)
+    if not isinstance(records, RecordTable):
+        raise ValueError(f"records must be a RecordTable, got {type(records).__name__}")
+    if epsilon_models and not isinstance(unlearned, UnlearnResult):
+        raise ValueError("epsilon_models needs the UnlearnResult of the unlearning run (to "
+                         "rerun its method with other seeds), not a bare model")
+    sets = audit_sets(records, forget)
+    models = {"original": _module(original, "original"),
+              "unlearned": _model_of(unlearned, original, forget, "unlearned")}
+    if reference is not None:
+        models["gold_standard"] = _model_of(reference, original, forget, "gold_standard")
+    _check_outputs(models, records)
+    report = progress or (lambda step, total, message: None)
+    report(1, 4, "signals")
+    sig = {name: signals(m, records, name=f"the {name.replace('_', ' ')} model")
+           for name, m in models.items()}
+    options, info, ref_signals = AttackOptions(population=sets.population), None, None
+    if any(a in REFERENCE_ATTACKS for a in attacks):
+        report(2, 4, "reference models")
+        refs = _reference.reference_models(
+            models["original"], records, count=reference_models, seed=seed, recipe=recipe,
+            cache_dir=cache_dir, workers=workers, device=device, progress=progress)
+        ref_signals = refs.signals(records)
+        options, info = _attack_setup(refs, ref_signals, sets.population, seed)
+    report(3, 4, "attacks and metrics")
+    scores = {a: {name: attack_scores(a, s, ref_signals, options) for name, s in sig.items()}
+              for a in attacks}
+    verdicts = (*membership_verdicts(scores, sets, config, seed),
+                *accuracy_verdicts(sig, sets, config, seed))
+    epsilon = None
+    if epsilon_models:
+        report(4, 4, "per-example epsilon")
+        epsilon = estimate_epsilon(models["original"], forget, method=unlearned.method,
+                                   params=unlearned.params, n_models=epsilon_models, seed=seed,
+                                   device=device)
+    classes = records.schema.classes
+    return AuditResult(
+        seed=seed, attacks=attacks, records_name=records.name, data_sha256=table_sha256(records),
+        forget_rule=forget.rule, forget_count=len(forget),
+        is_class_request=forget.is_class_request, non_member_rule=sets.non_member_rule,
+        non_member_count=len(sets.non_members), retain_count=len(sets.retain),
+        original_sha256=weights_sha256(models["original"]),
+        unlearned_sha256=weights_sha256(models["unlearned"]),
+        gold_standard_sha256=(weights_sha256(models["gold_standard"])
+                              if "gold_standard" in models else None),
+        unlearned_method=unlearned.method if isinstance(unlearned, UnlearnResult) else None,
+        compared_to=GOLD if reference is not None else NON_MEMBERS,
+        membership=_membership(scores, sets, config, seed),
+        confidence=confidence_report(sig, sets, classes),
+        drift=drift_report(sig["original"], sig["unlearned"], sig.get("gold_standard"), sets,
+                           classes),
+        verdicts=verdicts, overall=overall_status(verdicts),
+        flags=record_flags(scores, sets, config, records.ids), config=config, reference=info,
+        epsilon=epsilon, notes=_notes(reference is not None, sets, info),
+        wall_time_s=round(time.perf_counter() - start, 3))
+
+
+def _attack_setup(refs: _reference.ReferenceModels, ref_signals: ReferenceSignals,
+                  population: np.ndarray, seed: int) -> tuple[AttackOptions, ReferenceInfo]:
+    """RMIA's ``a`` (tuned on the reference models) and LiRA's variance mode, recorded."""
+    tuned = tune_rmia_a(ref_signals)
+    out = refs.count // 2
+    options = AttackOptions(population=population,
+                            rmia_a=DEFAULT_RMIA_A if tuned is None else tuned,
+                            lira_fixed_variance=out < FIXED_VARIANCE_BELOW)
+    size = f"{refs.count} reference models, {out} OUT per record"
+    info = ReferenceInfo(
+        count=refs.count, out_per_record=out, seed=seed, cache_key_sha256=refs.digest,
+        from_cache=refs.from_cache, train_time_s=round(refs.train_time_s, 3),
+        rmia_a=options.rmia_a,
+        rmia_a_source="tuned on the reference models" if tuned is not None else
+        f"default {DEFAULT_RMIA_A} (too few reference models to tune)",
+        rmia_gamma=options.rmia_gamma, lira_fixed_variance=bool(options.lira_fixed_variance),
+        note=(f"small-K estimate: {size}; more reference models make RMIA and LiRA stronger"
+              if refs.count < SMALL_K else size))
+    return options, info
+
+
+def _membership(scores: dict[str, dict[str, np.ndarray]], sets: AuditSets,
+                config: VerdictConfig, seed: int) -> tuple[MembershipResult, ...]:
+    """Metrics of every attack on every model, forget vs non-members and retain vs held-out."""
+    out = []
+    for attack, by_model in scores.items():
+        for name, model_scores in by_model.items():
+            for comparison, members, others in (("forget", sets.forget, sets.non_members),
+                                                ("retain", sets.retain, sets.retain_non_members)):
+                if len(members) == 0 or len(others) == 0:
+                    continue
+                truth = np.r_[np.ones(len(members), bool), np.zeros(len(others), bool)]
+                metrics = attack_metrics(model_scores[np.r_[members, others]], truth,
+                                         n_bootstrap=config.n_bootstrap, seed=seed,
+                                         confidence_level=config.confidence_level)
+                out.append(MembershipResult(attack, name, comparison, metrics))
+    return tuple(out)
+
+
+def _check_attacks(attacks: Iterable[str]) -> tuple[str, ...]:
+    attacks = (attacks,) if isinstance(attacks, str) else tuple(attacks)
+    unknown = [a for a in attacks if a not in ATTACK_NAMES]
+    if unknown or not attacks or len(set(attacks)) != len(attacks):
+        raise ValueError(f"attacks must be distinct names from {list(ATTACK_NAMES)}; "
+                         f"got {list(attacks)}")
+    return attacks
+
+
+def _module(model: object, name: str) -> nn.Module:
+    if not isinstance(model, nn.Module):
+        raise ValueError(f"the {name} model must be a torch.nn.Module, got {type(model).__name__}")
+    return model
+
+
+def _model_of(given: nn.Module | UnlearnResult, original: nn.Module, forget: ForgetSet,
+              name: str) -> nn.Module:
+    """The model in ``given``, checking an ``UnlearnResult`` belongs to this request."""
+    label = name.replace("_", " ")
+    if not isinstance(given, UnlearnResult):
+        return _module(given, label)
+    if given.model is None:
+        raise ValueError(f"the {label} result carries no model (results read back from JSON "
+                         "do not); pass the model itself")
+    if name == "gold_standard" and given.method != "retrain":
+        raise ValueError(f"reference must be the gold standard, unlearn(..., method='retrain'); "
+                         f"got a {given.method!r} result")
+    if given.original_weights_sha256 != weights_sha256(original):
+        raise ValueError(f"the {label} result was made from another model than `original` "
+                         f"(weights {given.original_weights_sha256[:12]}...)")
+    if (given.forget_rule, given.forget_count) != (forget.rule, len(forget)):
+        raise ValueError(f"the {label} result forgot another selection ({given.forget_count} "
+                         f"records, {given.forget_rule!r}) than `forget` ({len(forget)} records, "
+                         f"{forget.rule!r})")
+    return given.model
+
+
+def _check_outputs(models: dict[str, nn.Module], table: RecordTable) -> None:
+    probe = table.inputs(table.ids[:1])
+    sizes = {}
+    for name, model in models.items():
+        try:
+            sizes[name] = tuple(predict_logits(model, probe).shape[1:])
+        except RuntimeError as error:
+            raise ValueError(f"the records' features do not fit the {name.replace('_', ' ')} "
+                             f"model: table {table.name!r} encodes records to shape "
+                             f"{tuple(probe.shape[1:])} ({str(error).splitlines()[0]})") from None
+    if len(set(sizes.values())) > 1:
+        listing = ", ".join(f"{n.replace('_', ' ')} {s}" for n, s in sizes.items())
+        raise ValueError(f"the models have mismatched output sizes ({listing}); an audit "
+                         "compares models of one classifier over the same classes")
+
+
+def _notes(has_gold: bool, sets: AuditSets, info: ReferenceInfo | None) -> tuple[str, ...]:
+    notes = []
+    if not has_gold:
+        notes.append("No gold standard was given: forget-set verdicts compare the unlearned "
+                     f"model with {sets.non_member_rule} (AUC 0.5, their accuracy) and utility "
+                     "with the original model. A retrained model is the stronger reference.")
+    if info is not None:
+        notes.append(info.note)
+    if len(sets.non_members) < 1000:
+        notes.append(f"Only {len(sets.non_members)} non-members: TPR at 0.1% FPR is the TPR "
+                     "at zero false positives.")
+    notes.append("Membership tests are empirical evidence against these attacks at this "
+                 "strength, not a proof that no trace of the records remains.")
+    return tuple(notes)

@@ -1,0 +1,188 @@
+"""Per-example epsilon and the forget score F, as in the NeurIPS 2023 unlearning challenge.
+
+For each forgotten record, take its logit-scaled confidence under ``N`` unlearned models
+(the method run with ``N`` seeds) and ``N`` retrained models (the gold standard, ``N``
+seeds). Every single-threshold rule (above ``t`` is the class with the larger median) and
+double-threshold rule (inside ``[l, r]`` is the peakier class, for intervals about as wide as
+the peakier sample's range, within 2, as in the challenge) gives a false positive rate
+and a false negative rate, and
+
+    epsilon = max over rules of max(log(1 - delta - FPR) - log FNR, log(1 - delta - FNR) - log FPR)
+
+with ``delta = 1e-5``. A rule that separates the samples perfectly gives infinity (capped
+at 50); rules with exactly one zero rate are dropped as too few samples to tell; a method
+whose confidences barely vary (range below 1% of the other's) is capped outright. The
+thresholds here are swept exactly at the sample values (the challenge used a fine grid).
+Epsilons fall into 0.5-wide buckets worth 1, 1/2, 1/4, ... up to ``ceil(log(N - 1))``; the
+forget score F is their mean, and the final score multiplies it by the retain and test
+accuracy ratios (unlearned / retrained). With small ``N`` the estimate is coarse: label it so.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from torch import nn
+
+from workbench.audit._json import JsonRecord
+from workbench.audit.sets import audit_sets
+from workbench.audit.signals import signals
+from workbench.records import ForgetSet
+from workbench.unlearn import get_unlearner, unlearn
+
+DELTA = 1e-5
+EPSILON_CAP = 50.0
+BUCKET_WIDTH = 0.5
+INTERVAL_BUFFER = 2.0
+CHALLENGE_MODELS = 512
+
+
+@dataclass(frozen=True)
+class EpsilonEstimate(JsonRecord):
+    """Per-example epsilon of each forgotten record, the forget score and the final score."""
+
+    method: str
+    n_models: int
+    seed: int
+    delta: float
+    epsilon_cap: float
+    scored_below: float
+    bucket_points: tuple[float, ...]
+    record_ids: tuple[str, ...]
+    epsilons: tuple[float, ...]
+    forget_score: float
+    retain_accuracy_ratio: float | None
+    test_accuracy_ratio: float | None
+    final_score: float | None
+    small_n: bool
+    note: str
+
+
+def example_epsilon(unlearned: np.ndarray, retrained: np.ndarray, *, delta: float = DELTA,
+                    cap: float = EPSILON_CAP) -> float:
+    """Epsilon of one example from its ``(N,)`` unlearned and ``(M,)`` retrained confidences."""
+    u, r = np.asarray(unlearned, np.float64), np.asarray(retrained, np.float64)
+    spread_u, spread_r = np.ptp(u), np.ptp(r)
+    largest, smallest = max(spread_u, spread_r), min(spread_u, spread_r)
+    if largest == 0.0:
+        return 0.0 if u[0] == r[0] else cap
+    if smallest / largest < 0.01:
+        return cap
+    values = np.unique(np.r_[u, r])
+    pos, neg = (r, u) if np.median(r) > np.median(u) else (u, r)
+    fpr = [np.mean(neg[:, None] >= values, axis=0)]
+    fnr = [1.0 - np.mean(pos[:, None] >= values, axis=0)]
+    peaky, broad = (u, r) if spread_u < spread_r else (r, u)
+    upper = _challenge_intervals(values, smallest)
+    for sample, rates in ((peaky, fnr), (broad, fpr)):
+        s = np.sort(sample)
+        inside = (np.searchsorted(s, values, side="right")[None, :]
+                  - np.searchsorted(s, values, side="left")[:, None])[upper] / len(s)
+        rates.append(1.0 - inside if rates is fnr else inside)
+    fpr_all, fnr_all = np.concatenate(fpr), np.concatenate(fnr)
+    if ((fpr_all == 0) & (fnr_all == 0)).any():
+        return cap
+    keep = (fpr_all > 0) & (fnr_all > 0)
+    if not keep.any():
+        return 0.0
+    fp, fn = fpr_all[keep], fnr_all[keep]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        bounds = np.stack([np.log(1.0 - delta - fp) - np.log(fn),
+                           np.log(1.0 - delta - fn) - np.log(fp)])
+    bounds = bounds[np.isfinite(bounds)]
+    return float(min(cap, max(0.0, bounds.max()))) if bounds.size else 0.0
+
+
+def _challenge_intervals(values: np.ndarray, width: float) -> np.ndarray:
+    """``(m, m)`` bool: may ``[values[i], values[j]]`` stand for a double-threshold rule?
+
+    As in the challenge, an interval must be about as wide as the peakier sample's range
+    (within ``INTERVAL_BUFFER``); otherwise narrow windows fitted to noise would inflate
+    epsilon. ``[v_i, v_j]`` selects the same samples as any ``[l, r]`` with ``l`` in
+    ``(v_{i-1}, v_i]`` and ``r`` in ``[v_j, v_{j+1})``, so its achievable widths run from
+    ``v_j - v_i`` to just under ``v_{j+1} - v_{i-1}``.
+    """
+    below = np.r_[-np.inf, values[:-1]]
+    above = np.r_[values[1:], np.inf]
+    narrowest = values[None, :] - values[:, None]
+    widest = above[None, :] - below[:, None]
+    return ((narrowest >= 0) & (narrowest <= width + INTERVAL_BUFFER)
+            & (widest > width - INTERVAL_BUFFER))
+
+
+def per_example_epsilon(unlearned: np.ndarray, retrained: np.ndarray, *, delta: float = DELTA,
+                        cap: float = EPSILON_CAP) -> np.ndarray:
+    """Epsilons ``(n,)`` from ``(N, n)`` unlearned and ``(M, n)`` retrained confidences."""
+    unlearned, retrained = np.asarray(unlearned), np.asarray(retrained)
+    if unlearned.ndim != 2 or retrained.ndim != 2 or unlearned.shape[1] != retrained.shape[1]:
+        raise ValueError(f"confidences must be (models, examples) arrays over the same "
+                         f"examples; got {unlearned.shape} and {retrained.shape}")
+    if min(len(unlearned), len(retrained)) < 3:
+        raise ValueError("per-example epsilon needs at least 3 models on each side")
+    return np.array([example_epsilon(unlearned[:, i], retrained[:, i], delta=delta, cap=cap)
+                     for i in range(unlearned.shape[1])])
+
+
+def bucket_points(n_models: int) -> tuple[float, ...]:
+    """Points of each 0.5-wide epsilon bucket from 0 up to ``ceil(log(n_models - 1))``."""
+    top = math.ceil(math.log(max(n_models - 1, 1)))
+    return tuple(0.5 ** i for i in range(int(top / BUCKET_WIDTH)))
+
+
+def forget_score(epsilons: np.ndarray, n_models: int) -> float:
+    """Mean bucket points of the epsilons (1 = indistinguishable from retraining)."""
+    points = bucket_points(n_models)
+    index = np.floor(np.asarray(epsilons) / BUCKET_WIDTH).astype(np.int64)
+    earned = np.where(index < len(points), np.asarray(points + (0.0,))[
+        np.minimum(index, len(points))], 0.0)
+    return float(earned.mean())
+
+
+def estimate_epsilon(model: nn.Module, forget: ForgetSet, *, method: str = "synthetic",
+                     params: Any = None, n_models: int = 8, seed: int = 0,
+                     device: str = "cpu", progress=None) -> EpsilonEstimate:
+    """Run ``method`` and ``retrain`` with ``n_models`` seeds each and score every forgotten
+    record's per-example epsilon. Costs ``2 * n_models`` unlearning runs."""
+    if n_models < 4:
+        raise ValueError(f"per-example epsilon needs at least 4 models per side, got {n_models}")
+    table = forget.table
+    sets = audit_sets(table, forget)
+    retain = table.retain_for(forget)
+    needs_retain = get_unlearner(method).data_access.needs_retain
+    phi: dict[str, list[np.ndarray]] = {"unlearned": [], "retrained": []}
+    acc: dict[str, list[tuple[float, float]]] = {"unlearned": [], "retrained": []}
+    for i in range(n_models):
+        runs = (("unlearned", method, params, retain if needs_retain else None),
+                ("retrained", "retrain", None, retain))
+        for side, name, run_params, run_retain in runs:
+            result = unlearn(model, forget, method=name, params=run_params, retain=run_retain,
+                             seed=seed + i, device=device)
+            sig = signals(result.model, table, name=f"the {side} model (seed {seed + i})")
+            phi[side].append(sig.scaled_confidence[sets.forget])
+            correct = sig.correct
+            acc[side].append((float(correct[sets.retain].mean()) if len(sets.retain) else 0.0,
+                              float(correct[sets.test].mean()) if len(sets.test) else 0.0))
+        if progress is not None:
+            progress(i + 1, n_models, f"epsilon models {i + 1}/{n_models}")
+    eps = per_example_epsilon(np.stack(phi["unlearned"]), np.stack(phi["retrained"]))
+    score = forget_score(eps, n_models)
+    mean_u, mean_r = np.mean(acc["unlearned"], axis=0), np.mean(acc["retrained"], axis=0)
+    ratios = [float(mean_u[j] / mean_r[j]) if mean_r[j] > 0 and n else None
+              for j, n in enumerate((len(sets.retain), len(sets.test)))]
+    final = score * ratios[0] * ratios[1] if None not in ratios else None
+    top = math.ceil(math.log(n_models - 1))
+    small = n_models < CHALLENGE_MODELS
+    note = (f"{'small-N estimate' if small else 'estimate'} from {n_models} unlearned and "
+            f"{n_models} retrained models (the challenge used {CHALLENGE_MODELS}): epsilon is "
+            f"resolved only up to about log(N - 1) = {math.log(n_models - 1):.2f}, and records "
+            f"at or above {top} earn no points")
+    return EpsilonEstimate(
+        method=method, n_models=n_models, seed=seed, delta=DELTA, epsilon_cap=EPSILON_CAP,
+        scored_below=float(top), bucket_points=bucket_points(n_models),
+        record_ids=tuple(table.ids[p] for p in sets.forget),
+        epsilons=tuple(float(e) for e in eps), forget_score=score,
+        retain_accuracy_ratio=ratios[0], test_accuracy_ratio=ratios[1], final_score=final,
+        small_n=small, note=note)

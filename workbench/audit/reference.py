@@ -1,0 +1,253 @@
+"""Reference models for offline RMIA and LiRA: trained once on random halves, cached on disk.
+
+``K`` models share the audited model's architecture (re-initialised) and the table's
+training recipe. Every record of the table is IN exactly ``K / 2`` of them, so each model
+trains on about half the records and each record has ``K / 2`` OUT models for the offline
+attacks. Models are cached as safetensors under ``<cache>/reference-models/<key digest>/``
+with a ``key.json`` sidecar (the key, the membership masks and each file's SHA-256). An entry
+is written into a staging folder and renamed into place, so a crash never leaves a half
+entry; on load the key, masks and file hashes are checked and any mismatch is an error.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import hashlib
+import json
+import multiprocessing
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from workbench.atomic import current_umask, write_json
+from workbench.audit.attacks import ReferenceSignals
+from workbench.audit.signals import signals
+from workbench.hashing import canonical_json, sha256_file, weights_sha256
+from workbench.models import load_model, save_model
+from workbench.records import RecordTable, TrainRecipe
+from workbench.training import reinitialise, train_classifier
+
+CACHE_FORMAT = "erasure-workbench/reference-models/1"
+DEFAULT_COUNT = 4
+# Automatic parallel training needs this many models and cores: each spawned worker pays
+# seconds to import torch, so on 2 shared cores 8 small models trained slower in parallel
+# (credit: 4.3 s serial, 11.0 s on 2 workers).
+PARALLEL_FROM, PARALLEL_CORES = 16, 4
+Progress = Callable[[int, int, str], None]
+
+
+class CacheError(ValueError):
+    """A cache entry is unreadable or does not match the key it is stored under."""
+
+
+def default_cache_dir() -> Path:
+    """``$WORKBENCH_CACHE`` if set, else ``~/.cache/erasure-workbench``."""
+    env = os.environ.get("WORKBENCH_CACHE")
+    return Path(env) if env else Path.home() / ".cache" / "erasure-workbench"
+
+
+def membership_masks(n_records: int, count: int, seed: int) -> np.ndarray:
+    """``(count, n_records)`` bool: each record IN exactly ``count / 2`` models, chosen by seed."""
+    if count < 2 or count % 2:
+        raise ValueError(f"reference models come in an even number of at least 2 (each record "
+                         f"is IN half of them), got {count}")
+    draws = np.random.default_rng([seed, n_records, count]).random((count, n_records))
+    return draws.argsort(axis=0).argsort(axis=0) < count // 2
+
+
+def table_sha256(table: RecordTable) -> str:
+    """SHA-256 of a table's ids, labels and encoded inputs (what reference models see)."""
+    digest = hashlib.sha256(canonical_json(list(table.ids)).encode())
+    digest.update(table.labels().numpy().astype("<i8").tobytes())
+    digest.update(table.inputs().numpy().astype("<f4").tobytes())
+    return digest.hexdigest()
+
+
+def reference_key(model: nn.Module, table: RecordTable, recipe: TrainRecipe, *, count: int,
+                  seed: int) -> dict[str, Any]:
+    """What a cache entry depends on: model, data, recipe, count and seed."""
+    arch = getattr(model, "spec", None) or f"{type(model).__module__}.{type(model).__qualname__}"
+    return {"format": CACHE_FORMAT, "model_sha256": weights_sha256(model), "architecture": arch,
+            "data_sha256": table_sha256(table), "n_records": len(table),
+            "recipe": recipe.to_dict(), "count": count, "seed": seed}
+
+
+@dataclass(frozen=True, eq=False)
+class ReferenceModels:
+    """``count`` trained reference models and which table records each trained on.
+
+    Attributes:
+        member: ``(K, N)`` bool over ``ids`` (the table's records in table order).
+        from_cache: True when the models were read from the cache instead of trained.
+    """
+
+    key: dict[str, Any]
+    digest: str
+    ids: tuple[str, ...]
+    member: np.ndarray
+    models: tuple[nn.Module, ...]
+    from_cache: bool
+    path: Path | None
+    train_time_s: float
+
+    @property
+    def count(self) -> int:
+        return len(self.models)
+
+    def signals(self, table: RecordTable) -> ReferenceSignals:
+        """Every model's signals on every record of ``table`` (the table they were keyed on)."""
+        if table.ids != self.ids:
+            raise ValueError("these reference models were trained for another record table")
+        per_model = [signals(m, table, name=f"reference model {k}")
+                     for k, m in enumerate(self.models)]
+        return ReferenceSignals.from_signals(per_model, self.member)
+
+
+def model_seed(seed: int, k: int) -> int:
+    """The training seed of reference model ``k``."""
+    return int(np.random.SeedSequence([seed, k]).generate_state(1)[0])
+
+
+def reference_models(model: nn.Module, table: RecordTable, *, count: int = DEFAULT_COUNT,
+                     seed: int = 0, recipe: TrainRecipe | None = None,
+                     cache_dir: str | Path | None = None, workers: int | None = None,
+                     device: str = "cpu", progress: Progress | None = None) -> ReferenceModels:
+    """Load ``count`` reference models for ``model`` and ``table`` from the cache, or train them.
+
+    Args:
+        model: the audited (original) model; only its architecture is reused.
+        recipe: training recipe; defaults to ``table.recipe``.
+        cache_dir: cache root (default :func:`default_cache_dir`).
+        workers: training processes. None trains in parallel only from ``PARALLEL_FROM``
+            models with ``PARALLEL_CORES`` cores, on CPU, for a model class importable by
+            name. Workers are spawned: a script that trains in parallel must call this under
+            ``if __name__ == "__main__":``. Serial and parallel training give the same models.
+        device: where to train (``cpu`` by default: small models train fastest there).
+
+    Raises:
+        ValueError: no recipe, or an odd or too small ``count``.
+        CacheError: a cache entry under this key exists but does not match it.
+    """
+    recipe = recipe or table.recipe
+    if recipe is None:
+        raise ValueError(f"table {table.name!r} carries no training recipe, so reference "
+                         "models cannot be trained: pass recipe=TrainRecipe(...)")
+    member = membership_masks(len(table), count, seed)
+    key = reference_key(model, table, recipe, count=count, seed=seed)
+    digest = hashlib.sha256(canonical_json(key).encode()).hexdigest()
+    root = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    folder = root / "reference-models" / digest[:32]
+    if folder.exists():
+        models = _load_entry(folder, key, digest, member, model)
+        return ReferenceModels(key, digest, table.ids, member, models, True, folder, 0.0)
+    start = time.perf_counter()
+    models = _train_all(model, table, recipe, member, seed, workers, device, progress)
+    elapsed = time.perf_counter() - start
+    _write_entry(folder, key, digest, member, models, elapsed)
+    return ReferenceModels(key, digest, table.ids, member, models, False, folder, elapsed)
+
+
+def _train_one(task: tuple[nn.Module, torch.Tensor, torch.Tensor, TrainRecipe, int, str, bool]
+               ) -> dict[str, torch.Tensor]:
+    fresh, inputs, labels, recipe, seed, device, single_thread = task
+    if single_thread:
+        torch.set_num_threads(1)
+    trained = train_classifier(fresh, inputs, labels, recipe, seed=seed, device=device)
+    return {k: v.detach().to("cpu") for k, v in trained.state_dict().items()}
+
+
+def _train_all(model: nn.Module, table: RecordTable, recipe: TrainRecipe, member: np.ndarray,
+               seed: int, workers: int | None, device: str,
+               progress: Progress | None) -> tuple[nn.Module, ...]:
+    inputs, labels = table.inputs(), table.labels()
+    count = len(member)
+    fresh = [reinitialise(model, model_seed(seed, k)).to("cpu") for k in range(count)]
+    tasks = [(fresh[k], inputs[torch.from_numpy(member[k])], labels[torch.from_numpy(member[k])],
+              recipe, model_seed(seed, k), device) for k in range(count)]
+    if workers is None:
+        importable = type(model).__module__ != "__main__"
+        cores = os.cpu_count() or 1
+        workers = min(count, cores) if (count >= PARALLEL_FROM and cores >= PARALLEL_CORES
+                                        and importable and device == "cpu") else 1
+    states: list[dict[str, torch.Tensor]] = []
+    if workers <= 1:
+        for k, task in enumerate(tasks):
+            states.append(_train_one((*task, False)))
+            if progress is not None:
+                progress(k + 1, count, f"reference model {k + 1}/{count}")
+    else:
+        context = multiprocessing.get_context("spawn")
+        with concurrent.futures.ProcessPoolExecutor(workers, mp_context=context) as pool:
+            for k, state in enumerate(pool.map(_train_one, [(*t, True) for t in tasks])):
+                states.append(state)
+                if progress is not None:
+                    progress(k + 1, count, f"reference model {k + 1}/{count}")
+    for net, state in zip(fresh, states, strict=True):
+        net.load_state_dict(state)
+        net.eval()
+    return tuple(fresh)
+
+
+def _write_entry(folder: Path, key: dict[str, Any], digest: str, member: np.ndarray,
+                 models: tuple[nn.Module, ...], train_time_s: float) -> None:
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
+    try:
+        staging.chmod(0o777 & ~current_umask())
+        files = []
+        for k, net in enumerate(models):
+            name = f"model-{k:03d}.safetensors"
+            save_model(net, staging / name)
+            files.append({"path": name, "sha256": sha256_file(staging / name)})
+        write_json(staging / "key.json", {
+            "key": key, "digest": digest, "files": files, "train_time_s": round(train_time_s, 3),
+            "membership": ["".join("1" if m else "0" for m in row) for row in member]})
+        try:
+            staging.rename(folder)
+        except OSError:
+            if not (folder / "key.json").is_file():  # not another process's finished entry
+                raise
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _load_entry(folder: Path, key: dict[str, Any], digest: str, member: np.ndarray,
+                model: nn.Module) -> tuple[nn.Module, ...]:
+    def broken(why: str) -> CacheError:
+        return CacheError(f"reference-model cache entry {folder} {why}; delete that folder "
+                          "to retrain the reference models")
+
+    try:
+        sidecar = json.loads((folder / "key.json").read_text())
+    except (OSError, json.JSONDecodeError) as error:
+        raise broken(f"has no readable key.json ({error})") from None
+    if not isinstance(sidecar, dict) or sidecar.get("key") != key \
+            or sidecar.get("digest") != digest:
+        raise broken("does not match its key (model, data, recipe, count or seed differ)")
+    rows = sidecar.get("membership")
+    expected = ["".join("1" if m else "0" for m in row) for row in member]
+    if rows != expected:
+        raise broken("holds membership masks that do not match its key")
+    files = sidecar.get("files")
+    if not isinstance(files, list) or len(files) != len(member):
+        raise broken(f"lists {len(files) if isinstance(files, list) else 'no'} model files, "
+                     f"expected {len(member)}")
+    models = []
+    for entry in files:
+        path = folder / str(entry.get("path", ""))
+        if not path.is_file() or sha256_file(path) != entry.get("sha256"):
+            raise broken(f"has a missing or altered model file {path.name}")
+        try:
+            models.append(load_model(path, model=reinitialise(model, 0).to("cpu")))
+        except ValueError as error:
+            raise broken(f"has a model file that does not fit the model ({error})") from None
+    return tuple(models)

@@ -1,0 +1,121 @@
+"""``AuditResult``: everything an audit found, as a frozen, JSON-native record."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from workbench.audit._json import JsonRecord
+from workbench.audit.checks import RecordFlags
+from workbench.audit.confidence import ConfidenceReport
+from workbench.audit.drift import DriftReport
+from workbench.audit.epsilon import EpsilonEstimate
+from workbench.audit.metrics import AttackMetrics
+from workbench.audit.verdict import Verdict, VerdictConfig
+
+SCHEMA_VERSION = 1
+MODEL_NAMES = ("original", "unlearned", "gold_standard")
+COMPARISONS = ("forget", "retain")
+
+
+@dataclass(frozen=True)
+class MembershipResult(JsonRecord):
+    """One attack on one model for one comparison.
+
+    ``comparison`` is ``forget`` (forget set vs its non-members: the erasure question) or
+    ``retain`` (retain set vs held-out: collateral leakage).
+    """
+
+    attack: str
+    model: str
+    comparison: str
+    metrics: AttackMetrics
+
+
+@dataclass(frozen=True)
+class ReferenceInfo(JsonRecord):
+    """The reference models behind RMIA and LiRA, and how the attacks used them."""
+
+    count: int
+    out_per_record: int
+    seed: int
+    cache_key_sha256: str
+    from_cache: bool
+    train_time_s: float
+    rmia_a: float
+    rmia_a_source: str
+    rmia_gamma: float
+    lira_fixed_variance: bool
+    note: str
+
+
+@dataclass(frozen=True)
+class AuditResult(JsonRecord):
+    """What an audit measured and decided.
+
+    Attributes:
+        compared_to: ``"gold standard"`` when a retrained model was given, else
+            ``"held-out non-members"`` (the forget-set tests then target non-members).
+        membership: one entry per attack, model and comparison (see :meth:`metrics`).
+        confidence: before/after confidence of each forgotten record (sensitive: it reveals
+            who was forgotten).
+        drift: accuracy of each model on each record group, and the deltas.
+        verdicts, overall: PASS / FAIL / INCONCLUSIVE per test and overall.
+        flags: forgotten records that still look like members.
+        config: the thresholds used.
+        reference: the reference models (None when only the LOSS attack ran).
+        epsilon: the per-example epsilon estimate, when requested.
+    """
+
+    seed: int
+    attacks: tuple[str, ...]
+    records_name: str
+    data_sha256: str
+    forget_rule: str
+    forget_count: int
+    is_class_request: bool
+    non_member_rule: str
+    non_member_count: int
+    retain_count: int
+    original_sha256: str
+    unlearned_sha256: str
+    gold_standard_sha256: str | None
+    unlearned_method: str | None
+    compared_to: str
+    membership: tuple[MembershipResult, ...]
+    confidence: ConfidenceReport
+    drift: DriftReport
+    verdicts: tuple[Verdict, ...]
+    overall: str
+    flags: RecordFlags
+    config: VerdictConfig
+    reference: ReferenceInfo | None
+    epsilon: EpsilonEstimate | None
+    notes: tuple[str, ...]
+    wall_time_s: float
+    schema_version: int = SCHEMA_VERSION
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> AuditResult:
+        """Rebuild from :meth:`to_dict` output; other schema versions raise ``ValueError``."""
+        version = data.get("schema_version") if isinstance(data, dict) else None
+        if version != SCHEMA_VERSION:
+            raise ValueError(f"audit result has schema_version {version!r}; this workbench "
+                             f"reads version {SCHEMA_VERSION}")
+        return super().from_dict(data)
+
+    def metrics(self, attack: str, model: str = "unlearned",
+                comparison: str = "forget") -> AttackMetrics:
+        """The metrics of ``attack`` on ``model`` (original / unlearned / gold_standard)."""
+        for entry in self.membership:
+            if (entry.attack, entry.model, entry.comparison) == (attack, model, comparison):
+                return entry.metrics
+        raise KeyError(f"no {attack!r} result for model {model!r} and comparison "
+                       f"{comparison!r}; attacks run: {list(self.attacks)}")
+
+    def verdict(self, test: str) -> Verdict:
+        """The verdict of ``test`` (e.g. ``mia_forget_lira``, ``test_accuracy``)."""
+        for v in self.verdicts:
+            if v.test == test:
+                return v
+        raise KeyError(f"no verdict {test!r}; tests: {[v.test for v in self.verdicts]}")

@@ -1,0 +1,82 @@
+"""Which records an audit compares: forget, retain, their non-member counterparts, test.
+
+Positions are row indices into the record table, so one pass of each model over the whole
+table serves every comparison.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from workbench.records import ForgetSet, RecordTable
+
+
+@dataclass(frozen=True, eq=False)
+class AuditSets:
+    """Row positions of each record group the audit uses.
+
+    Attributes:
+        forget: the records to forget.
+        retain: training members minus ``forget``.
+        non_members: held-out records compared with ``forget`` (for a class request, the
+            held-out records of the forgotten classes).
+        retain_non_members: held-out records compared with ``retain`` (for a class request,
+            those of the other classes).
+        test: held-out records for utility (for a class request, the other classes).
+        forgotten_class_test: held-out records of the forgotten classes (class requests).
+        population: every held-out record: RMIA's reference population ``z``.
+    """
+
+    forget: np.ndarray
+    retain: np.ndarray
+    non_members: np.ndarray
+    retain_non_members: np.ndarray
+    test: np.ndarray
+    forgotten_class_test: np.ndarray
+    population: np.ndarray
+    non_member_rule: str
+    test_rule: str
+
+
+def audit_sets(table: RecordTable, forget: ForgetSet) -> AuditSets:
+    """The record groups for auditing ``forget`` on ``table``.
+
+    Raises:
+        ValueError: ``forget`` is not a selection from ``table``, or it has no held-out
+            counterpart to compare against.
+    """
+    if not isinstance(forget, ForgetSet) or len(forget) == 0:
+        raise ValueError("forget must be a non-empty ForgetSet (use RecordTable.select)")
+    if forget.table is not table:
+        raise ValueError(f"the forget set was selected from table {forget.table.name!r}, not "
+                         f"from the records given ({table.name!r}); select it from them")
+    frame = table.frame
+    member = frame["member"].to_numpy(dtype=bool)
+    labels = frame["label"].to_numpy()
+    forget_pos = np.sort(table.positions(forget.ids))
+    in_forget = np.zeros(len(table), dtype=bool)
+    in_forget[forget_pos] = True
+    held = ~member
+    if forget.is_class_request:
+        names = ", ".join(table.schema.classes[c] for c in forget.classes)
+        of_class = np.isin(labels, forget.classes)
+        non_members, others = held & of_class, held & ~of_class
+        non_member_rule = f"held-out records of class {names}"
+        test_rule = f"held-out records of the other classes (not {names})"
+        forgotten_class_test = np.flatnonzero(non_members)
+    else:
+        non_members, others = held, held
+        non_member_rule = test_rule = "held-out records"
+        forgotten_class_test = np.zeros(0, dtype=np.int64)
+    if not non_members.any():
+        raise ValueError(f"the forget set ({forget.rule}) has no held-out counterpart: table "
+                         f"{table.name!r} holds no {non_member_rule} to compare it against; "
+                         "add held-out (member=False) records like the forgotten ones")
+    return AuditSets(forget=forget_pos, retain=np.flatnonzero(member & ~in_forget),
+                     non_members=np.flatnonzero(non_members),
+                     retain_non_members=np.flatnonzero(others), test=np.flatnonzero(others),
+                     forgotten_class_test=forgotten_class_test,
+                     population=np.flatnonzero(held), non_member_rule=non_member_rule,
+                     test_rule=test_rule)
