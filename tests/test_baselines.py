@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 import torch
@@ -15,6 +17,9 @@ from workbench.unlearn import DataAccess, RunContext, get_unlearner, param_specs
 from workbench.unlearn.baselines._common import random_teacher
 from workbench.unlearn.baselines.jit import perturbation_space
 from workbench.unlearn.baselines.unsir import UNSIR, UNSIRParams
+
+# The CUDA paths run where a GPU is: WORKBENCH_TEST_DEVICE=cuda pytest tests/test_unlearn.py
+TEST_DEVICE = os.environ.get("WORKBENCH_TEST_DEVICE", "cpu")
 
 torch.set_num_threads(1)
 
@@ -49,7 +54,7 @@ def confidence(model, forget) -> float:
 
 def run(model, forget, method, retain=None, **params):
     return unlearn(model, forget, method=method, params=params, retain=retain, seed=3,
-                   device="cpu")
+                   device=TEST_DEVICE)
 
 
 @pytest.mark.parametrize("name", sorted(ACCESS))
@@ -166,7 +171,7 @@ def test_jit_is_forget_only(credit):
 def test_jit_perturbs_only_continuous_columns_within_their_bounds(credit):
     _, table, forget, _ = credit
     space = table.input_space
-    mask, lower, upper = perturbation_space(forget, torch.device("cpu"))
+    mask, lower, upper = perturbation_space(forget, torch.device(TEST_DEVICE))
     assert mask.shape == space.shape and int(mask.sum()) == len(space.continuous)
     onehot = [i for group in space.onehot for i in group]
     assert not mask[onehot].any() and not mask[[i for i, _ in space.discrete]].any()
@@ -187,7 +192,7 @@ def test_unsir_refuses_record_level_requests(credit):
 def test_unsir_noise_raises_the_forget_class_loss(digits):
     model, table, forget = digits
     gen = torch.Generator().manual_seed(0)
-    context = RunContext(torch.device("cpu"), 0, gen, forget.inputs(), forget.labels())
+    context = RunContext(torch.device(TEST_DEVICE), 0, gen, forget.inputs(), forget.labels())
     params = UNSIRParams(noise_size=32)
     noise = UNSIR.learn_noise(model, 3, (1, 8, 8), params, context)
     start = torch.randn((32, 1, 8, 8), generator=torch.Generator().manual_seed(0))
@@ -214,7 +219,7 @@ def test_original_model_is_untouched_and_seeds_matter(credit):
     model, table, forget, _ = credit
     before = weights_sha256(model)
     runs = {m: (run(model, forget, m, None if m == "jit" else table.retain_for(forget)),
-                unlearn(model, forget, method=m, seed=4, device="cpu",
+                unlearn(model, forget, method=m, seed=4, device=TEST_DEVICE,
                         retain=None if m == "jit" else table.retain_for(forget)))
             for m in ("bad_teacher", "jit")}
     assert weights_sha256(model) == before

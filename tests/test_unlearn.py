@@ -7,6 +7,7 @@ Method-specific behaviour of the baselines lives in ``test_baselines.py``.
 from __future__ import annotations
 
 import json
+import os
 import re
 import uuid
 from dataclasses import dataclass
@@ -38,6 +39,9 @@ from workbench.unlearn import (
 )
 from workbench.unlearn.baselines.finetune import FinetuneParams
 from workbench.unlearn.synthetic import SyntheticParams
+
+# The CUDA paths run where a GPU is: WORKBENCH_TEST_DEVICE=cuda pytest tests/test_unlearn.py
+TEST_DEVICE = os.environ.get("WORKBENCH_TEST_DEVICE", "cpu")
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -143,7 +147,7 @@ class Runs:
     def fresh(self, name: str, request: str, seed: int = 0) -> tuple[UnlearnResult, list]:
         calls: list[tuple] = []
         forget = self.world.forget(request)
-        result = unlearn(self.world.model, forget, method=name, seed=seed, device="cpu",
+        result = unlearn(self.world.model, forget, method=name, seed=seed, device=TEST_DEVICE,
                          progress=lambda *args: calls.append(args), **retain_kwargs(name, forget))
         return result, calls
 
@@ -188,7 +192,7 @@ def test_returns_a_new_model_and_leaves_the_original_untouched(tiny, runs, name,
     assert not shared, "the new model shares weight storage with the original"
     assert weights_sha256(tiny.model) == tiny.original_sha == result.original_weights_sha256
     assert result.weights_sha256 == weights_sha256(result.model) != tiny.original_sha
-    assert (result.method, result.seed, result.device) == (name, 0, "cpu")
+    assert (result.method, result.seed, result.device) == (name, 0, TEST_DEVICE)
     assert (result.forget_count, result.forget_rule) == (len(forget), forget.rule)
 
 
@@ -221,17 +225,17 @@ def test_declared_data_access_is_enforced(tiny, runs, name, request_kind):
     assert result.data_access == cls.data_access.value
     if cls.data_access is DataAccess.FORGET_ONLY:
         with pytest.raises(ValueError, match="forget_only.*without retain="):
-            unlearn(tiny.model, forget, method=name, retain=retain, device="cpu")
+            unlearn(tiny.model, forget, method=name, retain=retain, device=TEST_DEVICE)
         assert result.records_used == {"forget": len(forget), "retain": 0}
     else:
         with pytest.raises(ValueError, match=f"needs the retain records \\({cls.data_access}\\)"
                                              ".*retain=table.retain_for"):
-            unlearn(tiny.model, forget, method=name, device="cpu")
+            unlearn(tiny.model, forget, method=name, device=TEST_DEVICE)
         expected_forget = 0 if cls.data_access is DataAccess.RETAIN_ONLY else len(forget)
         assert result.records_used == {"forget": expected_forget, "retain": len(retain)}
     if cls.class_level_only:
         with pytest.raises(ValueError, match="whole classes"):
-            unlearn(tiny.model, tiny.record_forget, method=name, device="cpu",
+            unlearn(tiny.model, tiny.record_forget, method=name, device=TEST_DEVICE,
                     **retain_kwargs(name, tiny.record_forget))
 
 
@@ -306,8 +310,8 @@ def credit(samples) -> CreditOracle:
     forget = table.select(ids=list(rng.choice(members, size=round(0.05 * len(members)),
                                               replace=False)))
     retrain = unlearn(sample.model, forget, method="retrain", retain=table.retain_for(forget),
-                      device="cpu")
-    synthetic = unlearn(sample.model, forget, method="synthetic", device="cpu")
+                      device=TEST_DEVICE)
+    synthetic = unlearn(sample.model, forget, method="synthetic", device=TEST_DEVICE)
     return CreditOracle(sample.model, table, forget, retrain, synthetic)
 
 
@@ -330,7 +334,7 @@ def test_synthetic_forgets_a_digit_class_and_keeps_the_others(samples):
     sample = samples["digits"]
     table = sample.records
     forget = table.select(classes=[3])
-    result = unlearn(sample.model, forget, method="synthetic", device="cpu")
+    result = unlearn(sample.model, forget, method="synthetic", device=TEST_DEVICE)
     held = table.held_out()
     forget_accuracy = set_accuracy(result.model, forget)
     others = {"original": accuracy_without(sample.model, held, forget.classes),
@@ -342,8 +346,8 @@ def test_synthetic_forgets_a_digit_class_and_keeps_the_others(samples):
 
 # --- determinism of synthetic on a real sample ---------------------------------------------
 def test_synthetic_is_deterministic_for_a_seed(credit):
-    again = unlearn(credit.model, credit.forget, method="synthetic", device="cpu", seed=0)
-    other = unlearn(credit.model, credit.forget, method="synthetic", device="cpu", seed=1)
+    again = unlearn(credit.model, credit.forget, method="synthetic", device=TEST_DEVICE, seed=0)
+    other = unlearn(credit.model, credit.forget, method="synthetic", device=TEST_DEVICE, seed=1)
     assert again.weights_sha256 == credit.synthetic.weights_sha256
     assert other.weights_sha256 != credit.synthetic.weights_sha256
 
@@ -410,7 +414,7 @@ def test_out_of_bounds_parameters_name_their_bounds(tiny, name):
                 cls.Params.from_mapping({spec.name: value})
     spec = bounded[0]
     with pytest.raises(ValueError, match=re.escape(f"[{spec.low}, {spec.high}]")):
-        unlearn(tiny.model, tiny.forget("class"), method=name, device="cpu",
+        unlearn(tiny.model, tiny.forget("class"), method=name, device=TEST_DEVICE,
                 params={spec.name: spec.high + 1}, **retain_kwargs(name, tiny.forget("class")))
 
 
@@ -443,9 +447,9 @@ def test_params_of_another_method_are_refused(tiny):
 
 def test_params_may_be_an_instance_of_the_method_class(tiny):
     params = SyntheticParams(steps=3, proxies=64, min_steps=0)
-    result = unlearn(tiny.model, tiny.record_forget, params=params, device="cpu")
+    result = unlearn(tiny.model, tiny.record_forget, params=params, device=TEST_DEVICE)
     assert result.params == params.to_dict()
-    assert result.weights_sha256 == unlearn(tiny.model, tiny.record_forget, device="cpu",
+    assert result.weights_sha256 == unlearn(tiny.model, tiny.record_forget, device=TEST_DEVICE,
                                             params=params.to_dict()).weights_sha256
 
 
@@ -454,18 +458,18 @@ def test_forget_must_be_a_non_empty_forget_set(tiny):
     for bad in (ForgetSet(table, (), "nothing"), table.members(),
                 list(tiny.record_forget.ids), tiny.record_forget.ids):
         with pytest.raises(ValueError, match="non-empty ForgetSet"):
-            unlearn(tiny.model, bad, device="cpu")
+            unlearn(tiny.model, bad, device=TEST_DEVICE)
     with pytest.raises(ValueError, match="torch.nn.Module"):
-        unlearn(tiny.model.state_dict(), tiny.record_forget, device="cpu")
+        unlearn(tiny.model.state_dict(), tiny.record_forget, device=TEST_DEVICE)
 
 
 def test_retain_must_not_overlap_forget_nor_be_empty(tiny):
     forget = tiny.record_forget
     with pytest.raises(ValueError, match=f"{len(forget)} record\\(s\\) are in both retain"):
         unlearn(tiny.model, forget, method="finetune", retain=tiny.table.members(),
-                device="cpu")
+                device=TEST_DEVICE)
     with pytest.raises(ValueError, match="retain set is empty"):
-        unlearn(tiny.model, forget, method="finetune", device="cpu",
+        unlearn(tiny.model, forget, method="finetune", device=TEST_DEVICE,
                 retain=RecordSet(tiny.table, (), "nothing"))
 
 
@@ -496,7 +500,7 @@ def test_a_method_that_fails_halfway_leaves_the_original_untouched(tiny, throwaw
     rng_before = torch.get_rng_state()
     cudnn_before = torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark
     with pytest.raises(RuntimeError, match="boom at step 2"):
-        unlearn(tiny.model, tiny.record_forget, method=name, device="cpu",
+        unlearn(tiny.model, tiny.record_forget, method=name, device=TEST_DEVICE,
                 progress=lambda *a: progress.append(a))
     assert progress == [(1, 2, "halfway")]  # it did run, and then failed
     assert weights_sha256(tiny.model) == tiny.original_sha
@@ -513,7 +517,7 @@ def test_a_method_that_diverges_raises(tiny, throwaway):
     name = throwaway(body)
     with pytest.raises(ValueError, match=f"method '{name}' diverged.*original model is "
                                            "untouched"):
-        unlearn(tiny.model, tiny.record_forget, method=name, device="cpu")
+        unlearn(tiny.model, tiny.record_forget, method=name, device=TEST_DEVICE)
     assert weights_sha256(tiny.model) == tiny.original_sha
 
 
