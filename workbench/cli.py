@@ -1,4 +1,4 @@
-"""The ``workbench`` command: headless access to the sample models (and, later, erasure)."""
+"""The ``workbench`` command: headless access to the sample models, erasure and evidence."""
 
 from __future__ import annotations
 
@@ -7,11 +7,13 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from workbench.evidence.commands import add_evidence_commands
 from workbench.samples import SAMPLES, list_samples, rebuild_samples
+from workbench.samples.catalog import ALL_SAMPLES, EXTRA_SAMPLES
 
 
 def cmd_samples(args: argparse.Namespace) -> int:
-    rows = list_samples(root=args.root)
+    rows = list_samples(root=args.root, include=args.include or ())
     header = (f"{'name':8} {'domain':11} {'records':>7} {'train acc':>9} {'test acc':>8} "
               f"{'loss-MIA AUC':>12}")
     print(header)
@@ -22,7 +24,8 @@ def cmd_samples(args: argparse.Namespace) -> int:
 
 
 def cmd_rebuild(args: argparse.Namespace) -> int:
-    rebuild_samples(args.out, replace=args.replace, names=args.only)
+    rebuild_samples(args.out, replace=args.replace, names=args.only, include=args.include,
+                    data_dir=args.data_dir, device=args.device)
     return 0
 
 
@@ -31,6 +34,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     samples = sub.add_parser("samples", help="list the sample models with their metrics")
     samples.add_argument("--root", type=Path, default=None, help="folder of sample models")
+    samples.add_argument("--include", nargs="+", choices=sorted(EXTRA_SAMPLES),
+                         help="also list these samples that are built on demand")
     samples.set_defaults(run=cmd_samples)
     rebuild = sub.add_parser("rebuild-samples",
                              help="retrain the sample models from their records and manifests")
@@ -38,8 +43,17 @@ def build_parser() -> argparse.ArgumentParser:
     where.add_argument("--out", type=Path, help="write the rebuilt models into this new folder")
     where.add_argument("--replace", action="store_true",
                        help="overwrite the shipped sample_models/ (the only command that does)")
-    rebuild.add_argument("--only", nargs="+", choices=sorted(SAMPLES), help="rebuild only these")
+    rebuild.add_argument("--only", nargs="+", choices=sorted(ALL_SAMPLES),
+                         help=f"rebuild only these (default: {', '.join(SAMPLES)})")
+    rebuild.add_argument("--include", nargs="+", choices=sorted(EXTRA_SAMPLES),
+                         help="also build these samples whose data is an installed dataset "
+                              "(fashion: Debian's dataset-fashion-mnist)")
+    rebuild.add_argument("--data-dir", type=Path, default=None,
+                         help="folder holding Fashion-MNIST's four IDX .gz files (default: "
+                              "$WORKBENCH_FASHION_DIR or the installed package)")
+    rebuild.add_argument("--device", default="cpu", help="train on this device (default cpu)")
     rebuild.set_defaults(run=cmd_rebuild)
+    add_evidence_commands(sub)  # erase, verify, ledger verify (workbench/evidence/commands.py)
     return parser
 
 

@@ -29,40 +29,62 @@ def reinitialise(model: nn.Module, seed: int) -> nn.Module:
     return fresh
 
 
-def make_optimizer(model: nn.Module, recipe: TrainRecipe) -> torch.optim.Optimizer:
-    """The optimizer a recipe names (``adam`` or ``sgd``)."""
+def make_optimizer(model: nn.Module, recipe: TrainRecipe, *,
+                   fused: bool = False) -> torch.optim.Optimizer:
+    """The optimizer a recipe names (``adam`` or ``sgd``); ``fused``: one CUDA kernel per step."""
+    extra = {"fused": True} if fused else {}
     if recipe.optimizer == "adam":
-        return torch.optim.Adam(model.parameters(), lr=recipe.lr, weight_decay=recipe.weight_decay)
+        return torch.optim.Adam(model.parameters(), lr=recipe.lr, weight_decay=recipe.weight_decay,
+                                **extra)
     if recipe.optimizer == "sgd":
         return torch.optim.SGD(model.parameters(), lr=recipe.lr, momentum=0.9,
-                               weight_decay=recipe.weight_decay)
+                               weight_decay=recipe.weight_decay, **extra)
     raise ValueError(f"unknown optimizer {recipe.optimizer!r}; use 'adam' or 'sgd'")
 
 
 def train_classifier(model: nn.Module, inputs: torch.Tensor, labels: torch.Tensor,
                      recipe: TrainRecipe, *, seed: int, device: torch.device | str = "cpu",
-                     progress: Progress | None = None) -> nn.Module:
+                     progress: Progress | None = None, amp: bool | None = None) -> nn.Module:
     """Train ``model`` in place with cross-entropy, mini-batches shuffled by ``seed``.
+
+    The whole training set is moved to ``device`` once (from pinned memory on CUDA), so no
+    batch crosses the bus. On CUDA, ``amp`` (default on there) runs the forward pass in
+    bfloat16 autocast with a fused optimizer, and 4-D image inputs and weights are kept
+    channels-last. On the CPU none of this applies: CPU training is exactly as before.
 
     Args:
         model: a freshly initialised classifier.
         inputs: ``(N, *input_shape)`` float tensor.
         labels: ``(N,)`` class indices.
+        amp: mixed precision on CUDA (None: on); ignored on the CPU.
     """
     device = torch.device(device)
-    model.to(device).train()
-    inputs, labels = inputs.to(device), labels.to(device)
-    optimizer = make_optimizer(model, recipe)
+    fast = device.type == "cuda" and (amp is None or amp)
+    if fast:
+        layout = torch.channels_last if inputs.dim() == 4 else torch.contiguous_format
+        model.to(device, memory_format=layout).train()
+        if inputs.device.type == "cpu":
+            inputs = inputs.pin_memory()
+        inputs = inputs.to(device, non_blocking=True).contiguous(memory_format=layout)
+        labels = labels.to(device)
+    else:
+        model.to(device).train()
+        inputs, labels = inputs.to(device), labels.to(device)
+    optimizer = make_optimizer(model, recipe, fused=fast)
     generator = torch.Generator().manual_seed(seed)
     for epoch in range(recipe.epochs):
         order = torch.randperm(len(inputs), generator=generator).to(device)
         for start in range(0, len(order), recipe.batch_size):
             batch = order[start:start + recipe.batch_size]
             optimizer.zero_grad(set_to_none=True)
-            F.cross_entropy(model(inputs[batch]), labels[batch]).backward()
+            with torch.autocast("cuda", dtype=torch.bfloat16, enabled=fast):
+                logits = model(inputs[batch])
+            F.cross_entropy(logits.float(), labels[batch]).backward()
             optimizer.step()
         if progress is not None:
             progress(epoch + 1, recipe.epochs, f"epoch {epoch + 1}/{recipe.epochs}")
+    if fast:  # leave the weights in the default layout, as every other caller expects
+        model.to(memory_format=torch.contiguous_format)
     return model.eval()
 
 

@@ -14,11 +14,18 @@ from typing import Any
 import torch
 
 from workbench.atomic import current_umask, write_json
-from workbench.hashing import sha256_file, weights_sha256
+from workbench.hashing import record_sha256, sha256_file, weights_sha256
 from workbench.metrics import loss_mia_auc, set_accuracy
 from workbench.models import build_model, save_model
 from workbench.records import RESERVED_COLUMNS, RecordTable
-from workbench.samples.catalog import SAMPLES, SampleSpec, sample_spec, samples_root
+from workbench.samples import fashion
+from workbench.samples.catalog import (
+    EXTRA_SAMPLES,
+    SAMPLES,
+    SampleSpec,
+    sample_spec,
+    samples_root,
+)
 from workbench.samples.load import MANIFEST_VERSION, read_records
 from workbench.training import train_classifier
 
@@ -38,19 +45,39 @@ def architecture_for(spec: SampleSpec, table: RecordTable) -> dict[str, Any]:
     return arch
 
 
-def train_sample(spec: SampleSpec, records_path: Path, *, device: str = "cpu"):
-    """Train ``spec``'s model on the member rows of ``records_path``; return (table, model)."""
+def sample_table(spec: SampleSpec, records_path: Path, *,
+                 data_dir: str | Path | None = None) -> RecordTable:
+    """The records ``spec`` trains on: its committed CSV, or its installed dataset."""
+    if spec.data == "fashion-mnist":
+        return fashion.fashion_table(spec.train_size, data_dir=data_dir, seed=spec.seed,
+                                     name=spec.name, recipe=spec.recipe)
     frame = read_records(records_path)
     features = frame.drop(columns=list(RESERVED_COLUMNS))
     encoder = spec.fit_encoder(features, frame["member"])
-    table = RecordTable(frame, encoder.schema, encoder, name=spec.name, recipe=spec.recipe)
+    return RecordTable(frame, encoder.schema, encoder, name=spec.name, recipe=spec.recipe)
+
+
+def train_sample(spec: SampleSpec, records_path: Path, *, device: str = "cpu",
+                 data_dir: str | Path | None = None):
+    """Train ``spec``'s model on the member rows of ``records_path``; return (table, model).
+
+    A sample whose records come from an installed dataset (``spec.data``) reads them from
+    ``data_dir`` (or where :func:`workbench.samples.fashion.find_data_dir` finds them).
+    """
+    table = sample_table(spec, records_path, data_dir=data_dir)
+    return table, train_on_table(spec, table, device=device)
+
+
+def train_on_table(spec: SampleSpec, table: RecordTable, *, device: str = "cpu"):
+    """A fresh model of ``spec``'s architecture trained on ``table``'s members, returned on
+    the CPU (trained on ``device``)."""
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(spec.seed)
         model = build_model(architecture_for(spec, table))
     members = table.members()
     train_classifier(model, members.inputs(), members.labels(), spec.recipe,
                      seed=spec.seed, device=device)
-    return table, model.to("cpu")
+    return model.to("cpu")
 
 
 def sample_metrics(model: torch.nn.Module, table: RecordTable) -> dict[str, Any]:
@@ -63,14 +90,17 @@ def sample_metrics(model: torch.nn.Module, table: RecordTable) -> dict[str, Any]
     }
 
 
-def build_sample(name: str, source: Path, target: Path, *, device: str = "cpu") -> dict[str, Any]:
+def build_sample(name: str, source: Path, target: Path, *, device: str = "cpu",
+                 data_dir: str | Path | None = None) -> dict[str, Any]:
     """Train sample ``name`` from ``source/records.csv.gz``; write a complete folder at ``target``.
 
-    Files are written into a temporary folder first and moved in place at the end, so a
-    crash leaves ``target`` as it was.
+    A sample with an installed dataset (``fashion``) reads it from ``data_dir`` instead and
+    records the data files' hashes in the manifest. Files are written into a temporary
+    folder first and moved in place at the end, so a crash leaves ``target`` as it was.
     """
     spec = sample_spec(name)
-    table, model = train_sample(spec, source / "records.csv.gz", device=device)
+    table, model = train_sample(spec, source / "records.csv.gz", device=device,
+                                data_dir=data_dir)
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{name}.", dir=target.parent))
     staging.chmod(0o777 & ~current_umask())
@@ -80,7 +110,8 @@ def build_sample(name: str, source: Path, target: Path, *, device: str = "cpu") 
                 shutil.copyfile(source / file, staging / file)
         write_json(staging / "preprocessing.json", table.encoder.to_dict())
         save_model(model, staging / "model.safetensors")
-        manifest = make_manifest(spec, table, model, staging)
+        manifest = make_manifest(spec, table, model, staging, data_dir=data_dir,
+                                 device=device)
         write_json(staging / "manifest.json", manifest)
         _swap_in(staging, target)
     finally:
@@ -89,19 +120,35 @@ def build_sample(name: str, source: Path, target: Path, *, device: str = "cpu") 
 
 
 def make_manifest(spec: SampleSpec, table: RecordTable, model: torch.nn.Module,
-                  folder: Path) -> dict[str, Any]:
-    files = {role: {"path": path, "sha256": sha256_file(folder / path)} for role, path in
-             (("records", "records.csv.gz"), ("preprocessing", "preprocessing.json"),
-              ("weights", "model.safetensors"))}
+                  folder: Path, *, data_dir: str | Path | None = None,
+                  device: str = "cpu") -> dict[str, Any]:
+    roles = (("preprocessing", "preprocessing.json"), ("weights", "model.safetensors"))
+    if spec.data is None:
+        roles = (("records", "records.csv.gz"), *roles)
+    files = {role: {"path": path, "sha256": sha256_file(folder / path)} for role, path in roles}
+    extra: dict[str, Any] = {}
+    if spec.data is None:
+        split = "stratified by label, seed 0 (member column of records.csv.gz)"
+        data_sha256 = files["records"]["sha256"]
+    else:
+        hashes = fashion.data_hashes(data_dir)
+        members = len(table.members())
+        split = (f"{members} training images as members (class-stratified subset, seed "
+                 f"{spec.seed}, when fewer than all), the test images held out")
+        data_sha256 = record_sha256(hashes)
+        extra["data"] = {"loader": spec.data, "package": fashion.DEBIAN_PACKAGE,
+                         "files": hashes, "train_size": members, "split_seed": spec.seed}
+        extra["built_on"] = {"device": str(device), "machine": platform.node()}
     return {
         "schema_version": MANIFEST_VERSION,
         "name": spec.name, "title": spec.title, "domain": spec.domain,
         "architecture": architecture_for(spec, table),
         "recipe": {**spec.recipe.to_dict(), "loss": "cross-entropy", "trained_on": "member rows"},
         "seed": spec.seed,
-        "split": "stratified by label, seed 0 (member column of records.csv.gz)",
+        "split": split,
         "files": files,
-        "data_sha256": files["records"]["sha256"],
+        **extra,
+        "data_sha256": data_sha256,
         "weights_sha256": files["weights"]["sha256"],
         "weights_state_sha256": weights_sha256(model),
         "metrics": sample_metrics(model, table),
@@ -121,11 +168,14 @@ def _swap_in(staging: Path, target: Path) -> None:
 
 
 def rebuild_samples(out: Path | None = None, *, replace: bool = False,
-                    names: list[str] | None = None,
+                    names: list[str] | None = None, include: list[str] | None = None,
+                    data_dir: str | Path | None = None, device: str = "cpu",
                     report: Callable[[str], None] = print) -> dict[str, dict[str, Any]]:
     """Retrain sample models from their committed records into ``out`` (a new folder).
 
-    Writing over the shipped ``sample_models/`` needs ``replace=True``.
+    ``names`` defaults to the three committed samples; ``include`` adds samples built on
+    demand (``fashion``, read from ``data_dir`` or the installed package). Writing over the
+    shipped ``sample_models/`` needs ``replace=True``.
     """
     source_root = samples_root()
     target_root = source_root if replace else (Path(out) if out is not None else None)
@@ -135,9 +185,11 @@ def rebuild_samples(out: Path | None = None, *, replace: bool = False,
     if not replace and target_root.resolve() == source_root.resolve():
         raise ValueError(f"{target_root} holds the shipped sample models; pass --replace to "
                          "overwrite them, or choose another --out folder")
-    names = names or list(SAMPLES)
+    names = list(dict.fromkeys([*(names or SAMPLES), *(include or ())]))
     for name in names:
         sample_spec(name)
+    if any(n in EXTRA_SAMPLES for n in names):
+        fashion.find_data_dir(data_dir)  # a missing dataset fails before any training
     # Checked before any training, so a refusal never leaves a half-filled folder behind.
     if not replace and target_root.exists() and (not target_root.is_dir()
                                                  or any(target_root.iterdir())):
@@ -145,6 +197,7 @@ def rebuild_samples(out: Path | None = None, *, replace: bool = False,
                          "choose a new or empty --out folder")
     manifests = {}
     for name in names:
-        manifests[name] = build_sample(name, source_root / name, target_root / name)
+        manifests[name] = build_sample(name, source_root / name, target_root / name,
+                                       device=device, data_dir=data_dir)
         report(f"{name}: {json.dumps(manifests[name]['metrics'])}")
     return manifests

@@ -10,6 +10,7 @@ from typing import Any
 import pandas as pd
 
 from workbench.records import TrainRecipe
+from workbench.samples import fashion
 from workbench.schema import FeatureSchema, FeatureSpec, ImageEncoder, TabularEncoder
 
 
@@ -28,6 +29,11 @@ class SampleSpec:
     image_shape: tuple[int, ...] | None = None
     pixel_scale: float = 1.0
     notes: dict[str, str] = field(default_factory=dict)
+    # Records read from an installed dataset instead of a committed records.csv.gz:
+    # the loader's name (only "fashion-mnist") and how many training images are members
+    # (None: all of them).
+    data: str | None = None
+    train_size: int | None = None
 
     def schema(self, features: pd.DataFrame) -> FeatureSchema:
         """The feature schema of ``features`` (raw columns), with this sample's overrides."""
@@ -88,6 +94,31 @@ SAMPLES: dict[str, SampleSpec] = {
 }
 
 
+# Built on demand (``workbench rebuild-samples --include fashion`` or benchmarks/scale.py), never
+# committed: the data is an installed package and the weights are rebuilt from the recipe.
+EXTRA_SAMPLES: dict[str, SampleSpec] = {
+    "fashion": SampleSpec(
+        name="fashion",
+        title="Fashion-MNIST (Zalando): which of 10 kinds of clothing, 28x28 greyscale",
+        domain="retail",
+        classes=fashion.CLASSES,
+        architecture={"name": "cnn", "in_channels": 1, "height": 28, "width": 28,
+                      "channels": [16, 32], "hidden": 128, "batchnorm": True},
+        recipe=TrainRecipe(epochs=4, lr=1e-3, batch_size=128),
+        image_shape=(1, 28, 28),
+        pixel_scale=255.0,
+        data="fashion-mnist",
+        notes={"id": "FM-NNNNN: FM-00001..FM-60000 the training images in file order, "
+                     "FM-60001..FM-70000 the test images",
+               "data": "Debian package dataset-fashion-mnist (IDX files, not copied here); "
+                       "the manifest records their SHA-256",
+               "split": "members: the training images (a seeded class-stratified subset for "
+                        "a smaller training set); held out: the 10,000 test images"},
+    ),
+}
+ALL_SAMPLES: dict[str, SampleSpec] = {**SAMPLES, **EXTRA_SAMPLES}
+
+
 def samples_root() -> Path:
     """Folder holding the sample models: ``$WORKBENCH_SAMPLES`` or the repo's ``sample_models/``."""
     env = os.environ.get("WORKBENCH_SAMPLES")
@@ -96,6 +127,7 @@ def samples_root() -> Path:
 
 def sample_spec(name: str) -> SampleSpec:
     """The spec of sample ``name``; unknown names raise ``ValueError`` listing the known ones."""
-    if name not in SAMPLES:
-        raise ValueError(f"unknown sample model {name!r}; available: {sorted(SAMPLES)}")
-    return SAMPLES[name]
+    if name not in ALL_SAMPLES:
+        raise ValueError(f"unknown sample model {name!r}; available: {sorted(SAMPLES)}, and "
+                         f"built on demand: {sorted(EXTRA_SAMPLES)}")
+    return ALL_SAMPLES[name]

@@ -10,10 +10,11 @@ from typing import Any
 import pandas as pd
 from torch import nn
 
-from workbench.hashing import sha256_file, weights_sha256
+from workbench.hashing import record_sha256, sha256_file, weights_sha256
 from workbench.models import load_model
 from workbench.records import RESERVED_COLUMNS, RecordTable, TrainRecipe
-from workbench.samples.catalog import SAMPLES, sample_spec, samples_root
+from workbench.samples import fashion
+from workbench.samples.catalog import EXTRA_SAMPLES, SAMPLES, sample_spec, samples_root
 from workbench.schema import encoder_from_dict
 
 MANIFEST_VERSION = 1
@@ -67,7 +68,8 @@ def read_manifest(folder: Path) -> dict[str, Any]:
 
 def verify_files(folder: Path, manifest: dict[str, Any]) -> None:
     """Check each file the manifest lists exists and matches its SHA-256."""
-    for role in FILES:
+    roles = FILES if "data" not in manifest else tuple(r for r in FILES if r != "records")
+    for role in roles:
         entry = manifest["files"][role]
         path = folder / entry["path"]
         if not path.is_file():
@@ -79,44 +81,89 @@ def verify_files(folder: Path, manifest: dict[str, Any]) -> None:
                                  "the file was changed or corrupted (rebuild or restore it)")
 
 
-def load_folder(folder: Path) -> Sample:
-    """Load a sample model folder (manifest, records, preprocessing, weights)."""
+def load_folder(folder: Path, *, data_dir: str | Path | None = None) -> Sample:
+    """Load a sample model folder (manifest, records, preprocessing, weights).
+
+    A sample whose records are an installed dataset (its manifest has ``data``) reads them
+    from ``data_dir`` (or where they are installed) and checks each file's SHA-256.
+    """
     manifest = read_manifest(folder)
     verify_files(folder, manifest)
     files = manifest["files"]
     encoder = encoder_from_dict(json.loads((folder / files["preprocessing"]["path"]).read_text()))
-    records_path = folder / files["records"]["path"]
-    frame = read_records(records_path)
-    try:
-        table = RecordTable(
-            frame, encoder.schema, encoder,
-            name=manifest["name"], recipe=TrainRecipe.from_dict(manifest["recipe"]),
-            reported_test_accuracy=manifest["metrics"]["test_accuracy"])
-    except ValueError as error:
-        raise ValueError(f"records file {records_path}: {error}") from None
+    recipe = TrainRecipe.from_dict(manifest["recipe"])
+    accuracy = manifest["metrics"]["test_accuracy"]
+    if "data" in manifest:
+        table = _external_table(manifest, encoder, recipe, accuracy, data_dir)
+    else:
+        records_path = folder / files["records"]["path"]
+        frame = read_records(records_path)
+        try:
+            table = RecordTable(frame, encoder.schema, encoder, name=manifest["name"],
+                                recipe=recipe, reported_test_accuracy=accuracy)
+        except ValueError as error:
+            raise ValueError(f"records file {records_path}: {error}") from None
     model = load_model(folder / files["weights"]["path"])
     if weights_sha256(model) != manifest["weights_state_sha256"]:
         raise IntegrityError(f"weights in {folder} do not match the manifest's state hash")
     return Sample(manifest["name"], model, table, manifest, folder)
 
 
-def load_sample(name: str, *, root: str | Path | None = None) -> Sample:
-    """Load the sample model ``name`` (``clinic``, ``credit`` or ``digits``).
+def _external_table(manifest: dict[str, Any], encoder, recipe: TrainRecipe, accuracy: float,
+                    data_dir: str | Path | None) -> RecordTable:
+    data = manifest["data"]
+    if data.get("loader") != "fashion-mnist":
+        raise ValueError(f"unknown data loader {data.get('loader')!r} in the manifest of "
+                         f"{manifest['name']!r}; this workbench knows 'fashion-mnist'")
+    folder = fashion.find_data_dir(data_dir)
+    for file, expected in data["files"].items():
+        actual = sha256_file(folder / file)
+        if actual != expected:
+            raise IntegrityError(f"data file {folder / file} does not match the manifest of "
+                                 f"{manifest['name']!r}: SHA-256 is {actual[:16]}..., the "
+                                 f"manifest says {expected[:16]}...")
+    if record_sha256(data["files"]) != manifest["data_sha256"]:
+        raise IntegrityError(f"the data hashes in the manifest of {manifest['name']!r} do not "
+                             "match its data_sha256")
+    table = fashion.fashion_table(data["train_size"], data_dir=folder, seed=data["split_seed"],
+                                  name=manifest["name"], recipe=recipe,
+                                  reported_test_accuracy=accuracy)
+    if table.encoder.to_dict() != encoder.to_dict():
+        raise ValueError(f"preprocessing of {manifest['name']!r} does not match its data loader")
+    return table
+
+
+def load_sample(name: str, *, root: str | Path | None = None,
+                data_dir: str | Path | None = None) -> Sample:
+    """Load the sample model ``name`` (``clinic``, ``credit``, ``digits``; ``fashion`` once
+    built with ``workbench rebuild-samples --include fashion``).
+
+    ``data_dir`` is where ``fashion``'s IDX files are, when not installed by Debian's package.
 
     Raises:
         ValueError: unknown name, or a file that does not match the manifest.
-        FileNotFoundError: a missing manifest or file.
+        FileNotFoundError: a missing manifest, file or dataset.
     """
     sample_spec(name)
     base = Path(root) if root else samples_root()
-    return load_folder(base / name)
+    if name in EXTRA_SAMPLES and not (base / name / "manifest.json").is_file():
+        raise FileNotFoundError(
+            f"sample {name!r} is built on demand and {base / name} holds no build yet; run "
+            f"`workbench rebuild-samples --replace --only {name}` (or benchmarks/scale.py)")
+    return load_folder(base / name, data_dir=data_dir)
 
 
-def list_samples(*, root: str | Path | None = None) -> list[dict[str, Any]]:
-    """One row per sample model with its headline metrics (from the manifests)."""
+def list_samples(*, root: str | Path | None = None,
+                 include: tuple[str, ...] | list[str] = ()) -> list[dict[str, Any]]:
+    """One row per sample model with its headline metrics (from the manifests).
+
+    The committed samples, plus those built on demand that ``include`` names.
+    """
     base = Path(root) if root else samples_root()
+    for name in include:
+        sample_spec(name)
     rows = []
-    for name in SAMPLES:
+    for name in dict.fromkeys([*SAMPLES, *include]):
         manifest = read_manifest(base / name)
         rows.append({"name": name, "domain": manifest["domain"], "records": manifest["metrics"]
                      ["n_records"], **{k: manifest["metrics"][k] for k in

@@ -1,0 +1,52 @@
+"""A small real erasure on the clinic sample, computed once per session for evidence tests."""
+
+from __future__ import annotations
+
+import atexit
+import functools
+import shutil
+import tempfile
+from pathlib import Path
+
+import workbench as wb
+from workbench.evidence import build_record
+from workbench.hashing import sha256_file
+from workbench.models import save_model
+
+FAST = {"steps": 30, "min_steps": 5, "inversion_steps": 5}
+REQUEST = {"reference": "REQ-TEST-1", "legal_basis": "GDPR Art. 17(1)(a)",
+           "received": "2026-11-01", "due": "2026-12-01", "notes": "test request"}
+
+
+def clinic_ids(n: int, start: int = 0) -> list[str]:
+    """``n`` member ids of the clinic sample."""
+    return list(wb.load_sample("clinic").records.members().ids[start:start + n])
+
+
+@functools.lru_cache(maxsize=1)
+def clinic_erasure():
+    """(sample, forget, unlearned, gold, audit result) for 12 clinic records; ~10 s once."""
+    sample = wb.load_sample("clinic")
+    forget = sample.records.select(ids=clinic_ids(12))
+    unlearned = wb.unlearn(sample.model, forget, params=FAST, device="cpu")
+    gold = wb.unlearn(sample.model, forget, method="retrain", device="cpu",
+                      retain=sample.records.retain_for(forget))
+    cache = Path(tempfile.mkdtemp(prefix="evidence-cache-"))
+    atexit.register(shutil.rmtree, cache, ignore_errors=True)
+    result = wb.audit(sample.model, unlearned, records=sample.records, forget=forget,
+                      reference=gold, attacks=("loss", "rmia"), reference_models=2,
+                      cache_dir=cache, config=wb.VerdictConfig(n_bootstrap=200))
+    return sample, forget, unlearned, gold, result
+
+
+def unsealed_record(folder: Path):
+    """An unsealed record of :func:`clinic_erasure` whose model files live in ``folder``."""
+    sample, forget, unlearned, gold, result = clinic_erasure()
+    after = save_model(unlearned.model, folder / "model-unlearned.safetensors")
+    gold_file = save_model(gold.model, folder / "gold-standard.safetensors")
+    return build_record(unlearned=unlearned, audit_result=result, forget=forget,
+                        original=sample.model, request=REQUEST, model_name="clinic",
+                        records_source="sample:clinic", after_file=after.name,
+                        after_file_sha256=sha256_file(after), gold=gold,
+                        gold_file=gold_file.name, gold_file_sha256=sha256_file(gold_file),
+                        reference_models=2, operator="tester")

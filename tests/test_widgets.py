@@ -1,0 +1,203 @@
+"""Widget callbacks, tested in Python without a kernel: set values, click, assert on state."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+
+import workbench as wb
+from workbench.widgets import ErasureApp, figures, run_erasure
+from workbench.widgets import export as export_module
+from workbench.widgets import run as run_module
+from workbench.widgets.method import MethodPanel
+
+FAST = {"steps": 20, "min_steps": 0, "inversion_steps": 5, "proxies": 256}
+
+
+@pytest.fixture
+def clinic_app() -> ErasureApp:
+    return ErasureApp("clinic", background=False)
+
+
+def _select_two(a: ErasureApp) -> None:
+    a.finder.matches.value = tuple(v for _, v in a.finder.matches.options[:2])
+    a.finder.add_selected_button.click()
+
+
+def _fast(a: ErasureApp) -> None:
+    for name, value in FAST.items():
+        a.method.controls[name][1].value = value
+
+
+@pytest.fixture(scope="module")
+def outcome(samples):
+    table = samples["clinic"].records
+    forget = table.select(ids=list(table.members().ids[:12]))
+    return run_erasure(samples["clinic"].model, table, forget, method="synthetic", params=FAST,
+                       attacks=("loss",))
+
+
+def test_figures_show_what_the_audit_measured(outcome):
+    result = outcome.audit
+    roc = figures.roc_figure(result)
+    assert roc.layout.xaxis.type == roc.layout.yaxis.type == "log"
+    names = [t.name for t in roc.data]
+    auc = result.metrics("loss", "unlearned").auc
+    assert any(n.startswith("unlearned") and f"AUC {auc:.3f}" in n and "TPR@1%FPR" in n
+               for n in names)
+    assert any(n.startswith("gold standard") for n in names)
+    conf = figures.confidence_figure(result)
+    assert len(conf.data) == 4  # non-members + original / unlearned / gold
+    drift = figures.drift_figure(result)
+    assert {"retain", "test", "class event"} <= set(drift.data[0].x)
+    card = figures.scorecard_html(result)
+    for v in result.verdicts:
+        assert v.test in card and v.status in card
+    assert "allowed" in card and "+0.050" in card  # the thresholds used
+    bundle = figures.mimebundle(roc)
+    json.dumps(bundle)  # JSON-native, as the frontend receives it
+
+
+def test_finder_filters_and_selection_summary(clinic_app):
+    f = clinic_app.finder
+    f.klass.value = 1
+    assert all("[event]" in label for label, _ in f.matches.options)
+    f.query.value = "age > 50"
+    n = len(f.matching())
+    assert f.count.value.startswith(f"{n} matching")
+    f.add_matching_button.click()
+    assert len(clinic_app.forget) == n and "event: " in f.summary.value
+    assert f"Selected: {n} records" in f.summary.value
+    assert f.preview.value.count("<tr>") == min(n, 20) and "wtkg" in f.preview.value
+    f.query.value, f.klass.value = "", None
+    extra = [i for i in clinic_app.table.members().ids if i not in clinic_app.forget.ids][:2]
+    f.pasted.value = f"{extra[0]}\n {extra[1]},"
+    f.add_pasted_button.click()
+    assert len(clinic_app.forget) == n + 2 and f.pasted.value == ""
+    f.clear_button.click()
+    assert clinic_app.forget is None and "nothing yet" in f.summary.value
+
+
+def test_finder_errors_are_messages_and_keep_the_selection(clinic_app):
+    f = clinic_app.finder
+    _select_two(clinic_app)
+    before = clinic_app.forget
+    f.pasted.value = "no-such-id"
+    f.add_pasted_button.click()
+    assert "not in table" in f.messages.error and clinic_app.forget is before
+    f.query.value = "age >"
+    assert "cannot evaluate query" in f.messages.error
+    f.query.value = ""
+    f.whole_class_button.click()
+    assert "choose a class" in f.messages.error
+    f.klass.value = 1
+    f.whole_class_button.click()
+    assert clinic_app.forget.is_class_request and f.messages.error is None
+
+
+def test_method_panel_renders_params_with_bounds_and_defaults():
+    panel = MethodPanel()
+    spec, steps = panel.controls["steps"]
+    assert (steps.value, steps.min, steps.max) == (spec.default, spec.low, spec.high)
+    assert panel.controls["optimizer"][1].options == ("sgd", "adam")
+    assert panel.params() == {}
+    steps.value = 50
+    panel.controls["sigma"][1].value = "0.5"
+    assert panel.params() == {"steps": 50, "sigma": 0.5}
+    panel.method.value = "scrub"
+    assert "msteps" in panel.controls and "forget_and_retain" in panel.summary.value
+    assert panel.settings()["needs_retain"] is True
+    panel.reset_button.click()
+    assert panel.params() == {}
+
+
+def test_run_shows_results_and_failure_keeps_them(clinic_app, monkeypatch):
+    a = clinic_app
+    a.run.run_button.click()
+    assert "select the records" in a.run.messages.error and a.outcome is None
+    _select_two(a)
+    _fast(a)
+    a.run.run_button.click()
+    assert a.run.messages.error is None, a.run.messages.error
+    first = a.outcome
+    assert first is not None and "verdict" in a.run.status.value
+    assert len(a.results.titles()) == 3 and "Verdict scorecard" in a.results.scorecard.value
+    a.method.controls["sigma"][1].value = "nonsense"
+    a.run.run_button.click()
+    assert "must be a number" in a.run.messages.error and a.outcome is first
+
+    def boom(*args, **kwargs):
+        raise RuntimeError("the GPU caught fire")
+
+    a.method.controls["sigma"][1].value = ""
+    monkeypatch.setattr(run_module.wb, "unlearn", boom)
+    a.run.run_button.click()  # raised inside the handler: must surface in the panel
+    assert a.run.messages.error == "RuntimeError: the GPU caught fire"
+    assert "Failed" in a.run.status.value and a.run.progress.bar_style == "danger"
+    assert a.outcome is first and len(a.results.titles()) == 3
+    assert not a.run.run_button.disabled and a.run.cancel_button.disabled
+
+
+def test_cancel_stops_a_background_run(clinic_app):
+    a = clinic_app
+    a.run.background = True
+    _select_two(a)
+    a.method.controls["steps"][1].value = 5000
+    a.run.run_button.click()
+    assert a.run.running and not a.run.cancel_button.disabled
+    a.run.cancel_button.click()
+    a.run.wait(timeout=60)
+    assert "Cancelled" in a.run.status.value and a.outcome is None
+    assert a.run.messages.error is None and not a.run.run_button.disabled
+
+
+def test_progress_reaches_the_bar(samples):
+    table = samples["clinic"].records
+    forget = table.select(ids=list(table.members().ids[:5]))
+    seen = []
+    run_erasure(samples["clinic"].model, table, forget, method="synthetic", params=FAST,
+                gold_standard=False, progress=lambda f, m: seen.append((f, m)))
+    fractions = [f for f, _ in seen]
+    assert fractions == sorted(fractions) and fractions[-1] == 1.0
+    assert any(m.startswith("synthetic: ") for _, m in seen)
+    assert any(m.startswith("audit: ") for _, m in seen)
+
+
+def test_export_with_and_without_the_evidence_module(clinic_app, outcome, tmp_path, monkeypatch):
+    a = clinic_app
+    a.export.export_button.click()
+    assert "nothing to export" in a.export.messages.error
+    a.results.show(outcome)
+    a.export.folder.value = str(tmp_path / "full")
+    a.export.formats.value = ("JSON", "HTML")
+    a.export.export_button.click()
+    assert a.export.messages.error is None, a.export.messages.error
+    assert {"model", "gold_standard", "json", "html"} <= set(a.export.files)
+    monkeypatch.setattr(export_module, "_evidence", lambda: None)
+    files, note = export_module.export_evidence(outcome, tmp_path / "raw", ("JSON", "HTML"))
+    data = json.loads(files["json"].read_text())
+    assert wb.AuditResult.from_dict(data["audit"]) == outcome.audit
+    assert data["files"]["model"]["sha256"] == wb.hashing.sha256_file(files["model"])
+    assert "not available" in note and "Verdict scorecard" in files["html"].read_text()
+
+
+def test_own_model_and_records(samples, tmp_path):
+    sample = samples["credit"]
+    wb.save_model(sample.model, tmp_path / "m.safetensors")
+    frame = sample.records.frame
+    frame["label"] = frame["label"].map(dict(enumerate(sample.records.schema.classes)))
+    frame.to_csv(tmp_path / "r.csv", index=False)
+    a = ErasureApp(None, background=False)
+    assert a.table is None
+    a.source.sample.value = "(your own model and records)"
+    assert a.source.own.layout.display == ""
+    a.source.load_button.click()
+    assert "does not exist" in a.source.messages.error
+    a.source.model_path.value = str(tmp_path / "m.safetensors")
+    a.source.records_path.value = str(tmp_path / "r.csv")
+    a.source.load_button.click()
+    assert a.source.messages.error is None, a.source.messages.error
+    assert len(a.table) == len(pd.read_csv(tmp_path / "r.csv"))
+    assert a.finder.count.value.startswith(f"{len(a.table.members())} matching")

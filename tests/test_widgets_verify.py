@@ -1,0 +1,69 @@
+"""The auditor's panel (notebook 02) and the teaching figure (notebook 03), without a kernel."""
+
+from __future__ import annotations
+
+import matplotlib
+import pytest
+
+from workbench.widgets import export_evidence, run_erasure
+from workbench.widgets.figures import digits_figure
+from workbench.widgets.verify import VerifyPanel
+
+FAST = {"steps": 20, "min_steps": 0, "inversion_steps": 5, "proxies": 256}
+
+
+@pytest.fixture(scope="module")
+def evidence(samples, tmp_path_factory):
+    table = samples["credit"].records
+    forget = table.select(ids=list(table.members().ids[:15]))
+    outcome = run_erasure(samples["credit"].model, table, forget, method="synthetic",
+                          params=FAST, attacks=("loss",))
+    files, _ = export_evidence(outcome, tmp_path_factory.mktemp("evidence"), ("JSON",),
+                               model_name="credit")
+    return files
+
+
+def test_verify_panel_reproduces_the_verdict(evidence):
+    panel = VerifyPanel(path=str(evidence["json"]))
+    panel.verify_button.click()
+    assert panel.messages.error is None, panel.messages.error
+    assert panel.result.ok, panel.result.checks
+    assert "the verdict reproduces" in panel.report.value
+    names = [name for name, _, _ in panel.result.checks]
+    assert {"model after", "gold standard", "overall verdict"} <= set(names)
+
+
+def test_a_changed_model_file_is_caught(evidence, tmp_path):
+    for role in ("json", "model", "gold_standard"):
+        (tmp_path / evidence[role].name).write_bytes(evidence[role].read_bytes())
+    gold = tmp_path / evidence["gold_standard"].name
+    data = bytearray(gold.read_bytes())
+    data[-1] ^= 1
+    gold.write_bytes(bytes(data))
+    panel = VerifyPanel(path=str(tmp_path / evidence["json"].name))
+    panel.verify_button.click()
+    failed = [name for name, ok, _ in panel.result.checks if not ok]
+    assert failed == ["gold standard", "tests"] and "FAILED" in panel.report.value
+
+
+def test_verify_errors_are_messages(tmp_path):
+    panel = VerifyPanel(path=str(tmp_path / "missing.json"))
+    panel.verify_button.click()
+    assert "does not exist" in panel.messages.error and panel.result is None
+
+
+def test_digits_figure_shows_each_forgotten_image(samples):
+    table = samples["digits"].records
+    forget = table.select(ids=list(table.members().ids[:3]))
+    outcome = run_erasure(samples["digits"].model, table, forget, method="synthetic",
+                          params=FAST, attacks=("loss",), gold_standard=False)
+    fig = digits_figure(outcome.audit, table)
+    titles = [ax.get_title() for ax in fig.axes]
+    assert len(titles) == 3 and all("before" in t and "after" in t for t in titles)
+    matplotlib.pyplot.close(fig)
+    with pytest.raises(ValueError, match="not images"):
+        digits_figure(run_erasure(samples["credit"].model, samples["credit"].records,
+                                  samples["credit"].records.select(
+                                      ids=list(samples["credit"].records.members().ids[:3])),
+                                  method="synthetic", params=FAST, gold_standard=False).audit,
+                      samples["credit"].records)

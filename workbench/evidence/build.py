@@ -1,0 +1,162 @@
+"""``build_record``: assemble an ``AuditRecord`` from an erasure's results and its request."""
+
+from __future__ import annotations
+
+import dataclasses
+import platform
+import subprocess
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from torch import nn
+
+from workbench.audit import AuditResult
+from workbench.audit.reference import table_sha256
+from workbench.evidence._validate import utc_now
+from workbench.evidence.record import (
+    Approval,
+    AuditRecord,
+    Erased,
+    GoldStandard,
+    Integrity,
+    Method,
+    ModelIdentity,
+    Request,
+    Tests,
+)
+from workbench.hashing import record_sha256
+from workbench.records import ForgetSet
+from workbench.unlearn import UnlearnResult
+
+LIBRARIES = ("torch", "numpy", "pandas", "scikit-learn", "safetensors", "erasure-workbench")
+DEFAULT_REPRODUCE_TOLERANCE = 0.01
+
+
+def code_version() -> str:
+    """``git:<sha>[-dirty]`` of the workbench checkout, else ``erasure-workbench <version>``."""
+    root = Path(__file__).resolve().parents[2]
+    try:
+        sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True,
+                             text=True, timeout=10, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+                               cwd=root, capture_output=True, text=True, timeout=10).stdout
+        return f"git:{sha}{'-dirty' if dirty.strip() else ''}"
+    except (OSError, subprocess.SubprocessError):
+        return f"erasure-workbench {library_versions().get('erasure-workbench', 'unknown')}"
+
+
+def library_versions() -> dict[str, str]:
+    """Python and the installed versions of the libraries the result depends on."""
+    out = {"python": platform.python_version(), "platform": platform.platform()}
+    for name in LIBRARIES:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = "not installed"
+    return out
+
+
+def record_hashes(forget: ForgetSet) -> tuple[str, ...]:
+    """SHA-256 of each forgotten record's canonical JSON (id, label, member, raw features)."""
+    frame = forget.table.frame
+    rows = frame.iloc[forget.table.positions(forget.ids)]
+    return tuple(record_sha256({k: _plain(v) for k, v in row.items()})
+                 for row in rows.to_dict(orient="records"))
+
+
+def _plain(value: Any) -> Any:
+    if hasattr(value, "item"):
+        value = value.item()
+    if isinstance(value, float) and value != value:
+        return None  # NaN: canonical JSON has no NaN
+    return value
+
+
+def redact(result: AuditResult) -> AuditResult:
+    """The audit without per-record confidences or flagged ids (they reveal who was erased)."""
+    return dataclasses.replace(
+        result, confidence=dataclasses.replace(result.confidence, records=()),
+        flags=dataclasses.replace(result.flags, records=()))
+
+
+def limitations(result: AuditResult, reference_models: int) -> str:
+    """The limitations statement: empirical evidence, which attacks, at what strength."""
+    attacks = ", ".join(a.upper() for a in result.attacks)
+    refs = (f" RMIA and LiRA used {reference_models} reference models; more make them stronger."
+            if set(result.attacks) & {"rmia", "lira"} else "")
+    return (f"This is empirical evidence, not a proof: it shows how far the unlearned model can "
+            f"be told apart from the {result.compared_to} by the membership attacks run "
+            f"({attacks}) and by accuracy, on {result.forget_count} forgotten and "
+            f"{result.non_member_count} held-out records.{refs} Stronger or different attacks "
+            "(attribute inference, model inversion, extraction) were not run. "
+            + " ".join(result.notes))
+
+
+def build_record(*, unlearned: UnlearnResult, audit_result: AuditResult, forget: ForgetSet,
+                 original: nn.Module, request: dict[str, Any], model_name: str,
+                 records_source: str, after_file: str, after_file_sha256: str,
+                 before_file: str | None = None,
+                 gold: UnlearnResult | None = None, gold_file: str | None = None,
+                 gold_file_sha256: str | None = None, reference_models: int = 0,
+                 operator: str = "unknown", approver: str | None = None,
+                 started_at: str | None = None, command: str = "",
+                 reproduce_tolerance: float = DEFAULT_REPRODUCE_TOLERANCE) -> AuditRecord:
+    """An unsealed ``AuditRecord`` (seal it with ``append_record`` or ``record.sealed``).
+
+    ``request`` holds ``reference``, ``legal_basis``, ``received``, ``due`` and ``notes``.
+    """
+    if audit_result.unlearned_sha256 != unlearned.weights_sha256:
+        raise ValueError("the audit result is of another model than the unlearning result")
+    if audit_result.forget_count != len(forget) or unlearned.forget_count != len(forget):
+        raise ValueError("the results were made for another forget set")
+    now = utc_now()
+    statuses = {s: tuple(v.test for v in audit_result.verdicts if v.status == s)
+                for s in ("PASS", "FAIL", "INCONCLUSIVE")}
+    return AuditRecord(
+        created_at=now,
+        request=Request(reference=str(request.get("reference", "")),
+                        legal_basis=str(request.get("legal_basis", "")),
+                        received=request.get("received"), due=request.get("due"),
+                        notes=str(request.get("notes", ""))),
+        erased=Erased(records_source=records_source, rule=forget.rule, count=len(forget),
+                      is_class_request=forget.is_class_request, record_ids=tuple(forget.ids),
+                      record_sha256=record_hashes(forget), data_sha256=table_sha256(forget.table)),
+        model=ModelIdentity(name=model_name, architecture=_architecture(original),
+                            before_file=before_file,
+                            before_sha256=unlearned.original_weights_sha256,
+                            after_sha256=unlearned.weights_sha256, after_file=after_file,
+                            after_file_sha256=after_file_sha256),
+        method=Method(name=unlearned.method, params=dict(unlearned.params), seed=unlearned.seed,
+                      device=unlearned.device, data_access=unlearned.data_access,
+                      records_used=dict(unlearned.records_used), code_version=code_version(),
+                      library_versions=library_versions(), wall_time_s=unlearned.wall_time_s,
+                      started_at=started_at or now, finished_at=now, command=command),
+        gold_standard=_gold(gold, gold_file, gold_file_sha256),
+        tests=Tests(attacks=audit_result.attacks, reference_models=reference_models,
+                    thresholds=audit_result.config, overall=audit_result.overall,
+                    passed=statuses["PASS"], failed=statuses["FAIL"],
+                    inconclusive=statuses["INCONCLUSIVE"],
+                    limitations=limitations(audit_result, reference_models),
+                    reproduce_tolerance=reproduce_tolerance, audit=redact(audit_result)),
+        approval=Approval(operator=operator, approver=approver, decision="pending",
+                          decided_at=None),
+        integrity=Integrity(None, None, None, None, None))
+
+
+def _architecture(model: nn.Module) -> dict[str, Any]:
+    spec = getattr(model, "spec", None)
+    return dict(spec) if spec else {"class": f"{type(model).__module__}.{type(model).__qualname__}"}
+
+
+def _gold(gold: UnlearnResult | None, file: str | None, file_sha: str | None) -> GoldStandard:
+    if gold is None:
+        return GoldStandard(built=False, how="not built: the forget-set tests compare with "
+                            "held-out non-members instead", seed=None, weights_sha256=None,
+                            file=None, file_sha256=None, wall_time_s=None)
+    return GoldStandard(
+        built=True, how=(f"retrained from scratch without the forget set on "
+                         f"{gold.records_used.get('retain', 0)} retain records, with the "
+                         f"original training recipe (method {gold.method!r}, one seed)"),
+        seed=gold.seed, weights_sha256=gold.weights_sha256, file=file, file_sha256=file_sha,
+        wall_time_s=gold.wall_time_s)

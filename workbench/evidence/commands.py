@@ -1,0 +1,240 @@
+"""The evidence subcommands of ``workbench``: ``erase``, ``verify`` and ``ledger verify``.
+
+Exit codes: 0 success; 1 a verification found something that does not match (a tampered
+model, record or ledger, or tests that do not reproduce); 2 bad input (raised as
+``ValueError`` / ``FileNotFoundError`` and printed by ``workbench.cli.main``); 130 Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import shlex
+import sys
+import time
+from pathlib import Path
+
+from workbench.audit import ATTACK_NAMES
+from workbench.evidence.ledger import default_ledger_path, verify_ledger
+from workbench.evidence.pipeline import erase_to_folder, read_ids_file
+from workbench.evidence.verify import load_records_source, verify_record
+from workbench.models import load_model
+from workbench.samples import load_sample
+from workbench.unlearn import available_methods
+
+
+class ProgressBar:
+    """A text progress bar on stderr for one long step (silent when ``quiet``).
+
+    On a terminal it redraws in place when the bar moves; elsewhere (logs, CI) it writes
+    one line per finished stage.
+    """
+
+    open_line = False  # a bar is drawn and its line not yet ended
+
+    def __init__(self, label: str, *, quiet: bool = False, width: int = 24):
+        self.label, self.quiet, self.width = label, quiet, width
+        self.start, self.last = time.perf_counter(), None
+        self.tty = sys.stderr.isatty()
+        ProgressBar.end_line()
+
+    def __call__(self, step: int, total: int, message: str) -> None:
+        if self.quiet or total <= 0:
+            return
+        filled = int(self.width * min(step, total) / total)
+        if (filled, message if not self.tty else "") == self.last and step < total:
+            return
+        self.last = (filled, message if not self.tty else "")
+        if not self.tty and step < total:
+            return
+        bar = "#" * filled + "-" * (self.width - filled)
+        line = (f"{self.label:24} [{bar}] {step}/{total} {message[:36]:36} "
+                f"{time.perf_counter() - self.start:6.1f}s")
+        if self.tty:
+            sys.stderr.write("\r" + line)
+            ProgressBar.open_line = True
+        else:
+            sys.stderr.write(line + "\n")
+        sys.stderr.flush()
+
+    @classmethod
+    def end_line(cls) -> None:
+        """End a bar's line before other output."""
+        if cls.open_line:
+            sys.stderr.write("\n")
+            cls.open_line = False
+
+
+def _ids(args: argparse.Namespace) -> list[str]:
+    if args.ids is not None:
+        ids = [i.strip() for i in args.ids.split(",") if i.strip()]
+        if not ids:
+            raise ValueError("--ids lists no record ids")
+        return ids
+    return read_ids_file(args.ids_file, args.id_column)
+
+
+def _source(args: argparse.Namespace):
+    """(model, table, model name, records source, before file) from --sample or --model."""
+    if args.sample:
+        sample = load_sample(args.sample, root=args.samples_root)
+        return sample.model, sample.records, args.sample, f"sample:{args.sample}", None
+    if not args.records:
+        raise ValueError("--model needs --records: a sample name or a sample folder holding the "
+                         "records the model was trained on")
+    folder = Path(args.records)
+    source = (f"folder:{folder.resolve()}" if folder.is_dir() else f"sample:{args.records}")
+    table, _ = load_records_source(source, samples_root=args.samples_root)
+    model = load_model(args.model)
+    return model, table, Path(args.model).stem, source, str(Path(args.model).resolve())
+
+
+def cmd_erase(args: argparse.Namespace) -> int:
+    start = time.perf_counter()
+    ids = _ids(args)
+    model, table, name, source, before_file = _source(args)
+    command = shlex.join(["workbench", "erase", *(["--sample", args.sample] if args.sample else
+                                                   ["--model", str(args.model), "--records",
+                                                    str(args.records)]),
+                          "--ids", ",".join(ids), "--method", args.method,
+                          *(["--params", json.dumps(args.params)] if args.params else []),
+                          "--reference",
+                          args.reference, "--attacks", *args.attacks, "--reference-models",
+                          str(args.reference_models), "--seed", str(args.seed), "--out",
+                          str(args.out)])
+    request = {"reference": args.request_ref or "", "legal_basis": args.legal_basis,
+               "received": args.received, "due": args.due, "notes": args.notes or ""}
+    outcome = erase_to_folder(
+        model=model, table=table, ids=ids, out=args.out, ledger=args.ledger or
+        default_ledger_path(), model_name=name, records_source=source, before_file=before_file,
+        method=args.method, params=args.params, reference=args.reference, attacks=args.attacks,
+        reference_models=args.reference_models, seed=args.seed, device=args.device,
+        cache_dir=args.cache_dir, request=request, operator=args.operator,
+        approver=args.approver, command=command, force=args.force, sign_key=args.sign_key,
+        pdf_renderer=args.pdf_renderer, figures=args.figures,
+        progress=lambda label: ProgressBar(label, quiet=args.quiet))
+    ProgressBar.end_line()
+    record = outcome.record
+    print(f"overall: {record.tests.overall}  (passed {len(record.tests.passed)}, failed "
+          f"{len(record.tests.failed)}, inconclusive {len(record.tests.inconclusive)})")
+    for key, path in outcome.files.items():
+        print(f"{key:7} {path}")
+    print(f"ledger  {args.ledger or default_ledger_path()} entry "
+          f"{record.integrity.ledger_sequence} ({record.integrity.record_sha256})")
+    print(f"pdf renderer: {outcome.pdf_renderer}; {time.perf_counter() - start:.1f}s")
+    return 0
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    report = verify_record(args.record, model_before=args.model_before,
+                           model_after=args.model_after, ledger=args.ledger,
+                           cache_dir=args.cache_dir, public_key=args.public_key,
+                           samples_root=args.samples_root)
+    for name, ok, detail in report.checks:
+        print(f"{'ok  ' if ok else 'FAIL'} {name}: {detail}")
+    failed = [name for name, ok, _ in report.checks if not ok]
+    if failed:
+        print(f"workbench: verification failed: {', '.join(failed)}", file=sys.stderr)
+        return 1
+    print(f"verified: {args.record} reproduces within tolerance "
+          f"{report.record.tests.reproduce_tolerance}")
+    return 0
+
+
+def cmd_ledger_verify(args: argparse.Namespace) -> int:
+    path = args.ledger or default_ledger_path()
+    report = verify_ledger(path)
+    if not report.ok:
+        print(f"workbench: ledger {path}: chain broken at {report.problem} ({report.entries} "
+              "entries before it are intact)", file=sys.stderr)
+        return 1
+    print(f"ledger {path}: {report.entries} entries, chain intact; head {report.head_sha256} "
+          "(keep this head hash elsewhere to detect deletion of the newest entries)")
+    return 0
+
+
+def add_evidence_commands(sub: argparse._SubParsersAction) -> None:
+    """Register ``erase``, ``verify`` and ``ledger`` on the ``workbench`` parser."""
+    erase = sub.add_parser("erase", help="erase records, write model + record + reports, "
+                                         "append to the ledger")
+    src = erase.add_mutually_exclusive_group(required=True)
+    src.add_argument("--sample", help="a sample model by name (clinic, credit, digits)")
+    src.add_argument("--model", type=Path, help="a model file (safetensors); needs --records")
+    erase.add_argument("--records", help="with --model: a sample name or sample folder whose "
+                                         "records the model was trained on")
+    ids = erase.add_mutually_exclusive_group(required=True)
+    ids.add_argument("--ids", help="comma-separated record ids to erase")
+    ids.add_argument("--ids-file", type=Path, help="CSV file with an id column")
+    erase.add_argument("--id-column", default="record_id", help="id column of --ids-file")
+    erase.add_argument("--method", default="synthetic", choices=available_methods())
+    erase.add_argument("--params", type=_json_object, default=None,
+                       help='method parameters as JSON, e.g. \'{"steps": 100}\'')
+    erase.add_argument("--reference", default="retrain", choices=("retrain", "none"),
+                       help="build the gold standard by retraining (default) or not")
+    erase.add_argument("--attacks", nargs="+", default=["loss", "rmia", "lira"],
+                       choices=ATTACK_NAMES)
+    erase.add_argument("--reference-models", type=int, default=4,
+                       help="reference models K for RMIA / LiRA (even; default 4)")
+    erase.add_argument("--seed", type=int, default=0)
+    erase.add_argument("--device", default="auto")
+    erase.add_argument("--out", type=Path, required=True, help="folder for the outputs")
+    erase.add_argument("--force", action="store_true", help="overwrite a record in --out")
+    erase.add_argument("--request-ref", help="the request's ticket reference")
+    erase.add_argument("--legal-basis", default="GDPR Art. 17(1)", help="e.g. GDPR Art. "
+                                                                        "17(1)(a)")
+    erase.add_argument("--received", help="date received (ISO-8601, UTC)")
+    erase.add_argument("--due", help="date due (ISO-8601, UTC)")
+    erase.add_argument("--notes", help="free text for the record")
+    erase.add_argument("--operator", default=_user(), help="who runs the erasure")
+    erase.add_argument("--approver", help="who is to approve it (decision starts 'pending')")
+    erase.add_argument("--sign-key", type=Path, help="Ed25519 private key (PEM) to sign with")
+    erase.add_argument("--pdf-renderer", default="auto", choices=("auto", "chromium",
+                                                                  "matplotlib"))
+    erase.add_argument("--figures", default="svg", choices=("svg", "plotly"),
+                       help="report figures: static SVG (default) or interactive plotly")
+    _common(erase)
+    erase.add_argument("--quiet", action="store_true", help="no progress bars")
+    erase.set_defaults(run=cmd_erase)
+
+    verify = sub.add_parser("verify", help="recompute a record's hashes and re-run its tests")
+    verify.add_argument("record", type=Path, help="the record.json to verify")
+    verify.add_argument("--model-before", type=Path, help="the original model file")
+    verify.add_argument("--model-after", type=Path, help="the unlearned model file")
+    verify.add_argument("--public-key", help="trusted Ed25519 public key (hex)")
+    _common(verify)
+    verify.set_defaults(run=cmd_verify)
+
+    ledger = sub.add_parser("ledger", help="the hash-chained ledger of records")
+    ledger_sub = ledger.add_subparsers(dest="ledger_command", required=True)
+    check = ledger_sub.add_parser("verify", help="walk the chain; report the first broken link")
+    check.add_argument("ledger", type=Path, nargs="?", help="ledger file (default "
+                                                            "$WORKBENCH_LEDGER or ~/.local/...)")
+    check.set_defaults(run=cmd_ledger_verify)
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    if parser.prog.endswith("erase"):
+        parser.add_argument("--ledger", type=Path, help="ledger file (default $WORKBENCH_LEDGER "
+                                                        "or ~/.local/share/erasure-workbench/)")
+    else:
+        parser.add_argument("--ledger", type=Path, help="also check the record's ledger entry")
+    parser.add_argument("--cache-dir", type=Path, help="reference-model cache")
+    parser.add_argument("--samples-root", type=Path, help="folder of sample models")
+
+
+def _json_object(text: str) -> dict:
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise argparse.ArgumentTypeError(f"not valid JSON: {error}") from None
+    if not isinstance(value, dict):
+        raise argparse.ArgumentTypeError("must be a JSON object of parameter names and values")
+    return value
+
+
+def _user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"

@@ -1,0 +1,291 @@
+"""``AuditRecord``: the sealed, versioned JSON evidence of one erasure.
+
+The record holds the request, what was erased (ids, the selection rule and a SHA-256 of each
+record's canonical serialisation, never the raw data), the models' identities, the method,
+the gold standard, the tests with their thresholds, intervals and verdicts, the approvals and
+its own integrity block. Reading a record validates every field's type and format, checks
+the record's hash and that the file is byte for byte in the canonical form it was written in.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from workbench.atomic import atomic_path
+from workbench.audit import AuditResult, VerdictConfig
+from workbench.audit._json import JsonRecord
+from workbench.evidence._validate import RecordError, check_sha256, check_utc
+from workbench.hashing import record_sha256
+
+SCHEMA = "erasure-workbench/audit-record"
+SCHEMA_VERSION = 1
+DECISIONS = ("pending", "approved", "rejected")
+STATUSES = ("PASS", "FAIL", "INCONCLUSIVE")
+SEALED_FIELDS = ("record_sha256", "signature", "public_key")  # not covered by the hash
+
+
+@dataclass(frozen=True)
+class Request(JsonRecord):
+    """The erasure request: ticket reference, legal basis, dates (UTC ISO-8601), free text."""
+
+    reference: str
+    legal_basis: str
+    received: str | None
+    due: str | None
+    notes: str
+
+    def __post_init__(self) -> None:
+        check_utc(self.received, "request.received", optional=True)
+        check_utc(self.due, "request.due", optional=True)
+
+
+@dataclass(frozen=True)
+class Erased(JsonRecord):
+    """What was erased: ids, the rule that chose them, and one SHA-256 per record.
+
+    ``record_sha256[i]`` hashes the canonical JSON of record ``record_ids[i]`` (id, label,
+    member flag and raw features); ``data_sha256`` hashes the whole encoded table.
+    """
+
+    records_source: str
+    rule: str
+    count: int
+    is_class_request: bool
+    record_ids: tuple[str, ...]
+    record_sha256: tuple[str, ...]
+    data_sha256: str
+
+    def __post_init__(self) -> None:
+        if not self.count == len(self.record_ids) == len(self.record_sha256) or not self.count:
+            raise RecordError(f"erased: count {self.count}, {len(self.record_ids)} ids and "
+                              f"{len(self.record_sha256)} hashes must agree and be non-zero")
+        for i, h in enumerate(self.record_sha256):
+            check_sha256(h, f"erased.record_sha256[{i}]")
+        check_sha256(self.data_sha256, "erased.data_sha256")
+
+
+@dataclass(frozen=True)
+class ModelIdentity(JsonRecord):
+    """The model before and after: state hashes (``weights_sha256``) and the files.
+
+    ``before_file`` is where the original was read (None for a sample model, which is
+    loaded by name); ``after_file`` is relative to the record's folder.
+    """
+
+    name: str
+    architecture: dict[str, Any]
+    before_file: str | None
+    before_sha256: str
+    after_sha256: str
+    after_file: str
+    after_file_sha256: str
+
+    def __post_init__(self) -> None:
+        for f in ("before_sha256", "after_sha256", "after_file_sha256"):
+            check_sha256(getattr(self, f), f"model.{f}")
+
+
+@dataclass(frozen=True)
+class Method(JsonRecord):
+    """How the unlearning ran, with everything needed to run it again."""
+
+    name: str
+    params: dict[str, Any]
+    seed: int
+    device: str
+    data_access: str
+    records_used: dict[str, int]
+    code_version: str
+    library_versions: dict[str, str]
+    wall_time_s: float
+    started_at: str
+    finished_at: str
+    command: str
+
+    def __post_init__(self) -> None:
+        check_utc(self.started_at, "method.started_at")
+        check_utc(self.finished_at, "method.finished_at")
+
+
+@dataclass(frozen=True)
+class GoldStandard(JsonRecord):
+    """The retrained reference: whether it was built, how, and its identity."""
+
+    built: bool
+    how: str
+    seed: int | None
+    weights_sha256: str | None
+    file: str | None
+    file_sha256: str | None
+    wall_time_s: float | None
+
+    def __post_init__(self) -> None:
+        check_sha256(self.weights_sha256, "gold_standard.weights_sha256", optional=not self.built)
+        check_sha256(self.file_sha256, "gold_standard.file_sha256", optional=True)
+
+
+@dataclass(frozen=True)
+class Tests(JsonRecord):
+    """The tests: attacks run, thresholds, per-test results with intervals, verdicts.
+
+    ``audit`` is the full ``AuditResult`` with per-record confidences and flagged ids removed
+    (they reveal who was forgotten). ``reproduce_tolerance`` bounds how far a re-run's
+    metrics may differ from the recorded ones for ``workbench verify`` to accept them.
+    """
+
+    attacks: tuple[str, ...]
+    reference_models: int
+    thresholds: VerdictConfig
+    overall: str
+    passed: tuple[str, ...]
+    failed: tuple[str, ...]
+    inconclusive: tuple[str, ...]
+    limitations: str
+    reproduce_tolerance: float
+    audit: AuditResult
+
+    def __post_init__(self) -> None:
+        if self.overall not in STATUSES:
+            raise RecordError(f"tests.overall must be one of {STATUSES}, got {self.overall!r}")
+        if not 0.0 <= self.reproduce_tolerance <= 1.0:
+            raise RecordError("tests.reproduce_tolerance must lie in [0, 1]")
+
+
+@dataclass(frozen=True)
+class Approval(JsonRecord):
+    """Who ran the erasure, who approves it, and the decision."""
+
+    operator: str
+    approver: str | None
+    decision: str
+    decided_at: str | None
+
+    def __post_init__(self) -> None:
+        if self.decision not in DECISIONS:
+            raise RecordError(f"approval.decision must be one of {DECISIONS}, "
+                              f"got {self.decision!r}")
+        check_utc(self.decided_at, "approval.decided_at", optional=True)
+
+
+@dataclass(frozen=True)
+class Integrity(JsonRecord):
+    """The record's own hash, its link to the previous ledger entry, an optional signature.
+
+    ``record_sha256`` covers everything but itself, ``signature`` and ``public_key``;
+    ``signature`` is an Ed25519 signature (hex) of the ``record_sha256`` text.
+    """
+
+    ledger_sequence: int | None
+    previous_sha256: str | None
+    record_sha256: str | None
+    signature: str | None
+    public_key: str | None
+
+    def __post_init__(self) -> None:
+        check_sha256(self.previous_sha256, "integrity.previous_sha256", optional=True)
+        check_sha256(self.record_sha256, "integrity.record_sha256", optional=True)
+
+
+@dataclass(frozen=True)
+class AuditRecord(JsonRecord):
+    """The evidence of one erasure (see the module docstring)."""
+
+    created_at: str
+    request: Request
+    erased: Erased
+    model: ModelIdentity
+    method: Method
+    gold_standard: GoldStandard
+    tests: Tests
+    approval: Approval
+    integrity: Integrity
+    schema: str = SCHEMA
+    schema_version: int = SCHEMA_VERSION
+
+    def __post_init__(self) -> None:
+        check_utc(self.created_at, "created_at")
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> AuditRecord:
+        """Validate and rebuild; a wrong schema, version, type or format: ``RecordError``."""
+        if not isinstance(data, dict):
+            raise RecordError(f"an audit record is a JSON object, not {type(data).__name__}")
+        if (data.get("schema"), data.get("schema_version")) != (SCHEMA, SCHEMA_VERSION):
+            raise RecordError(f"not an audit record of schema {SCHEMA!r} version "
+                              f"{SCHEMA_VERSION}: found {data.get('schema')!r} version "
+                              f"{data.get('schema_version')!r}")
+        try:
+            return super().from_dict(data)
+        except RecordError:
+            raise
+        except (ValueError, TypeError, AttributeError) as error:
+            raise RecordError(f"invalid audit record: {error}") from None
+
+    def body_sha256(self) -> str:
+        """SHA-256 of the canonical JSON of everything except the sealed fields."""
+        data = self.to_dict()
+        data["integrity"] = {k: v for k, v in data["integrity"].items()
+                             if k not in SEALED_FIELDS}
+        return record_sha256(data)
+
+    def sealed(self, *, ledger_sequence: int | None, previous_sha256: str | None) -> AuditRecord:
+        """This record linked to the ledger and with its hash set (signature cleared)."""
+        linked = replace(self, integrity=Integrity(ledger_sequence, previous_sha256, None, None,
+                                                   None))
+        return replace(linked, integrity=replace(linked.integrity,
+                                                 record_sha256=linked.body_sha256()))
+
+    def check_hash(self) -> None:
+        """Raise ``RecordError`` if the record's content no longer matches its hash."""
+        if self.integrity.record_sha256 is None:
+            raise RecordError("the record is not sealed: integrity.record_sha256 is empty")
+        actual = self.body_sha256()
+        if actual != self.integrity.record_sha256:
+            raise RecordError(f"the record was changed after it was sealed: its content hashes "
+                              f"to {actual[:16]}..., integrity.record_sha256 says "
+                              f"{self.integrity.record_sha256[:16]}...")
+
+
+def dumps(record: AuditRecord) -> str:
+    """The canonical file text: sorted keys, 2-space indent, ASCII, trailing newline."""
+    return json.dumps(record.to_dict(), indent=2, sort_keys=True, ensure_ascii=True) + "\n"
+
+
+def save_record(record: AuditRecord, path: str | Path) -> Path:
+    """Write ``record`` atomically in its canonical form."""
+    record.check_hash()
+    with atomic_path(path) as tmp:
+        tmp.write_text(dumps(record))
+    return Path(path)
+
+
+def load_record(path: str | Path) -> AuditRecord:
+    """Read, validate and hash-check a record file.
+
+    Raises:
+        FileNotFoundError: no such file.
+        RecordError: not JSON, not the schema, a changed value (hash mismatch) or any other
+            changed byte (the file is no longer in its canonical form).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"record file {path} does not exist")
+    text = path.read_bytes().decode("utf-8", errors="replace")
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise RecordError(f"record file {path} is not valid JSON ({error}); it was changed "
+                          "or truncated") from None
+    try:
+        record = AuditRecord.from_dict(data)
+        record.check_hash()
+    except RecordError as error:
+        raise RecordError(f"record file {path}: {error}") from None
+    if dumps(record) != text:
+        raise RecordError(f"record file {path} differs from the canonical form it was written "
+                          "in (a byte was changed, e.g. whitespace or escaping); its content "
+                          "still matches its hash, but the file is not the one written")
+    return record

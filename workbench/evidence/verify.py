@@ -1,0 +1,148 @@
+"""``verify_record``: recompute a record's hashes and re-run its tests.
+
+Checks, in order: the record (schema, hash, canonical bytes), its signature, its ledger entry
+(when a ledger is given), the model before, after and gold-standard files against their
+hashes, the records (table hash and each erased record's hash), and finally a re-run of the
+audit whose verdicts must match and whose metrics must agree within the record's
+``reproduce_tolerance``. Identity failures stop before the re-run (it would be meaningless).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from torch import nn
+
+from workbench.audit import AuditResult, audit
+from workbench.audit.reference import table_sha256
+from workbench.evidence.build import record_hashes
+from workbench.evidence.ledger import find_entry
+from workbench.evidence.record import AuditRecord, load_record
+from workbench.evidence.signing import check_signature
+from workbench.hashing import sha256_file, weights_sha256
+from workbench.models import load_model
+from workbench.records import RecordTable
+from workbench.samples import load_sample
+from workbench.samples.load import load_folder
+
+METRICS = ("auc", "balanced_accuracy", "tpr_at_1pct_fpr", "tpr_at_01pct_fpr")
+
+
+@dataclass
+class VerifyReport:
+    """Every check as ``(name, ok, detail)``; ``ok`` when all passed."""
+
+    record: AuditRecord
+    checks: list[tuple[str, bool, str]] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return bool(self.checks) and all(ok for _, ok, _ in self.checks)
+
+    def add(self, name: str, ok: bool, detail: str) -> bool:
+        self.checks.append((name, ok, detail))
+        return ok
+
+
+def load_records_source(source: str, *, samples_root: Path | None = None
+                        ) -> tuple[RecordTable, nn.Module | None]:
+    """The table (and the model shipped with it) named by ``sample:NAME`` / ``folder:PATH``."""
+    kind, _, where = source.partition(":")
+    if kind == "sample":
+        sample = load_sample(where, root=samples_root)
+    elif kind == "folder":
+        sample = load_folder(Path(where))
+    else:
+        raise ValueError(f"unknown records source {source!r}; expected sample:NAME or "
+                         "folder:PATH")
+    return sample.records, sample.model
+
+
+def _model_check(report: VerifyReport, name: str, path: Path | None, model: nn.Module | None,
+                 weights: str, file_sha: str | None) -> nn.Module | None:
+    """Load (when ``path``) and hash-check one model; None when it fails."""
+    if path is not None:
+        if not path.is_file():
+            report.add(name, False, f"{path} does not exist")
+            return None
+        if file_sha is not None and sha256_file(path) != file_sha:
+            report.add(name, False, f"{path} does not match the record: its SHA-256 differs "
+                                    "from the recorded file hash")
+            return None
+        model = load_model(path)
+    actual = weights_sha256(model)
+    if actual != weights:
+        report.add(name, False, f"{path or 'the model'} does not match the record: weights hash "
+                                f"{actual[:16]}..., the record says {weights[:16]}...")
+        return None
+    report.add(name, True, f"weights match ({weights[:16]}...)")
+    return model
+
+
+def verify_record(path: str | Path, *, model_before: Path | None = None,
+                  model_after: Path | None = None, ledger: Path | None = None,
+                  cache_dir: Path | None = None, public_key: str | None = None,
+                  samples_root: Path | None = None) -> VerifyReport:
+    """Verify the record at ``path``. Unreadable or tampered records raise ``RecordError``."""
+    path = Path(path)
+    record = load_record(path)
+    report = VerifyReport(record)
+    report.add("record", True, f"schema valid, hash {record.integrity.record_sha256[:16]}... "
+                               "matches, file unchanged")
+    report.add("signature", True, check_signature(record, public_key))
+    if ledger is not None:
+        seq = find_entry(ledger, record.integrity.record_sha256)
+        report.add("ledger", seq == record.integrity.ledger_sequence,
+                   f"entry {seq} of {ledger}" if seq else f"the record is not in {ledger}")
+    table, shipped = load_records_source(record.erased.records_source, samples_root=samples_root)
+    folder = path.parent
+    before_path = model_before or (Path(record.model.before_file) if record.model.before_file
+                                   else None)
+    before = _model_check(report, "model before", before_path, shipped,
+                          record.model.before_sha256, None)
+    after = _model_check(report, "model after", model_after or folder / record.model.after_file,
+                         None, record.model.after_sha256,
+                         None if model_after else record.model.after_file_sha256)
+    gold = None
+    if record.gold_standard.built:
+        gold = _model_check(report, "gold standard", folder / record.gold_standard.file, None,
+                            record.gold_standard.weights_sha256, record.gold_standard.file_sha256)
+    data_ok = report.add("records", table_sha256(table) == record.erased.data_sha256,
+                         "record table matches its hash" if table_sha256(table) ==
+                         record.erased.data_sha256 else "the record table has changed")
+    forget = table.select(ids=list(record.erased.record_ids)) if data_ok else None
+    if forget is not None:
+        same = record_hashes(forget) == record.erased.record_sha256
+        report.add("erased records", same, f"{len(forget)} record hashes match" if same
+                   else "an erased record's content differs from its recorded hash")
+    if not report.ok or before is None or after is None:
+        report.add("tests", False, "not re-run: an identity check above failed")
+        return report
+    rerun = audit(before, after, records=table, forget=forget, reference=gold,
+                  attacks=record.tests.attacks, seed=record.tests.audit.seed,
+                  config=record.tests.thresholds,
+                  reference_models=record.tests.reference_models or 4, cache_dir=cache_dir)
+    _compare(report, record.tests.audit, rerun, record.tests.reproduce_tolerance)
+    return report
+
+
+def _compare(report: VerifyReport, old: AuditResult, new: AuditResult, tol: float) -> None:
+    report.add("overall verdict", old.overall == new.overall,
+               f"recorded {old.overall}, re-run {new.overall}")
+    for v in old.verdicts:
+        w = new.verdict(v.test)
+        gap = max(abs(v.value - w.value), abs(v.difference - w.difference))
+        ok = v.status == w.status and gap <= tol
+        report.add(f"test {v.test}", ok, f"recorded {v.status} ({v.difference:+.4f}), re-run "
+                                         f"{w.status} ({w.difference:+.4f}), gap {gap:.4f} "
+                                         f"(tolerance {tol})")
+    worst, where = 0.0, "-"
+    for m in old.membership:
+        n = new.metrics(m.attack, m.model, m.comparison)
+        for name in METRICS:
+            gap = abs(getattr(m.metrics, name) - getattr(n, name))
+            if gap > worst:
+                worst, where = gap, f"{m.attack} {m.model} {m.comparison} {name}"
+    report.add("attack metrics", worst <= tol,
+               f"largest gap {worst:.4f} ({where}), tolerance {tol}")

@@ -1,0 +1,84 @@
+"""The erasure-request app: source -> records -> method -> run -> results -> export."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import ipywidgets as W
+from torch import nn
+
+from workbench.records import ForgetSet, RecordTable
+from workbench.widgets.export import ExportPanel
+from workbench.widgets.method import MethodPanel
+from workbench.widgets.picker import RecordFinder, SourcePanel
+from workbench.widgets.results import ResultsPanel
+from workbench.widgets.run import Outcome, RunPanel
+
+
+def _section(title: str, body: W.Widget) -> W.VBox:
+    return W.VBox([W.HTML(f"<h3 style='margin-bottom:2px'>{title}</h3>"), body],
+                  layout={"border": "1px solid #ddd", "padding": "6px", "margin": "4px 0"})
+
+
+class ErasureApp:
+    """The DPO's workflow in one widget (``display(app.widget)``).
+
+    Each panel is reachable as an attribute (``source``, ``finder``, ``method``, ``run``,
+    ``results``, ``export``), so notebooks and tests can drive the app from Python.
+    """
+
+    def __init__(self, sample: str | None = "clinic", *, method: str = "synthetic",
+                 attacks: tuple[str, ...] = ("loss",), reference_models: int = 4,
+                 gold_standard: bool = True, seed: int = 0, background: bool = True,
+                 export_folder: str = "evidence") -> None:
+        self.seed = seed
+        self.model: nn.Module | None = None
+        self.table: RecordTable | None = None
+        self.name = sample or "model"
+        self.source = SourcePanel(sample, on_load=self._loaded)
+        self.finder = RecordFinder()
+        self.method = MethodPanel(method, attacks=attacks, reference_models=reference_models,
+                                  gold_standard=gold_standard)
+        self.results = ResultsPanel()
+        self.run = RunPanel(self.request, self.results.show, background=background)
+        self.export = ExportPanel(lambda: self.results.outcome, folder=export_folder)
+        self.widget = W.VBox([
+            W.HTML("<h2>Erasure request</h2>"),
+            _section("1. Model and records", self.source.widget),
+            _section("2. Records to forget", self.finder.widget),
+            _section("3. Method", self.method.widget),
+            _section("4. Run", self.run.widget),
+            _section("5. Results", self.results.widget),
+            _section("6. Export evidence", self.export.widget)])
+        if sample is not None:
+            self.source.load()
+
+    def _loaded(self, model: nn.Module, table: RecordTable, name: str) -> None:
+        self.model, self.table, self.name = model, table, name
+        self.export.model_name = name
+        self.export.records_source = self.source.records_source
+        self.export.model_file = self.source.model_file
+        self.finder.set_table(table)
+
+    @property
+    def forget(self) -> ForgetSet | None:
+        return self.finder.forget
+
+    @property
+    def outcome(self) -> Outcome | None:
+        return self.results.outcome
+
+    def request(self) -> dict[str, Any]:
+        """The keyword arguments of ``run_erasure`` from the panels' current state."""
+        if self.model is None or self.table is None:
+            raise ValueError("load a model and its records first (step 1)")
+        if self.forget is None:
+            raise ValueError("select the records to forget first (step 2)")
+        settings = self.method.settings()
+        return {"model": self.model, "table": self.table, "forget": self.forget,
+                "seed": self.seed, **settings}
+
+
+def app(sample: str | None = "clinic", **options: Any) -> ErasureApp:
+    """Build the erasure-request app; see :class:`ErasureApp` for the options."""
+    return ErasureApp(sample, **options)

@@ -1,0 +1,163 @@
+"""Result -> figure functions for the widgets: each takes an ``AuditResult`` and returns a
+plotly figure (or, for the scorecard, an HTML string). They compute nothing the audit has not
+already measured; the panels only put them on screen.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from typing import Any
+
+import numpy as np
+import plotly.graph_objects as go
+
+from workbench.audit import AuditResult
+
+MODEL_LABELS = {"original": "original", "unlearned": "unlearned",
+                "gold_standard": "gold standard (retrained)"}
+MODEL_COLOURS = {"original": "#d62728", "unlearned": "#1f77b4", "gold_standard": "#2ca02c"}
+STATUS_COLOURS = {"PASS": "#1a7f37", "FAIL": "#cf222e", "INCONCLUSIVE": "#9a6700"}
+ATTACK_PREFERENCE = ("lira", "rmia", "loss")
+LAYOUT = {"template": "plotly_white", "height": 360, "margin": {"l": 60, "r": 20, "t": 50, "b": 50}}
+
+
+def _models(result: AuditResult) -> list[str]:
+    return [m for m in MODEL_LABELS if m != "gold_standard" or result.gold_standard_sha256]
+
+
+def confidence_figure(result: AuditResult) -> go.Figure:
+    """Confidence in the true label of each forgotten record under each model, against the
+    held-out non-members' distribution under the unlearned model (the "never seen" look)."""
+    report = result.confidence
+    edges = np.asarray(report.histogram_edges)
+    centres, width = (edges[:-1] + edges[1:]) / 2, float(edges[1] - edges[0])
+    fig = go.Figure()
+    non_members = report.non_members["unlearned"]
+    density = np.asarray(non_members.histogram, float) / max(non_members.count, 1) / width
+    fig.add_bar(x=centres, y=density, width=width, marker_color="lightgrey",
+                name=f"{report.non_member_rule} (never seen), n={non_members.count}")
+    for model in _models(result):
+        values = [getattr(r, model) for r in report.records]
+        fig.add_histogram(x=values, histnorm="probability density", name=(
+            f"forgotten records: {MODEL_LABELS[model]}, mean {np.mean(values):.2f}"),
+            xbins={"start": 0.0, "end": 1.0, "size": width}, opacity=0.55,
+            marker_color=MODEL_COLOURS[model])
+    fig.update_layout(**LAYOUT, barmode="overlay",
+                      title=f"Confidence on the {result.forget_count} forgotten records, "
+                            "before and after",
+                      xaxis_title="confidence in the true label", yaxis_title="density",
+                      legend={"orientation": "h", "y": -0.25})
+    fig.update_layout(height=420)
+    return fig
+
+
+def _attack(result: AuditResult, attack: str | None) -> str:
+    if attack is not None:
+        return attack
+    return next(a for a in ATTACK_PREFERENCE if a in result.attacks)
+
+
+def roc_figure(result: AuditResult, attack: str | None = None) -> go.Figure:
+    """Membership-inference ROC (forget set vs non-members) on log-log axes, one curve per
+    model, with AUC and TPR at 1% FPR in the legend. ``attack``: default the strongest run."""
+    attack = _attack(result, attack)
+    fig = go.Figure()
+    floor = None
+    for model in _models(result):
+        m = result.metrics(attack, model)
+        floor = m.min_resolvable_fpr if floor is None else min(floor, m.min_resolvable_fpr)
+        fpr, tpr = np.asarray(m.roc_fpr), np.asarray(m.roc_tpr)
+        keep = (fpr > 0) & (tpr > 0)
+        fig.add_scatter(x=fpr[keep], y=tpr[keep], mode="lines", line_color=MODEL_COLOURS[model],
+                        name=f"{MODEL_LABELS[model]}: AUC {m.auc:.3f}, "
+                             f"TPR@1%FPR {m.tpr_at_1pct_fpr:.3f}")
+    low = max(floor or 1e-3, 1e-4) / 2
+    fig.add_scatter(x=[low, 1], y=[low, 1], mode="lines", name="chance",
+                    line={"dash": "dot", "color": "grey"})
+    fig.update_layout(**LAYOUT, title=f"Membership inference ({attack.upper()}) on the forgotten "
+                                      "records vs non-members",
+                      xaxis={"type": "log", "title": "false positive rate", "range":
+                             [np.log10(low), 0]},
+                      yaxis={"type": "log", "title": "true positive rate", "range":
+                             [np.log10(low), 0]},
+                      legend={"orientation": "h", "y": -0.25})
+    fig.update_layout(height=440)
+    return fig
+
+
+def drift_figure(result: AuditResult) -> go.Figure:
+    """Accuracy of each model on the forget, retain and test records and per class."""
+    drift = result.drift
+    fig = go.Figure()
+    for model in _models(result):
+        acc = getattr(drift, model)
+        groups = {"forget": acc.forget, "retain": acc.retain, "test": acc.test}
+        groups.update({f"class {k}": v for k, v in acc.per_class.items()})
+        names = [k for k, v in groups.items() if v is not None]
+        fig.add_bar(x=names, y=[groups[k] for k in names], name=MODEL_LABELS[model],
+                    marker_color=MODEL_COLOURS[model])
+    fig.update_layout(**LAYOUT, barmode="group", title="Accuracy drift (per class: held-out)",
+                      yaxis={"title": "accuracy", "range": [0, 1.05]},
+                      legend={"orientation": "h", "y": -0.25})
+    return fig
+
+
+def _band(allowed: tuple[float | None, float | None]) -> str:
+    low, high = allowed
+    return f"[{'-∞' if low is None else f'{low:+.3f}'}, {'+∞' if high is None else f'{high:+.3f}'}]"
+
+
+def scorecard_html(result: AuditResult) -> str:
+    """The verdict scorecard: PASS / FAIL / INCONCLUSIVE per test with the thresholds used."""
+    rows = []
+    for v in result.verdicts:
+        colour = STATUS_COLOURS.get(v.status, "black")
+        flag = " ⚠ over-forgetting" if v.over_forgetting else ""
+        rows.append(
+            f"<tr title='{html.escape(v.reason, quote=True)}'><td>{html.escape(v.test)}</td>"
+            f"<td style='color:{colour};font-weight:bold'>{v.status}{flag}</td>"
+            f"<td>{html.escape(v.metric)}</td><td>{v.value:.3f}</td><td>{v.target:.3f}</td>"
+            f"<td>{v.difference:+.3f}</td><td>[{v.interval[0]:+.3f}, {v.interval[1]:+.3f}]</td>"
+            f"<td>{_band(v.allowed)}</td></tr>")
+    overall = STATUS_COLOURS.get(result.overall, "black")
+    head = ("<tr><th>test</th><th>verdict</th><th>metric</th><th>value</th><th>target</th>"
+            "<th>difference</th><th>interval</th><th>allowed</th></tr>")
+    notes = "".join(f"<li>{html.escape(n)}</li>" for n in result.notes)
+    return (f"<div class='wb-scorecard'><h3>Verdict scorecard: <span style='color:{overall}'>"
+            f"{result.overall}</span></h3><p>Targets: the {html.escape(result.compared_to)}; "
+            f"{result.forget_count} forgotten records, {result.non_member_count} non-members, "
+            f"attacks {', '.join(result.attacks)}, seed {result.seed}, "
+            f"{result.config.confidence_level:.0%} bootstrap intervals.</p>"
+            f"<table style='border-collapse:collapse' border='1' cellpadding='4'>{head}"
+            f"{''.join(rows)}</table><ul style='font-size:90%'>{notes}</ul></div>")
+
+
+def mimebundle(fig: go.Figure) -> dict[str, Any]:
+    """The display bundle JupyterLab and Voila render as an interactive plotly chart."""
+    spec = json.loads(fig.to_json())
+    spec["config"] = {"displaylogo": False, "responsive": True}
+    return {"application/vnd.plotly.v1+json": spec,
+            "text/plain": f"<plotly figure: {fig.layout.title.text}>"}
+
+
+def digits_figure(result: AuditResult, table: Any, limit: int = 8) -> Any:
+    """Forgotten images (image-shaped records) with their confidence under each model."""
+    import matplotlib.pyplot as plt
+
+    records = result.confidence.records[:limit]
+    if not records:
+        raise ValueError("the audit holds no per-record confidences (a redacted record?)")
+    images = table.inputs([r.record_id for r in records]).numpy()
+    if images.ndim != 4:
+        raise ValueError(f"records of {table.name!r} are not images (shape {images.shape[1:]})")
+    fig, axes = plt.subplots(1, len(records), figsize=(1.7 * len(records), 2.6), squeeze=False)
+    for ax, record, image in zip(axes[0], records, images, strict=True):
+        ax.imshow(image[0], cmap="gray_r")
+        gold = "" if record.gold_standard is None else f"\nretrained {record.gold_standard:.2f}"
+        ax.set_title(f"'{record.label}' {record.record_id}\nbefore {record.original:.2f}\n"
+                     f"after {record.unlearned:.2f}{gold}", fontsize=8)
+        ax.axis("off")
+    fig.suptitle("confidence in the true label", fontsize=9)
+    fig.tight_layout(rect=(0, 0, 1, 0.9))
+    return fig

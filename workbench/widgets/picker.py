@@ -1,0 +1,210 @@
+"""Pick a model and its records, then find the records to forget."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import ipywidgets as W
+import pandas as pd
+from torch import nn
+
+import workbench as wb
+from workbench.records import ForgetSet, RecordTable
+from workbench.widgets.common import Messages, guarded
+
+OWN = "(your own model and records)"
+MAX_ROWS = 200
+PREVIEW_ROWS = 20
+
+
+class SourcePanel:
+    """A sample model, or your own model file (safetensors) and records file (CSV)."""
+
+    def __init__(self, sample: str | None = "clinic",
+                 on_load: Callable[[nn.Module, RecordTable, str], None] | None = None) -> None:
+        names = [s["name"] for s in wb.list_samples()]
+        self.on_load = on_load
+        self.messages = Messages()
+        self.sample = W.Dropdown(options=[*names, OWN], value=sample if sample in names else None,
+                                 description="Model")
+        self.model_path = W.Text(placeholder="model.safetensors", description="Model file")
+        self.records_path = W.Text(placeholder="records.csv", description="Records file")
+        self.columns = W.Text(value="record_id, label, member", description="id, label, member",
+                              style={"description_width": "initial"})
+        self.own = W.VBox([self.model_path, self.records_path, self.columns],
+                          layout={"display": "none"})
+        self.load_button = W.Button(description="Load", icon="folder-open")
+        self.load_button.on_click(self.load)
+        self.sample.observe(self._toggle_own, names="value")
+        self.model: nn.Module | None = None
+        self.table: RecordTable | None = None
+        self.records_source = ""  # as evidence records name it: sample:NAME or file:PATH
+        self.model_file: str | None = None  # the model file loaded (own model only)
+        self.widget = W.VBox([W.HBox([self.sample, self.load_button]), self.own,
+                              self.messages.widget])
+
+    def _toggle_own(self, change: dict) -> None:
+        self.own.layout.display = "" if change["new"] == OWN else "none"
+
+    @guarded
+    def load(self, _button: W.Button | None = None) -> None:
+        if self.sample.value == OWN:
+            model, table, name = self._load_own()
+            source = f"file:{Path(self.records_path.value).resolve()}"
+            model_file = str(Path(self.model_path.value).resolve())
+        elif self.sample.value is None:
+            raise ValueError("choose a sample model or your own files first")
+        else:
+            loaded = wb.load_sample(self.sample.value)
+            model, table, name = loaded.model, loaded.records, loaded.name
+            source, model_file = f"sample:{loaded.name}", None
+        self.model, self.table = model, table
+        self.records_source, self.model_file = source, model_file
+        self.messages.note(f"Loaded {name}: {len(table)} records "
+                           f"({len(table.members())} training members), "
+                           f"classes {', '.join(table.schema.classes)}.")
+        if self.on_load is not None:
+            self.on_load(model, table, name)
+
+    def _load_own(self) -> tuple[nn.Module, RecordTable, str]:
+        model_path, records_path = Path(self.model_path.value), Path(self.records_path.value)
+        for label, path in (("model", model_path), ("records", records_path)):
+            if not path.is_file():
+                raise ValueError(f"the {label} file {str(path)!r} does not exist")
+        columns = [c.strip() for c in self.columns.value.split(",")]
+        if len(columns) != 3:
+            raise ValueError("name three columns: id, label, member (e.g. 'record_id, label, "
+                             "member')")
+        frame = pd.read_csv(records_path, dtype={columns[0]: str})
+        table = RecordTable.from_frame(frame, id_column=columns[0], label_column=columns[1],
+                                       member_column=columns[2], name=records_path.stem)
+        return wb.load_model(model_path), table, records_path.stem
+
+
+class RecordFinder:
+    """Search and filter the records; build the selection; keep its count and class mix visible."""
+
+    def __init__(self, on_change: Callable[[ForgetSet | None], None] | None = None) -> None:
+        self.on_change = on_change
+        self.messages = Messages()
+        self.table: RecordTable | None = None
+        self.forget: ForgetSet | None = None
+        self.search = W.Text(placeholder="record id contains…", description="Search")
+        self.klass = W.Dropdown(options=[("any class", None)], description="Class")
+        self.query = W.Text(placeholder="e.g. age > 50 and gender == 0", description="Attribute",
+                            continuous_update=False)
+        self.matches = W.SelectMultiple(options=[], rows=8, description="Matches",
+                                        layout={"width": "95%"})
+        self.count = W.HTML()
+        self.preview = W.HTML()
+        self.preview_box = W.Accordion(children=[self.preview], titles=(
+            f"Matching records as a table (first {PREVIEW_ROWS}, every column)",),
+            selected_index=None)
+        self.pasted = W.Textarea(placeholder="paste record ids: one per line, or comma-separated",
+                                 description="Ids", layout={"width": "95%"})
+        self.summary = W.HTML(value="<b>Selected:</b> nothing yet")
+        buttons = {"add_selected": "Add selected", "add_matching": "Add all matching",
+                   "add_pasted": "Add pasted ids", "whole_class": "Forget whole class",
+                   "clear": "Clear selection"}
+        for name, label in buttons.items():
+            button = W.Button(description=label)
+            button.on_click(getattr(self, name))
+            setattr(self, f"{name}_button", button)
+        for w in (self.search, self.klass, self.query):
+            w.observe(self.refresh, names="value")
+        self.widget = W.VBox([
+            W.HBox([self.search, self.klass, self.query]), self.count, self.matches,
+            self.preview_box,
+            W.HBox([self.add_selected_button, self.add_matching_button,
+                    self.whole_class_button]),
+            self.pasted, W.HBox([self.add_pasted_button, self.clear_button]),
+            self.summary, self.messages.widget])
+
+    def set_table(self, table: RecordTable) -> None:
+        self.table = table
+        self.klass.options = [("any class", None), *[(n, i) for i, n in
+                                                     enumerate(table.schema.classes)]]
+        self.klass.value = None
+        self._set(None)
+        self.refresh()
+
+    def matching(self) -> pd.DataFrame:
+        """Training members that pass the search, class and attribute filters."""
+        if self.table is None:
+            raise ValueError("load a model and its records first")
+        frame = self.table.frame
+        frame = frame[frame["member"]]
+        if self.search.value.strip():
+            frame = frame[frame["record_id"].str.contains(self.search.value.strip(), regex=False)]
+        if self.klass.value is not None:
+            frame = frame[frame["label"] == self.klass.value]
+        if self.query.value.strip():
+            ids = set(self.table.select(query=self.query.value.strip()).ids)
+            frame = frame[frame["record_id"].isin(ids)]
+        return frame
+
+    @guarded
+    def refresh(self, _change: dict | None = None) -> None:
+        try:
+            frame = self.matching()
+        except ValueError as error:
+            if "matched no training records" not in str(error):
+                raise
+            frame = self.table.frame.iloc[:0]
+        classes = self.table.schema.classes
+        features = [c for c in frame.columns if c not in ("record_id", "label", "member")][:4]
+        self.matches.options = [
+            (f"{row.record_id}  [{classes[row.label]}]  " + ", ".join(
+                f"{c}={getattr(row, c)}" for c in features), row.record_id)
+            for row in frame.head(MAX_ROWS).itertuples()]
+        shown = f" (first {MAX_ROWS} shown)" if len(frame) > MAX_ROWS else ""
+        self.count.value = f"{len(frame)} matching training records{shown}"
+        table = frame.head(PREVIEW_ROWS).assign(label=[classes[i] for i in
+                                                        frame["label"].head(PREVIEW_ROWS)])
+        self.preview.value = (f"<div style='overflow-x:auto'>"
+                              f"{table.drop(columns='member').to_html(index=False)}</div>")
+        self.messages.clear()
+
+    def _add(self, ids: list[str]) -> None:
+        if not ids:
+            raise ValueError("nothing to add: no records are chosen")
+        current = list(self.forget.ids) if self.forget and not self.forget.classes else []
+        merged = list(dict.fromkeys([*current, *ids]))
+        self._set(self.table.select(ids=merged))
+
+    @guarded
+    def add_selected(self, _button: W.Button | None = None) -> None:
+        self._add(list(self.matches.value))
+
+    @guarded
+    def add_matching(self, _button: W.Button | None = None) -> None:
+        self._add(list(self.matching()["record_id"]))
+
+    @guarded
+    def add_pasted(self, _button: W.Button | None = None) -> None:
+        ids = [i.strip() for i in self.pasted.value.replace(",", "\n").split() if i.strip()]
+        self._add(ids)
+        self.pasted.value = ""
+
+    @guarded
+    def whole_class(self, _button: W.Button | None = None) -> None:
+        if self.klass.value is None:
+            raise ValueError("choose a class in the Class filter first")
+        self._set(self.table.select(classes=[self.klass.value]))
+
+    @guarded
+    def clear(self, _button: W.Button | None = None) -> None:
+        self._set(None)
+
+    def _set(self, forget: ForgetSet | None) -> None:
+        self.forget = forget
+        self.messages.clear()
+        if forget is None:
+            self.summary.value = "<b>Selected:</b> nothing yet"
+        else:
+            mix = ", ".join(f"{k}: {v}" for k, v in forget.class_counts().items())
+            self.summary.value = (f"<b>Selected: {len(forget)} records</b> ({forget.rule}); "
+                                  f"class mix {mix}")
+        if self.on_change is not None:
+            self.on_change(forget)
