@@ -37,6 +37,8 @@ from workbench.unlearn.synthesis import invert_classes, perturb, random_inputs
 SIGMA_RANGE = (0.02, 8.0)
 CHECK_EVERY = 5  # steps between two stopping checks
 MAX_GRAD_NORM = 5.0  # clip: the first overwrite steps on a class request can be violent
+MAX_CHECKED = 512  # forget records the stopping check and sigma calibration look at
+CHUNK = 256  # records per forward pass outside the training step (CPU caches; GPU memory)
 
 
 @dataclass(frozen=True)
@@ -93,9 +95,10 @@ class Synthetic(Unlearner):
                                           params)
         proxies = self._proxies(teacher, forget, x_forget, sigma, space, params, context)
         proxy_targets = soft_predictions(teacher, proxies, masked)
-        reference = self._reference_inputs(x_forget, sigma, space, context)
+        checked = checked_rows(len(x_forget), context.seed, context.device)
+        reference = self._reference_inputs(x_forget[checked], sigma, space, context)
         return self._distil(model, x_forget, y_forget, targets, proxies, proxy_targets,
-                            reference, params, context)
+                            (checked, *reference), params, context)
 
     # --- ingredients -------------------------------------------------------------
     def _sigma(self, teacher, forget, space, params, context) -> float:
@@ -161,7 +164,12 @@ class Synthetic(Unlearner):
             pick = torch.randint(len(proxies), (min(params.batch_size, len(proxies)),),
                                  generator=context.generator).to(context.device)
             anchor = soft_cross_entropy(student(proxies[pick]), proxy_targets[pick])
-            overwrite = soft_cross_entropy(student(x_forget), targets)
+            if len(x_forget) > params.batch_size:  # a minibatch: step cost independent of |F|
+                rows = torch.randint(len(x_forget), (params.batch_size,),
+                                     generator=context.generator).to(context.device)
+                overwrite = soft_cross_entropy(student(x_forget[rows]), targets[rows])
+            else:
+                overwrite = soft_cross_entropy(student(x_forget), targets)
             loss = anchor + params.overwrite_weight * overwrite
             if params.weight_anchor:
                 drift = sum(((p - p0) ** 2).sum() for p, p0 in zip(student.parameters(), origin,
@@ -188,11 +196,26 @@ class Synthetic(Unlearner):
     @torch.no_grad()
     def _attack_gap(self, student, x_forget, y_forget, reference) -> float:
         """AUC - 0.5 of a loss attack telling forget records from their neighbours, under the
-        current student: above 0, the forget records still look like members."""
-        neighbours, draws = reference
-        losses = F.cross_entropy(student(x_forget), y_forget, reduction="none")
-        other = F.cross_entropy(student(neighbours), y_forget.repeat(draws), reduction="none")
+        current student: above 0, the forget records still look like members. At most
+        ``MAX_CHECKED`` forget records (a fixed seeded subset) take part."""
+        checked, neighbours, draws = reference
+        x, y = x_forget[checked], y_forget[checked]
+        losses = F.cross_entropy(chunked(student, x), y, reduction="none")
+        other = F.cross_entropy(chunked(student, neighbours), y.repeat(draws), reduction="none")
         return mann_whitney_auc(-losses, -other) - 0.5
+
+
+def checked_rows(n: int, seed: int, device: torch.device) -> torch.Tensor:
+    """All of ``range(n)``, or a seeded subset of ``MAX_CHECKED`` of them when larger."""
+    if n <= MAX_CHECKED:
+        return torch.arange(n, device=device)
+    generator = torch.Generator().manual_seed(seed + 104729)
+    return torch.randperm(n, generator=generator)[:MAX_CHECKED].sort().values.to(device)
+
+
+def chunked(model: nn.Module, x: torch.Tensor, size: int = CHUNK) -> torch.Tensor:
+    """``model(x)`` computed ``size`` records at a time (same values, less memory traffic)."""
+    return torch.cat([model(x[i:i + size]) for i in range(0, len(x), size)])
 
 
 def saliency_masks(model: nn.Module, x: torch.Tensor, targets: torch.Tensor,
@@ -227,7 +250,7 @@ def sharpen_to(probs: torch.Tensor, confidence: float, iterations: int = 30) -> 
 
 
 def soft_predictions(model: nn.Module, x: torch.Tensor, masked: tuple[int, ...] = (),
-                     batch_size: int = 4096) -> torch.Tensor:
+                     batch_size: int = CHUNK) -> torch.Tensor:
     """Softmax outputs ``(N, C)`` with the ``masked`` classes removed and the rest renormalised."""
     with torch.no_grad():
         logits = torch.cat([model(x[i:i + batch_size]) for i in range(0, len(x), batch_size)])
@@ -266,15 +289,19 @@ def calibrate_sigma(teacher: nn.Module, x: torch.Tensor, y: torch.Tensor, space:
     """Noise level at which the model's accuracy on neighbours of ``x`` equals ``accuracy``.
 
     Bisection on a log scale over ``SIGMA_RANGE``; every trial uses the same random draws,
-    so the search is deterministic for a given ``seed``.
+    so the search is deterministic for a given ``seed``. At most ``MAX_CHECKED`` records
+    (a seeded subset) take part.
     """
+    if len(x) > MAX_CHECKED:
+        keep = checked_rows(len(x), seed, x.device)
+        x, y = x[keep], y[keep]
     repeated = x.repeat(draws, *([1] * (x.dim() - 1)))
     labels = y.repeat(draws)
 
     def neighbour_accuracy(sigma: float) -> float:
         neighbours = perturb(repeated, sigma, space, torch.Generator().manual_seed(seed + 7919))
         with torch.no_grad():
-            probs = F.softmax(teacher(neighbours).float(), 1)
+            probs = F.softmax(chunked(teacher, neighbours).float(), 1)
         if average:  # accuracy of the neighbourhood's average prediction
             probs = probs.reshape(draws, len(x), -1).mean(0)
             return float((probs.argmax(1) == y).float().mean())
