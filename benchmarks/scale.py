@@ -10,10 +10,11 @@ model with the ``fashion`` sample's recipe (at N = 60,000 that model *is* the ``
 sample, built into ``sample_models/fashion/`` when missing), then makes two requests: a random
 1% of the members, and one whole class (class = seed mod 10). For each request it runs two
 gold standards (``retrain`` with the seed, ``retrain'`` with seed + 1000: their gap is the
-noise floor), ``synthetic`` and the baselines (default: ``ssd`` and ``bad_teacher``, the two
-fastest at this scale), and reports forget and test accuracy, the loss-threshold MIA AUC
-(forget vs held-out; held-out of the same class for a class request), each one's gap to
-``retrain``, the wall time and its share of ``retrain``'s. Last, for each method and request,
+noise floor), ``synthetic`` and the baselines (default: ``ssd`` and ``finetune``, the two
+fastest of the seven over both requests at N = 7,500 on the CPU; see RESULTS.md), and
+reports forget and test accuracy, the loss-threshold MIA AUC (forget vs held-out; held-out
+of the same class for a class request), each one's gap to ``retrain``, the wall time and
+its share of ``retrain``'s. Last, for each method and request,
 the exponent b of a least-squares fit ``time = a * N**b`` (retrain: about 1).
 
 Before any training it checks its input: the dataset (installed with ``apt-get install -y
@@ -54,7 +55,7 @@ from workbench.unlearn import get_unlearner, unlearn
 SIZES = (7_500, 15_000, 30_000, 60_000)
 REQUESTS = ("random_1", "class")
 GOLD = ("retrain", "retrain'")
-DEFAULT_BASELINES = ("ssd", "bad_teacher")
+DEFAULT_BASELINES = ("ssd", "finetune")
 METRICS = ("forget_acc", "test_acc", "mia_auc")
 
 
@@ -155,10 +156,10 @@ def original_model(spec, table: RecordTable, full: bool, device: torch.device,
         manifest = build_sample("fashion", samples_root() / "fashion",
                                 samples_root() / "fashion", device=str(device),
                                 data_dir=data_dir)
-        report(f"_built sample_models/fashion in {time.perf_counter() - started:.0f} s on "
+        report(f"\n_built sample_models/fashion in {time.perf_counter() - started:.0f} s on "
                f"{device}: {json.dumps(manifest['metrics'])}_")
-        return load_sample("fashion", data_dir=data_dir).model, \
-            manifest["metrics"]["test_accuracy"], "built"
+        model = load_model(samples_root() / "fashion" / manifest["files"]["weights"]["path"])
+        return model, manifest["metrics"]["test_accuracy"], "built"
     key = json.dumps([size, spec.seed, spec.recipe.to_dict(), spec.architecture, device.type,
                       torch.__version__])
     path = cache / f"fashion-{size}-{hashlib.sha256(key.encode()).hexdigest()[:12]}"
@@ -173,7 +174,7 @@ def original_model(spec, table: RecordTable, full: bool, device: torch.device,
     save_model(model, path.with_suffix(".safetensors"))
     path.with_suffix(".json").write_text(json.dumps({"test_accuracy": accuracy,
                                                      "train_seconds": seconds}))
-    report(f"_trained the {size} original in {seconds:.0f} s on {device}: test acc "
+    report(f"\n_trained the {size} original in {seconds:.0f} s on {device}: test acc "
            f"{accuracy}_")
     return model, accuracy, "trained"
 
@@ -244,12 +245,13 @@ def print_cell(size: int, request: str, cell: dict) -> None:
     sys.stdout.flush()
 
 
-def print_growth(cells: dict, sizes: list[int], methods: list[str]) -> dict:
+def print_growth(cells: dict, sizes: list[int], methods: list[str],
+                 requests: list[str]) -> dict:
     print("\n### Growth of wall time with N (fit time = a·N^b)\n")
     print("| method | request | " + " | ".join(f"s at {n:,}" for n in sizes) + " | b |")
     print("|" + "---|" * (len(sizes) + 3))
     exponents = {}
-    for request in REQUESTS:
+    for request in requests:
         for method in (*GOLD, *methods):
             times = [cells.get((n, request), {}).get("rows", {}).get(method, {}).get(
                 "time_s", float("nan")) for n in sizes]
@@ -270,7 +272,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="training-set sizes (default 7500 15000 30000 60000)")
     parser.add_argument("--requests", nargs="+", default=list(REQUESTS), choices=REQUESTS)
     parser.add_argument("--baselines", nargs="*", default=list(DEFAULT_BASELINES),
-                        help="baselines besides retrain and synthetic (default: ssd bad_teacher)")
+                        help="baselines besides retrain and synthetic (default: ssd finetune)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default="cpu", help="cpu, cuda or auto (default cpu)")
     parser.add_argument("--data-dir", type=Path, default=None,
@@ -294,9 +296,9 @@ def build_parser() -> argparse.ArgumentParser:
 def setup(args: argparse.Namespace) -> tuple[torch.device, Path, list[int]]:
     """Every check that can fail on bad input, before any training."""
     device = check_device(args.device)
-    for method in ("synthetic", *args.baselines):
+    for method in ("synthetic", "retrain", *args.baselines):
         try:
-            get_unlearner(method)
+            get_unlearner(method).Params.from_mapping(args.params.get(method))
         except ValueError as error:
             raise SetupError(str(error)) from None
     if args.epochs is not None and args.epochs < 1:
@@ -344,7 +346,7 @@ def main(argv=None) -> int:
             cells[(size, request)] = cell
             everything[f"{size}/{request}"] = cell
             print_cell(size, request, cell)
-    exponents = print_growth(cells, sizes, methods)
+    exponents = print_growth(cells, sizes, methods, args.requests)
     if args.json:
         args.json.write_text(json.dumps({"cells": everything, "exponents": exponents},
                                         indent=1))

@@ -276,9 +276,11 @@ def test_scale_refuses_cuda_without_cuda(data, capsys, no_training):
     assert "CUDA is not available" in capsys.readouterr().err
 
 
-def test_scale_refuses_an_unknown_baseline(data, capsys, no_training):
+def test_scale_refuses_an_unknown_baseline_or_parameter(data, capsys, no_training):
     assert scale.main(["--data-dir", str(data), "--baselines", "nope"]) == 2
     assert "unknown unlearning method 'nope'" in capsys.readouterr().err
+    assert scale.main(["--data-dir", str(data), "--params", '{"synthetic": {"stepz": 3}}']) == 2
+    assert "stepz" in capsys.readouterr().err
 
 
 @pytest.mark.slow
