@@ -366,3 +366,24 @@ def test_constructor_resets_index_and_inputs_match():
     table = RecordTable(frame.set_axis([10, 20, 30]), schema, encoder)
     assert table.frame.index.tolist() == [0, 1, 2]
     assert table.inputs(["c", "a"]).squeeze(1).tolist() == [3.0, 1.0]
+
+
+@pytest.mark.parametrize("values, expected", [
+    ([True, False, True], [True, False, True]),
+    ([1, 0, 1], [True, False, True]),
+    (["False", "true", "YES"], [False, True, True]),
+    (["no", "n", "1"], [False, False, True]),
+])
+def test_from_frame_reads_member_words_and_numbers(values, expected):
+    frame = pd.DataFrame({"id": ["a", "b", "c"], "y": ["x", "z", "x"], "m": values,
+                          "f": [1.0, 2.0, 3.0]})
+    table = RecordTable.from_frame(frame, id_column="id", label_column="y", member_column="m")
+    assert table.frame["member"].tolist() == expected
+
+
+@pytest.mark.parametrize("values", [["maybe", "true", "false"], [2, 0, 1], [None, True, False]])
+def test_from_frame_refuses_member_values_that_are_not_true_or_false(values):
+    frame = pd.DataFrame({"id": ["a", "b", "c"], "y": ["x", "z", "x"], "m": values,
+                          "f": [1.0, 2.0, 3.0]})
+    with pytest.raises(ValueError, match="member column 'm' holds values"):
+        RecordTable.from_frame(frame, id_column="id", label_column="y", member_column="m")

@@ -77,7 +77,7 @@ class RecordTable:
         out = pd.DataFrame({
             "record_id": frame[id_column].astype(str).to_numpy(),
             "label": frame[label_column].astype(str).map(label_index).to_numpy(),
-            "member": (frame[member_column].astype(bool).to_numpy() if member_column
+            "member": (parse_membership(frame[member_column]) if member_column
                        else np.ones(len(frame), dtype=bool)),
         })
         out = pd.concat([out, frame[features].reset_index(drop=True)], axis=1)
@@ -219,6 +219,27 @@ class RecordTable:
 
     def _ids_where(self, mask: pd.Series) -> tuple[str, ...]:
         return tuple(self._frame.loc[mask.to_numpy(dtype=bool), "record_id"])
+
+
+TRUE_WORDS = frozenset({"true", "1", "yes", "y", "member", "in"})
+FALSE_WORDS = frozenset({"false", "0", "no", "n", "non-member", "out"})
+
+
+def parse_membership(column: pd.Series) -> np.ndarray:
+    """A member column as booleans: bools, 0/1, or the words true/false, yes/no (any case).
+
+    Anything else (missing values, other text, other numbers) is an error naming the values,
+    so that "False" is never read as a member.
+    """
+    if pd.api.types.is_bool_dtype(column):
+        return column.to_numpy(dtype=bool)
+    words = column.astype(str).str.strip().str.lower()
+    known = words.isin(TRUE_WORDS | FALSE_WORDS) & column.notna().to_numpy()
+    if not known.all():
+        bad = sorted(set(column[~known].astype(str)))[:5]
+        raise ValueError(f"the member column {column.name!r} holds values that are neither true "
+                         f"nor false: {bad}; use true/false, 1/0 or yes/no")
+    return words.isin(TRUE_WORDS).to_numpy()
 
 
 @dataclass(frozen=True)
