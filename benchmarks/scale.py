@@ -42,6 +42,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from workbench.audit.sets import audit_sets, record_set
 from workbench.device import resolve_device
 from workbench.metrics import loss_mia_auc, set_accuracy
 from workbench.models import load_model, save_model
@@ -191,14 +192,11 @@ def forget_set(table: RecordTable, request: str, seed: int):
 
 
 def evaluation_sets(table: RecordTable, forget) -> tuple[RecordSet, RecordSet]:
-    """(held-out records to attack against, held-out records to measure test accuracy on)."""
-    held = table.held_out()
-    if not forget.is_class_request:
-        return held, held
-    inside = np.isin(table.labels(held.ids).numpy(), forget.classes)
-    ids = np.array(held.ids)
-    return (RecordSet(table, tuple(ids[inside]), "held-out, forgotten class"),
-            RecordSet(table, tuple(ids[~inside]), "held-out, other classes"))
+    """(held-out records to attack against, held-out records to measure test accuracy on),
+    chosen as the audit chooses them (``workbench.audit.sets.audit_sets``)."""
+    sets = audit_sets(table, forget)
+    return (record_set(table, sets.non_members, sets.non_member_rule),
+            record_set(table, sets.test, sets.test_rule))
 
 
 def measure(model, forget, attack_set, test_set) -> dict[str, float]:

@@ -27,6 +27,7 @@ import numpy as np
 import torch
 
 from workbench import load_model, load_sample, save_model
+from workbench.audit.sets import audit_sets, record_set
 from workbench.metrics import loss_mia_auc, set_accuracy
 from workbench.records import RecordSet, RecordTable
 from workbench.unlearn import available_methods, get_unlearner, unlearn
@@ -47,15 +48,11 @@ def forget_set(table: RecordTable, scenario: str, seed: int):
 
 
 def evaluation_sets(table: RecordTable, forget) -> tuple[RecordSet, RecordSet]:
-    """(held-out records to attack against, held-out records to measure test accuracy on)."""
-    held = table.held_out()
-    if not forget.is_class_request:
-        return held, held
-    labels = table.labels(held.ids).numpy()
-    inside = np.isin(labels, forget.classes)
-    ids = np.array(held.ids)
-    return (RecordSet(table, tuple(ids[inside]), "held-out, forgotten classes"),
-            RecordSet(table, tuple(ids[~inside]), "held-out, other classes"))
+    """(held-out records to attack against, held-out records to measure test accuracy on),
+    chosen as the audit chooses them (``workbench.audit.sets.audit_sets``)."""
+    sets = audit_sets(table, forget)
+    return (record_set(table, sets.non_members, sets.non_member_rule),
+            record_set(table, sets.test, sets.test_rule))
 
 
 def measure(model, forget, retain, attack_set, test_set) -> dict[str, float]:

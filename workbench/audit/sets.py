@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from workbench.records import ForgetSet, RecordTable
+from workbench.records import ForgetSet, RecordSet, RecordTable
 
 
 @dataclass(frozen=True, eq=False)
@@ -52,9 +52,9 @@ def audit_sets(table: RecordTable, forget: ForgetSet) -> AuditSets:
     if forget.table is not table:
         raise ValueError(f"the forget set was selected from table {forget.table.name!r}, not "
                          f"from the records given ({table.name!r}); select it from them")
-    frame = table.frame
-    member = frame["member"].to_numpy(dtype=bool)
-    labels = frame["label"].to_numpy()
+    labels = table.labels().numpy()
+    member = np.zeros(len(table), dtype=bool)  # without copying the feature columns
+    member[table.positions(table.members().ids)] = True
     forget_pos = np.sort(table.positions(forget.ids))
     in_forget = np.zeros(len(table), dtype=bool)
     in_forget[forget_pos] = True
@@ -80,3 +80,10 @@ def audit_sets(table: RecordTable, forget: ForgetSet) -> AuditSets:
                      forgotten_class_test=forgotten_class_test,
                      population=np.flatnonzero(held), non_member_rule=non_member_rule,
                      test_rule=test_rule)
+
+
+def record_set(table: RecordTable, positions: np.ndarray, rule: str) -> RecordSet:
+    """The records of ``table`` at row ``positions`` as a ``RecordSet`` (in that order)."""
+    ids = table.ids
+    return RecordSet(table, tuple(ids[i] for i in positions), rule)
+

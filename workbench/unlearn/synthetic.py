@@ -253,7 +253,7 @@ def soft_predictions(model: nn.Module, x: torch.Tensor, masked: tuple[int, ...] 
                      batch_size: int = CHUNK) -> torch.Tensor:
     """Softmax outputs ``(N, C)`` with the ``masked`` classes removed and the rest renormalised."""
     with torch.no_grad():
-        logits = torch.cat([model(x[i:i + batch_size]) for i in range(0, len(x), batch_size)])
+        logits = chunked(model, x, batch_size)
     if masked:
         logits[:, list(masked)] = float("-inf")
     return F.softmax(logits.float(), dim=1)
