@@ -172,3 +172,45 @@ def test_weights_hash_same_on_cuda(model, samples):
     assert weights_sha256(copy.deepcopy(model).to("cuda")) == weights_sha256(model)
     on_gpu = copy.deepcopy(samples["digits"].model).to("cuda")
     assert weights_sha256(on_gpu) == samples["digits"].manifest["weights_state_sha256"]
+
+
+# --- memory layout ---------------------------------------------------------------------------
+class ViewingNet(torch.nn.Module):
+    """A user's CNN that flattens with ``.view``: it fails on channels-last activations."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = torch.nn.Conv2d(1, 4, 3, padding=1)
+        self.head = torch.nn.Linear(4 * 8 * 8, 3)
+
+    def forward(self, x):
+        return self.head(self.conv(x).view(len(x), -1))
+
+
+def test_channels_last_only_for_our_own_cnn():
+    from workbench.device import memory_layout
+    from workbench.models import SmallCNN
+    images = torch.zeros(2, 1, 8, 8)
+    ours = SmallCNN(1, 8, 8, 3)
+    assert memory_layout(images, ours) == torch.channels_last
+    assert memory_layout(images, ViewingNet()) == torch.contiguous_format
+    assert memory_layout(torch.zeros(2, 5), TabularMLP(5, 2)) == torch.contiguous_format
+    with pytest.raises(RuntimeError):  # why user models keep the default layout
+        ViewingNet().to(memory_format=torch.channels_last)(images)
+
+
+def test_predictions_and_training_leave_the_default_layout():
+    from workbench.models import SmallCNN
+    from workbench.records import TrainRecipe
+    from workbench.training import predict_logits, train_classifier
+    torch.manual_seed(0)
+    model = SmallCNN(1, 8, 8, 3).eval()
+    images, labels = torch.randn(16, 1, 8, 8), torch.arange(16) % 3
+    with torch.no_grad():
+        expected = model(images)
+    assert torch.allclose(predict_logits(model, images), expected, atol=1e-5)
+    assert predict_logits(ViewingNet(), images).shape == (16, 3)  # a user's model still runs
+    recipe = TrainRecipe(epochs=1, lr=0.01, batch_size=8, weight_decay=0.0, optimizer="sgd")
+    trained = train_classifier(model, images, labels, recipe, seed=0)
+    for weights in trained.parameters():
+        assert weights.is_contiguous()  # safetensors and hashing expect the default layout

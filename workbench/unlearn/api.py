@@ -11,7 +11,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from workbench.device import resolve_device
+from workbench.device import memory_layout, resolve_device
 from workbench.hashing import weights_sha256
 from workbench.records import ForgetSet, RecordSet
 from workbench.unlearn.base import Progress, RunContext, get_unlearner
@@ -43,11 +43,13 @@ def unlearn(model: nn.Module, forget: ForgetSet, *, method: str = "synthetic",
     _check_request(cls, model, forget, retain)
     target = resolve_device(device)
     before = weights_sha256(model)
-    working = copy.deepcopy(model).to(target)
+    forget_inputs = forget.inputs()
+    layout = memory_layout(forget_inputs, model)
+    working = copy.deepcopy(model).to(target, memory_format=layout)
     context = RunContext(
         device=target, seed=seed, generator=torch.Generator().manual_seed(seed),
-        forget_inputs=forget.inputs().to(target), forget_labels=forget.labels().to(target),
-        progress=progress)
+        forget_inputs=forget_inputs.to(target).contiguous(memory_format=layout),
+        forget_labels=forget.labels().to(target), progress=progress)
     start = time.perf_counter()
     with torch.random.fork_rng(devices=[target] if target.type == "cuda" else []), \
             deterministic_cudnn():
@@ -58,7 +60,7 @@ def unlearn(model: nn.Module, forget: ForgetSet, *, method: str = "synthetic",
     elapsed = time.perf_counter() - start
     if weights_sha256(model) != before:  # pragma: no cover - a method bug, never user input
         raise RuntimeError(f"method {method!r} modified the original model")
-    new_model.eval()
+    new_model.to(memory_format=torch.contiguous_format).eval()  # the layout callers expect
     _check_finite(new_model, method)
     return UnlearnResult(
         method=method, params=params.to_dict(), seed=seed, device=str(target),

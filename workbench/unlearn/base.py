@@ -55,6 +55,11 @@ class RunContext:
         if self.progress is not None:
             self.progress(step, total, message or f"step {step}/{total}")
 
+    def tick(self, step: int, total: int, message: str = "") -> None:
+        """Tell the progress callback about a step that the trace does not log."""
+        if self.progress is not None:
+            self.progress(step, total, message or f"step {step}/{total}")
+
     @torch.no_grad()
     def forget_confidence(self, model: nn.Module) -> float:
         """Mean softmax probability of the true label over the forget set (over 512 evenly

@@ -1,0 +1,91 @@
+"""The synthetic method's pure helpers and its defaults: losses, AUC, sharpening, sigma
+calibration, the learning-rate rule and the trace cadence."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from sklearn.metrics import roc_auc_score
+from torch.nn import functional as F
+
+from workbench.samples import load_sample
+from workbench.unlearn import unlearn
+from workbench.unlearn.objectives import (
+    logit_distance,
+    mann_whitney_auc,
+    sharpen_to,
+    soft_cross_entropy,
+    soft_predictions,
+)
+from workbench.unlearn.synthetic import calibrate_sigma
+
+
+def test_logit_distance_ignores_a_shift_and_sees_a_change():
+    logits = torch.randn(8, 4, generator=torch.Generator().manual_seed(0))
+    assert float(logit_distance(logits + 3.0, logits)) == pytest.approx(0.0, abs=1e-10)
+    changed = logits.clone()
+    changed[:, 0] += 1.0
+    assert float(logit_distance(changed, logits)) > 0.1
+    assert float(logit_distance(changed, logits, weight=2.0)) == pytest.approx(
+        2 * float(logit_distance(changed, logits)))
+
+
+def test_soft_cross_entropy_equals_cross_entropy_for_one_hot_targets():
+    logits = torch.randn(16, 5, generator=torch.Generator().manual_seed(1))
+    labels = torch.arange(16) % 5
+    expected = F.cross_entropy(logits, labels)
+    assert float(soft_cross_entropy(logits, F.one_hot(labels, 5).float())) == pytest.approx(
+        float(expected), rel=1e-6)
+
+
+def test_mann_whitney_auc_matches_scikit_learn_with_ties():
+    generator = torch.Generator().manual_seed(2)
+    positive = torch.randint(0, 6, (40,), generator=generator).float()
+    negative = torch.randint(0, 5, (70,), generator=generator).float()
+    labels = [1] * 40 + [0] * 70
+    expected = roc_auc_score(labels, torch.cat([positive, negative]).numpy())
+    assert mann_whitney_auc(positive, negative) == pytest.approx(expected, abs=1e-12)
+
+
+def test_sharpen_to_reaches_the_asked_confidence_and_keeps_the_argmax():
+    probs = F.softmax(torch.randn(50, 3, generator=torch.Generator().manual_seed(3)), 1)
+    sharp = sharpen_to(probs, 0.9)
+    assert float(sharp.max(1).values.mean()) == pytest.approx(0.9, abs=0.01)
+    assert torch.equal(sharp.argmax(1), probs.argmax(1))
+
+
+def test_soft_predictions_drop_the_masked_classes():
+    model = torch.nn.Linear(4, 3)
+    probs = soft_predictions(model, torch.randn(10, 4), masked=(1,))
+    assert torch.all(probs[:, 1] == 0)
+    assert torch.allclose(probs.sum(1), torch.ones(10))
+
+
+@pytest.fixture(scope="module")
+def credit():
+    return load_sample("credit")
+
+
+def test_calibrated_sigma_gives_the_reported_accuracy_on_neighbours(credit):
+    table = credit.records
+    forget = table.select(ids=table.members().ids[:40])
+    x, y = forget.inputs(), forget.labels()
+    space = table.input_space
+    sigma = calibrate_sigma(credit.model, x, y, space, 0.74, seed=0)
+    assert calibrate_sigma(credit.model, x, y, space, 0.74, seed=0) == sigma  # deterministic
+    lower = calibrate_sigma(credit.model, x, y, space, 0.9, seed=0)
+    assert lower < sigma  # a higher accuracy to reach needs closer neighbours
+
+
+def test_synthetic_learning_rate_defaults_by_input_kind_and_logs_every_fifth_step(credit):
+    table = credit.records
+    forget = table.select(ids=table.members().ids[:10])
+    calls = []
+    fast = {"steps": 12, "min_steps": 100, "proxies": 64}
+    auto = unlearn(credit.model, forget, method="synthetic", params=fast,
+                   progress=lambda *a: calls.append(a))
+    explicit = unlearn(credit.model, forget, method="synthetic", params={**fast, "lr": 0.03})
+    other = unlearn(credit.model, forget, method="synthetic", params={**fast, "lr": 0.01})
+    assert auto.weights_sha256 == explicit.weights_sha256 != other.weights_sha256
+    assert [s.step for s in auto.trace] == [1, 5, 10, 12]
+    assert [c[0] for c in calls] == list(range(1, 13))

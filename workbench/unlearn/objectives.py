@@ -1,0 +1,73 @@
+"""Pure tensor helpers of the synthetic method: losses against soft or logit targets, chunked
+forward passes, and a rank-based AUC. No state, no randomness."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+CHUNK = 256  # records per forward pass outside the training step (CPU caches; GPU memory)
+
+
+def chunked(model: nn.Module, x: torch.Tensor, size: int = CHUNK) -> torch.Tensor:
+    """``model(x)`` computed ``size`` records at a time (same values, less memory traffic)."""
+    return torch.cat([model(x[i:i + size]) for i in range(0, len(x), size)])
+
+
+def logit_distance(logits: torch.Tensor, targets: torch.Tensor,
+                   weight: float = 1.0) -> torch.Tensor:
+    """``weight`` x mean squared difference of centred logits ``(N, C)`` and target logits
+    ``(N, C)`` (centred: softmax ignores a shift common to all classes)."""
+    logits = logits.float()
+    centred = logits - logits.mean(1, keepdim=True)
+    return weight * ((centred - (targets - targets.mean(1, keepdim=True))) ** 2).mean()
+
+
+def sharpen_to(probs: torch.Tensor, confidence: float, iterations: int = 30) -> torch.Tensor:
+    """``probs ** (1/T)`` renormalised; T makes the mean top probability ``confidence``."""
+    log_probs = probs.clamp_min(1e-12).log()
+    low, high = 0.01, 1.0  # temperatures: low sharpens hardest, 1 leaves probs unchanged
+    if float(probs.max(1).values.mean()) >= confidence:
+        return probs
+    for _ in range(iterations):
+        middle = (low + high) / 2
+        if float(F.softmax(log_probs / middle, 1).max(1).values.mean()) > confidence:
+            low = middle
+        else:
+            high = middle
+    return F.softmax(log_probs / ((low + high) / 2), 1)
+
+
+def soft_predictions(model: nn.Module, x: torch.Tensor, masked: tuple[int, ...] = (),
+                     batch_size: int = CHUNK) -> torch.Tensor:
+    """Softmax outputs ``(N, C)`` with the ``masked`` classes removed and the rest renormalised."""
+    with torch.no_grad():
+        logits = chunked(model, x, batch_size)
+    if masked:
+        logits[:, list(masked)] = float("-inf")
+    return F.softmax(logits.float(), dim=1)
+
+
+def soft_cross_entropy(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """Mean cross-entropy of ``logits`` ``(N, C)`` against soft ``targets`` ``(N, C)``."""
+    log_probs = F.log_softmax(logits.float(), dim=1)
+    return -(targets * log_probs.clamp_min(-1e4)).sum(dim=1).mean()
+
+
+def mann_whitney_auc(positive: torch.Tensor, negative: torch.Tensor) -> float:
+    """P(score of a positive > score of a negative), ties counting half: the ROC AUC.
+
+    Computed from ranks in O(n log n); tied scores share their mean rank.
+    """
+    scores = torch.cat([positive, negative]).double().cpu()
+    order = scores.argsort()
+    ranks = torch.empty_like(scores)
+    ranks[order] = torch.arange(1, len(scores) + 1, dtype=scores.dtype)
+    unique, inverse = scores.unique(return_inverse=True)
+    if len(unique) < len(scores):  # average the ranks of ties
+        sums = torch.zeros(len(unique), dtype=scores.dtype).index_add_(0, inverse, ranks)
+        counts = torch.bincount(inverse, minlength=len(unique)).to(scores.dtype)
+        ranks = (sums / counts)[inverse]
+    n_pos, n_neg = len(positive), len(negative)
+    return float((ranks[:n_pos].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
