@@ -147,11 +147,17 @@ def test_notebook01_in_jupyterlab(tmp_path):
             page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
             app = page.locator(".jupyter-widgets.widget-vbox", has_text="Erasure request").first
             expect(app.get_by_text("matching training records")).to_be_visible(timeout=90_000)
-            # step 2: filter by class and by id, then take every match
+            # step 2: filter by class and by id, then take every match; each filter must have
+            # reached the kernel (the count changes) before the next step, or a loaded machine
+            # adds the matches of the previous filter
+            count = app.get_by_text("matching training records")
+            unfiltered = count.inner_text()
             app.locator(".widget-dropdown", has_text="Class").locator("select") \
                 .select_option(label="event")
+            expect(count).not_to_have_text(unfiltered, timeout=30_000)
+            by_class = count.inner_text()
             app.get_by_placeholder("record id contains…").fill("10")
-            expect(app.get_by_text("matching training records")).to_contain_text("matching")
+            expect(count).not_to_have_text(by_class, timeout=30_000)
             app.locator("button", has_text="Add all matching").click()
             summary = app.locator(".widget-html", has_text="Selected:")
             expect(summary).to_contain_text("records", timeout=30_000)
