@@ -162,3 +162,19 @@ def test_membership_masks_split_every_record_in_half():
     for bad in (1, 3):
         with pytest.raises(ValueError, match="even number"):
             membership_masks(10, bad, 0)
+
+
+def test_membership_masks_follow_a_small_member_fraction():
+    mask = membership_masks(1000, 4, seed=0, in_fraction=0.1)
+    sizes = mask.sum(axis=1)
+    assert np.all((sizes >= 95) & (sizes <= 100))  # each model trains on about 10%
+    assert np.all((~mask).sum(axis=0) >= 2)  # every record has two OUT models (LiRA)
+    np.testing.assert_array_equal(mask, membership_masks(1000, 4, seed=0, in_fraction=0.1))
+    # a large fraction would leave records IN (nearly) every model; they are taken out
+    assert np.all((~membership_masks(50, 2, seed=1, in_fraction=0.9)).sum(axis=0) >= 1)
+    assert np.all((~membership_masks(50, 6, seed=1, in_fraction=0.9)).sum(axis=0) >= 2)
+    # near one half the balanced design (and so every cached entry) is unchanged
+    np.testing.assert_array_equal(membership_masks(101, 6, 3, in_fraction=0.52),
+                                  membership_masks(101, 6, 3))
+    with pytest.raises(ValueError, match="in_fraction"):
+        membership_masks(10, 2, 0, in_fraction=1.0)

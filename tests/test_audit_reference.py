@@ -1,4 +1,5 @@
-"""Reference models: trained on random halves, cached by key, verified on load, written whole."""
+"""Reference models: trained on random halves (or member-sized subsets), cached by key,
+verified on load, written whole."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from audit_toys import toy_model, toy_table
 from workbench.audit import CacheError, default_cache_dir, reference_models
 from workbench.audit import reference as reference_module
 from workbench.hashing import weights_sha256
+from workbench.records import RecordTable
 
 torch.set_num_threads(1)
 
@@ -140,3 +142,19 @@ def test_default_cache_dir_honours_the_environment(monkeypatch, tmp_path):
     assert default_cache_dir() == tmp_path / "c"
     monkeypatch.delenv("WORKBENCH_CACHE")
     assert default_cache_dir() == Path.home() / ".cache" / "erasure-workbench"
+
+
+def test_models_train_on_as_many_records_as_the_audited_model(tmp_path):
+    table = toy_table(200)
+    frame = table.frame.copy()
+    frame["member"] = np.arange(len(frame)) % 5 == 0  # 20% members, like a small training set
+    small = RecordTable.from_frame(frame, id_column="record_id", label_column="label",
+                                   member_column="member", name="toy-20")
+    small.recipe = table.recipe
+    refs = reference_models(toy_model(small), small, count=4, seed=0, cache_dir=tmp_path)
+    sizes = refs.member.sum(axis=1)  # 20% of 200, not 100, less the few records drawn into
+    assert np.all((sizes >= 36) & (sizes <= 40)), sizes  # 3 or 4 models (2 OUTs each)
+    assert np.all((~refs.member).sum(axis=0) >= 2)
+    assert refs.key["in_fraction"] == 0.2
+    halves = reference_models(toy_model(table), table, count=4, seed=0, cache_dir=tmp_path)
+    assert "in_fraction" not in halves.key  # the balanced design keeps its cache keys

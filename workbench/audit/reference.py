@@ -1,10 +1,15 @@
-"""Reference models for offline RMIA and LiRA: trained once on random halves, cached on disk.
+"""Reference models for offline RMIA and LiRA: trained once on random subsets, cached on disk.
 
 ``K`` models share the audited model's architecture (re-initialised) and the table's
-training recipe. Every record of the table is IN exactly ``K / 2`` of them, so each model
-trains on about half the records and each record has ``K / 2`` OUT models for the offline
-attacks. Models are cached as safetensors under ``<cache>/reference-models/<key digest>/``
-with a ``key.json`` sidecar (the key, the membership masks and each file's SHA-256). An entry
+training recipe, and train on as many records as the audited model did, so their OUT
+losses are calibrated to it. When the table's members are about half of it (within
+``HALF_TOLERANCE``), every record is IN exactly ``K / 2`` models (random halves); otherwise
+each model trains on a random subset of the members' size and every record is OUT of at
+least two models (a model trained on 10% of the records, like ``digits``, would otherwise be
+attacked with references trained on five times as much data).
+
+Models are cached as safetensors under ``<cache>/reference-models/<key digest>/`` with a
+``key.json`` sidecar (the key, the membership masks and each file's SHA-256). An entry
 is written into a staging folder and renamed into place, so a crash never leaves a half
 entry; on load the key, masks and file hashes are checked and any mismatch is an error.
 """
@@ -37,6 +42,7 @@ from workbench.records import RecordTable, TrainRecipe
 from workbench.training import reinitialise, train_classifier
 
 CACHE_FORMAT = "erasure-workbench/reference-models/1"
+HALF_TOLERANCE = 0.05  # member fractions within this of 0.5 use balanced random halves
 DEFAULT_COUNT = 4
 # Automatic parallel training needs this many models and cores: each spawned worker pays
 # seconds to import torch, so on 2 shared cores 8 small models trained slower in parallel
@@ -55,13 +61,38 @@ def default_cache_dir() -> Path:
     return Path(env) if env else Path.home() / ".cache" / "erasure-workbench"
 
 
-def membership_masks(n_records: int, count: int, seed: int) -> np.ndarray:
-    """``(count, n_records)`` bool: each record IN exactly ``count / 2`` models, chosen by seed."""
+def membership_masks(n_records: int, count: int, seed: int,
+                     in_fraction: float = 0.5) -> np.ndarray:
+    """``(count, n_records)`` bool, True where model ``k`` trains on record ``n``, by seed.
+
+    ``in_fraction`` within ``HALF_TOLERANCE`` of 0.5: each record IN exactly ``count / 2``
+    models. Otherwise each model trains on ``round(in_fraction * n_records)`` random records,
+    and a record drawn into too many is taken out of some, so that each has two OUT models
+    (one when ``count`` is 2): LiRA needs two to estimate a spread.
+    """
     if count < 2 or count % 2:
         raise ValueError(f"reference models come in an even number of at least 2 (each record "
                          f"is IN half of them), got {count}")
-    draws = np.random.default_rng([seed, n_records, count]).random((count, n_records))
-    return draws.argsort(axis=0).argsort(axis=0) < count // 2
+    if not 0.0 < in_fraction < 1.0:
+        raise ValueError(f"in_fraction must be between 0 and 1, got {in_fraction}")
+    if abs(in_fraction - 0.5) <= HALF_TOLERANCE:
+        draws = np.random.default_rng([seed, n_records, count]).random((count, n_records))
+        return draws.argsort(axis=0).argsort(axis=0) < count // 2
+    rng = np.random.default_rng([seed, n_records, count, round(in_fraction * 10_000)])
+    size = max(1, round(in_fraction * n_records))
+    member = rng.random((count, n_records)).argsort(axis=1).argsort(axis=1) < size
+    needed = 2 if count >= 4 else 1  # LiRA estimates a spread from at least two OUTs
+    for record in np.flatnonzero((~member).sum(axis=0) < needed):
+        inside = np.flatnonzero(member[:, record])
+        short = needed - (count - len(inside))
+        member[rng.choice(inside, short, replace=False), record] = False
+    return member
+
+
+def member_fraction(table: RecordTable) -> float:
+    """Share of the table's records the audited model trained on (0.5 without members)."""
+    members = int(table.frame["member"].sum())
+    return members / len(table) if 0 < members < len(table) else 0.5
 
 
 def table_sha256(table: RecordTable) -> str:
@@ -141,8 +172,11 @@ def reference_models(model: nn.Module, table: RecordTable, *, count: int = DEFAU
     if recipe is None:
         raise ValueError(f"table {table.name!r} carries no training recipe, so reference "
                          "models cannot be trained: pass recipe=TrainRecipe(...)")
-    member = membership_masks(len(table), count, seed)
+    in_fraction = member_fraction(table)
+    member = membership_masks(len(table), count, seed, in_fraction)
     key = reference_key(model, table, recipe, count=count, seed=seed)
+    if abs(in_fraction - 0.5) > HALF_TOLERANCE:  # halves keep their old keys (and caches)
+        key["in_fraction"] = round(in_fraction, 6)
     digest = hashlib.sha256(canonical_json(key).encode()).hexdigest()
     root = Path(cache_dir) if cache_dir is not None else default_cache_dir()
     folder = root / "reference-models" / digest[:32]
