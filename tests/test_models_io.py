@@ -195,3 +195,27 @@ def test_load_does_not_unpickle(tmp_path):
     torch.save(TabularMLP(5, 3).state_dict(), path)
     with pytest.raises(ValueError, match="corrupt or not a safetensors file"):
         load_model(path)
+
+
+class TiedNet(nn.Module):
+    """Two layers that share one weight matrix (tied weights): one tensor, two names."""
+
+    def __init__(self):
+        super().__init__()
+        self.first = nn.Linear(4, 4)
+        self.second = nn.Linear(4, 4)
+        self.second.weight = self.first.weight
+        self.head = nn.Linear(4, 2)
+
+    def forward(self, x):
+        return self.head(torch.relu(self.second(torch.relu(self.first(x)))))
+
+
+def test_tied_weights_save_and_load_back_tied(tmp_path):
+    torch.manual_seed(0)
+    model = TiedNet()
+    path = save_model(model, tmp_path / "tied.safetensors")
+    loaded = load_model(path, model=TiedNet())
+    x = torch.randn(4, 4)
+    assert torch.equal(loaded(x), model(x))
+    assert loaded.second.weight is loaded.first.weight  # still one parameter

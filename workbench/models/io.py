@@ -18,9 +18,16 @@ FORMAT = "erasure-workbench/1"
 def save_model(model: nn.Module, path: str | Path) -> Path:
     """Write ``model``'s weights to ``path`` (safetensors), atomically, with its architecture.
 
-    Models without a ``spec`` attribute are saved too; loading them needs ``model=``.
+    Models without a ``spec`` attribute are saved too; loading them needs ``model=``. Tied
+    weights (one tensor under two names) are written once per name and load back tied.
     """
-    state = {k: v.detach().to("cpu").contiguous() for k, v in model.state_dict().items()}
+    state, storages = {}, set()
+    for name, value in model.state_dict().items():
+        tensor = value.detach().to("cpu").contiguous()
+        if tensor.untyped_storage().data_ptr() in storages:  # tied weights: safetensors
+            tensor = tensor.clone()  # refuses shared memory; each name gets its own copy
+        storages.add(tensor.untyped_storage().data_ptr())
+        state[name] = tensor
     metadata = {"format": FORMAT}
     spec = getattr(model, "spec", None)
     if spec is not None:
