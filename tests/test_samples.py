@@ -204,6 +204,23 @@ def test_manifest_wrong_schema_version(copy_samples):
         workbench.load_sample("credit", root=folder.parent)
 
 
+@pytest.mark.parametrize("kind", ["relative", "absolute"])
+def test_manifest_files_must_stay_inside_the_sample_folder(copy_samples, kind):
+    """A manifest that points outside its folder is refused, even with a matching hash."""
+    folder = copy_samples("credit") / "credit"
+    outside = folder.parent / "elsewhere.safetensors"
+    named = "../elsewhere.safetensors" if kind == "relative" else str(outside)
+    outside.write_bytes((folder / "model.safetensors").read_bytes())
+    manifest = json.loads((folder / "manifest.json").read_text())
+    manifest["files"]["weights"]["path"] = named
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    try:
+        with pytest.raises(IntegrityError, match="points outside the sample folder"):
+            workbench.load_sample("credit", root=folder.parent)
+    finally:
+        outside.unlink()
+
+
 def test_corrupt_weights_fail_the_hash_check(copy_samples):
     folder = copy_samples("credit") / "credit"
     (folder / "model.safetensors").write_bytes(b"\x00garbage, not a safetensors file" * 10)

@@ -66,12 +66,27 @@ def read_manifest(folder: Path) -> dict[str, Any]:
     return manifest
 
 
+def manifest_file(folder: Path, manifest: dict[str, Any], role: str) -> Path:
+    """Where the manifest's ``role`` file is; it must lie inside ``folder``.
+
+    Raises:
+        IntegrityError: the path leaves the folder (``..``, an absolute path, a symlink out).
+    """
+    named = manifest["files"][role]["path"]
+    path = (folder / named).resolve()
+    if not path.is_relative_to(folder.resolve()):
+        raise IntegrityError(f"{role} file {named!r} in {folder / 'manifest.json'} points "
+                             "outside the sample folder; a manifest may only name files inside "
+                             "its own folder (restore the manifest)")
+    return path
+
+
 def verify_files(folder: Path, manifest: dict[str, Any]) -> None:
-    """Check each file the manifest lists exists and matches its SHA-256."""
+    """Check each file the manifest lists is inside ``folder``, exists and matches its SHA-256."""
     roles = FILES if "data" not in manifest else tuple(r for r in FILES if r != "records")
     for role in roles:
         entry = manifest["files"][role]
-        path = folder / entry["path"]
+        path = manifest_file(folder, manifest, role)
         if not path.is_file():
             raise FileNotFoundError(f"{role} file {path} is missing")
         actual = sha256_file(path)
@@ -89,21 +104,21 @@ def load_folder(folder: Path, *, data_dir: str | Path | None = None) -> Sample:
     """
     manifest = read_manifest(folder)
     verify_files(folder, manifest)
-    files = manifest["files"]
-    encoder = encoder_from_dict(json.loads((folder / files["preprocessing"]["path"]).read_text()))
+    encoder = encoder_from_dict(json.loads(
+        manifest_file(folder, manifest, "preprocessing").read_text()))
     recipe = TrainRecipe.from_dict(manifest["recipe"])
     accuracy = manifest["metrics"]["test_accuracy"]
     if "data" in manifest:
         table = _external_table(manifest, encoder, recipe, accuracy, data_dir)
     else:
-        records_path = folder / files["records"]["path"]
+        records_path = manifest_file(folder, manifest, "records")
         frame = read_records(records_path)
         try:
             table = RecordTable(frame, encoder.schema, encoder, name=manifest["name"],
                                 recipe=recipe, reported_test_accuracy=accuracy)
         except ValueError as error:
             raise ValueError(f"records file {records_path}: {error}") from None
-    model = load_model(folder / files["weights"]["path"])
+    model = load_model(manifest_file(folder, manifest, "weights"))
     if weights_sha256(model) != manifest["weights_state_sha256"]:
         raise IntegrityError(f"weights in {folder} do not match the manifest's state hash")
     return Sample(manifest["name"], model, table, manifest, folder)
