@@ -42,11 +42,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from workbench.audit.sets import audit_sets, record_set
+from workbench.audit.sets import evaluation_sets
 from workbench.device import resolve_device
 from workbench.metrics import loss_mia_auc, set_accuracy
 from workbench.models import load_model, save_model
-from workbench.records import RecordSet, RecordTable
+from workbench.records import RecordTable
 from workbench.samples import build_sample, load_sample, samples_root
 from workbench.samples import fashion as fm
 from workbench.samples.build import architecture_for, train_on_table
@@ -189,14 +189,6 @@ def forget_set(table: RecordTable, request: str, seed: int):
     members = np.array(table.members().ids)
     count = max(1, int(round(0.01 * len(members))))
     return table.select(ids=np.random.default_rng(seed).choice(members, count, replace=False))
-
-
-def evaluation_sets(table: RecordTable, forget) -> tuple[RecordSet, RecordSet]:
-    """(held-out records to attack against, held-out records to measure test accuracy on),
-    chosen as the audit chooses them (``workbench.audit.sets.audit_sets``)."""
-    sets = audit_sets(table, forget)
-    return (record_set(table, sets.non_members, sets.non_member_rule),
-            record_set(table, sets.test, sets.test_rule))
 
 
 def measure(model, forget, attack_set, test_set) -> dict[str, float]:

@@ -27,9 +27,9 @@ import numpy as np
 import torch
 
 from workbench import load_model, load_sample, save_model
-from workbench.audit.sets import audit_sets, record_set
+from workbench.audit.sets import evaluation_sets
 from workbench.metrics import loss_mia_auc, set_accuracy
-from workbench.records import RecordSet, RecordTable
+from workbench.records import RecordTable
 from workbench.unlearn import available_methods, get_unlearner, unlearn
 
 SCENARIOS = ("random_1", "random_5", "random_10", "class")
@@ -45,14 +45,6 @@ def forget_set(table: RecordTable, scenario: str, seed: int):
     members = np.array(table.members().ids)
     count = max(1, int(round(fraction * len(members))))
     return table.select(ids=np.random.default_rng(seed).choice(members, count, replace=False))
-
-
-def evaluation_sets(table: RecordTable, forget) -> tuple[RecordSet, RecordSet]:
-    """(held-out records to attack against, held-out records to measure test accuracy on),
-    chosen as the audit chooses them (``workbench.audit.sets.audit_sets``)."""
-    sets = audit_sets(table, forget)
-    return (record_set(table, sets.non_members, sets.non_member_rule),
-            record_set(table, sets.test, sets.test_rule))
 
 
 def measure(model, forget, retain, attack_set, test_set) -> dict[str, float]:

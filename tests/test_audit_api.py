@@ -226,3 +226,14 @@ def test_a_forget_set_with_no_held_out_counterpart_is_an_error():
     model = Lookup(table, table.members().ids)
     with pytest.raises(ValueError, match="no held-out counterpart"):
         audit(model, model, records=table, forget=forget, attacks=("loss",))
+
+
+def test_evaluation_sets_are_the_audits_held_out_records():
+    from workbench.audit.sets import audit_sets, evaluation_sets
+    table = toy_table(120, classes=3)
+    for forget in (table.select(ids=forget_ids(table, 10)), table.select(classes=[1])):
+        attack, test = evaluation_sets(table, forget)
+        sets = audit_sets(table, forget)
+        assert attack.ids == tuple(table.ids[i] for i in sets.non_members)
+        assert test.ids == tuple(table.ids[i] for i in sets.test)
+        assert not set(attack.ids) & set(table.members().ids)  # held out, never trained on

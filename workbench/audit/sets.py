@@ -87,3 +87,10 @@ def record_set(table: RecordTable, positions: np.ndarray, rule: str) -> RecordSe
     ids = table.ids
     return RecordSet(table, tuple(ids[i] for i in positions), rule)
 
+
+def evaluation_sets(table: RecordTable, forget: ForgetSet) -> tuple[RecordSet, RecordSet]:
+    """(held-out records to attack ``forget`` against, held-out records to measure test
+    accuracy on), chosen as the audit chooses them (:func:`audit_sets`)."""
+    sets = audit_sets(table, forget)
+    return (record_set(table, sets.non_members, sets.non_member_rule),
+            record_set(table, sets.test, sets.test_rule))
