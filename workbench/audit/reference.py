@@ -91,7 +91,7 @@ def membership_masks(n_records: int, count: int, seed: int,
 
 def member_fraction(table: RecordTable) -> float:
     """Share of the table's records the audited model trained on (0.5 without members)."""
-    members = int(table.frame["member"].sum())
+    members = len(table.members())
     return members / len(table) if 0 < members < len(table) else 0.5
 
 

@@ -52,8 +52,7 @@ class RunContext:
         """Log one step in the trace and tell the progress callback."""
         self.trace.append(TraceStep(step, _finite_or_none(loss), self.forget_confidence(model),
                                     tuple((k, _finite_or_none(v)) for k, v in parts.items())))
-        if self.progress is not None:
-            self.progress(step, total, message or f"step {step}/{total}")
+        self.tick(step, total, message)
 
     def tick(self, step: int, total: int, message: str = "") -> None:
         """Tell the progress callback about a step that the trace does not log."""
