@@ -10,6 +10,7 @@ from torch.nn import functional as F
 
 from workbench.samples import load_sample
 from workbench.unlearn import unlearn
+from workbench.unlearn.calibration import calibrate_sigma
 from workbench.unlearn.objectives import (
     logit_distance,
     mann_whitney_auc,
@@ -17,7 +18,7 @@ from workbench.unlearn.objectives import (
     soft_cross_entropy,
     soft_predictions,
 )
-from workbench.unlearn.synthetic import calibrate_sigma
+from workbench.unlearn.synthesis import perturb
 
 
 def test_logit_distance_ignores_a_shift_and_sees_a_change():
@@ -75,6 +76,10 @@ def test_calibrated_sigma_gives_the_reported_accuracy_on_neighbours(credit):
     assert calibrate_sigma(credit.model, x, y, space, 0.74, seed=0) == sigma  # deterministic
     lower = calibrate_sigma(credit.model, x, y, space, 0.9, seed=0)
     assert lower < sigma  # a higher accuracy to reach needs closer neighbours
+    fresh = perturb(x.repeat(16, 1), sigma, space, torch.Generator().manual_seed(123))
+    with torch.no_grad():
+        reached = (credit.model(fresh).argmax(1) == y.repeat(16)).float().mean()
+    assert abs(float(reached) - 0.74) < 0.03  # on other draws too: 640 neighbours, SE 0.017
 
 
 def test_synthetic_learning_rate_defaults_by_input_kind_and_logs_every_fifth_step(credit):

@@ -428,7 +428,7 @@ def test_parameter_values_of_the_wrong_kind_are_refused():
     with pytest.raises(ValueError, match="choose one of"):
         SyntheticParams(optimizer="rmsprop")
     with pytest.raises(ValueError, match="cannot be None"):
-        SyntheticParams(steps=None)
+        SyntheticParams(proxies=None)
     # integer fields take whole numbers only: 2.5 epochs would crash deep inside the method
     for bad in (2.5, 2.0, True):
         with pytest.raises(ValueError, match="'epochs' of method 'finetune' must be a whole"):

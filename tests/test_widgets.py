@@ -28,7 +28,8 @@ def _select_two(a: ErasureApp) -> None:
 
 def _fast(a: ErasureApp) -> None:
     for name, value in FAST.items():
-        a.method.controls[name][1].value = value
+        spec, control = a.method.controls[name]
+        control.value = str(value) if spec.default is None else value  # optional: a text box
 
 
 @pytest.fixture(scope="module")
@@ -99,13 +100,14 @@ def test_finder_errors_are_messages_and_keep_the_selection(clinic_app):
 
 def test_method_panel_renders_params_with_bounds_and_defaults():
     panel = MethodPanel()
-    spec, steps = panel.controls["steps"]
-    assert (steps.value, steps.min, steps.max) == (spec.default, spec.low, spec.high)
+    spec, proxies = panel.controls["proxies"]
+    assert (proxies.value, proxies.min, proxies.max) == (spec.default, spec.low, spec.high)
     assert panel.controls["optimizer"][1].options == ("sgd", "adam")
     assert panel.params() == {}
-    steps.value = 50
+    proxies.value = 512
+    panel.controls["steps"][1].value = "50"  # optional: blank means the method's own default
     panel.controls["sigma"][1].value = "0.5"
-    assert panel.params() == {"steps": 50, "sigma": 0.5}
+    assert panel.params() == {"proxies": 512, "steps": 50, "sigma": 0.5}
     panel.method.value = "scrub"
     assert "msteps" in panel.controls and "forget_and_retain" in panel.summary.value
     assert panel.settings()["needs_retain"] is True
@@ -144,7 +146,7 @@ def test_cancel_stops_a_background_run(clinic_app):
     a = clinic_app
     a.run.background = True
     _select_two(a)
-    a.method.controls["steps"][1].value = 5000
+    a.method.controls["steps"][1].value = "5000"
     a.run.run_button.click()
     assert a.run.running and not a.run.cancel_button.disabled
     a.run.cancel_button.click()

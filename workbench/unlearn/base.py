@@ -48,9 +48,13 @@ class RunContext:
     declared_inputs: dict[str, object] = field(default_factory=dict)
 
     def report(self, step: int, total: int, model: nn.Module, loss: float | torch.Tensor,
-               message: str = "", **parts: float) -> None:
-        """Log one step in the trace and tell the progress callback."""
-        self.trace.append(TraceStep(step, _finite_or_none(loss), self.forget_confidence(model),
+               message: str = "", *, inputs: torch.Tensor | None = None,
+               **parts: float) -> None:
+        """Log one step in the trace and tell the progress callback. ``inputs``: what
+        ``model`` reads for the forget records, when not their raw inputs (a head's
+        features)."""
+        self.trace.append(TraceStep(step, _finite_or_none(loss),
+                                    self.forget_confidence(model, inputs),
                                     tuple((k, _finite_or_none(v)) for k, v in parts.items())))
         self.tick(step, total, message)
 
@@ -60,12 +64,13 @@ class RunContext:
             self.progress(step, total, message or f"step {step}/{total}")
 
     @torch.no_grad()
-    def forget_confidence(self, model: nn.Module) -> float:
+    def forget_confidence(self, model: nn.Module, inputs: torch.Tensor | None = None) -> float:
         """Mean softmax probability of the true label over the forget set (over 512 evenly
         spaced forget records when there are more: it is logged at every step)."""
         was_training = model.training
         model.eval()
-        x, y = self.forget_inputs, self.forget_labels
+        x = self.forget_inputs if inputs is None else inputs
+        y = self.forget_labels
         if len(x) > 512:
             rows = torch.linspace(0, len(x) - 1, 512, device=x.device).long()
             x, y = x[rows], y[rows]

@@ -127,3 +127,20 @@ def total_variation(x: torch.Tensor) -> torch.Tensor:
         return x.new_zeros(())
     return ((x[..., 1:, :] - x[..., :-1, :]).abs().mean()
             + (x[..., :, 1:] - x[..., :, :-1]).abs().mean())
+
+
+def invert_features(head: nn.Module, start: torch.Tensor, targets: torch.Tensor, *,
+                    steps: int, lr: float = 0.1) -> torch.Tensor:
+    """Model inversion in a head's feature space: move ``start`` (``(N, *feature_shape)``,
+    features of synthetic inputs) until ``head`` predicts ``targets`` ``(N,)``, staying within
+    the range of values the starting features take (post-ReLU features stay non-negative)."""
+    lower, upper = start.min(), start.max()
+    x = start.clone().requires_grad_(True)
+    optimizer = torch.optim.Adam([x], lr=lr)
+    for _ in range(steps):
+        optimizer.zero_grad(set_to_none=True)
+        F.cross_entropy(head(x), targets).backward()
+        optimizer.step()
+        with torch.no_grad():
+            x.clamp_(lower, upper)
+    return x.detach()
