@@ -193,34 +193,36 @@ class Synthetic(Unlearner):
         return sharpen_to(average, float(sampled.max(1).values.mean()))
 
     def _proxies(self, teacher, forget, x_forget, sigma, space, params, context):
-        n_local = int(round(params.proxies * params.local_fraction))
-        n_global = params.proxies - n_local
-        repeats = max(1, -(-n_local // len(x_forget)))
-        local = perturb(x_forget.repeat(repeats, *([1] * (x_forget.dim() - 1))), sigma, space,
-                        context.generator)[:n_local]
+        """Retain proxies: inputs inverted from random ones until the model predicts a random
+        kept class, and neighbours of the forget records."""
+        local, n_global = self._local_proxies(x_forget, sigma, space, params, context)
         start = random_inputs(n_global, space, context.generator).to(context.device)
         if params.inversion_steps:
-            glob = invert_classes(teacher, space, start,
-                                  self._kept_classes(forget, n_global, context),
-                                  steps=params.inversion_steps)
-        else:
-            glob = start
-        return torch.cat([glob, local.to(context.device)])
+            start = invert_classes(teacher, space, start,
+                                   self._kept_classes(forget, n_global, context),
+                                   steps=params.inversion_steps)
+        return torch.cat([start, local])
 
     def _feature_proxies(self, head, encode, forget, x_forget, sigma, space, params, context):
         """Retain proxies in the head's feature space: features of neighbours of the forget
         records, and features of random inputs moved (in feature space) until the head
         predicts a random kept class. Costs forward passes of the trunk, never its gradient."""
-        n_local = int(round(params.proxies * params.local_fraction))
-        n_global = params.proxies - n_local
-        repeats = max(1, -(-n_local // len(x_forget)))
-        local = perturb(x_forget.repeat(repeats, *([1] * (x_forget.dim() - 1))), sigma, space,
-                        context.generator)[:n_local]
+        local, n_global = self._local_proxies(x_forget, sigma, space, params, context)
         start = encode(random_inputs(n_global, space, context.generator).to(context.device))
         if params.inversion_steps:
             classes = self._kept_classes(forget, n_global, context)
             start = invert_features(head, start, classes, steps=params.inversion_steps)
         return torch.cat([start, encode(local)])
+
+    @staticmethod
+    def _local_proxies(x_forget, sigma, space, params, context) -> tuple[torch.Tensor, int]:
+        """Neighbours of the forget records (``local_fraction`` of the proxies) and how many
+        proxies are left to synthesise globally."""
+        n_local = int(round(params.proxies * params.local_fraction))
+        repeats = max(1, -(-n_local // len(x_forget)))
+        local = perturb(x_forget.repeat(repeats, *([1] * (x_forget.dim() - 1))), sigma, space,
+                        context.generator)[:n_local]
+        return local.to(context.device), params.proxies - n_local
 
     @staticmethod
     def _kept_classes(forget, n, context) -> torch.Tensor:
@@ -243,7 +245,7 @@ class Synthetic(Unlearner):
         """Train ``student`` in place (the whole model, or its head on ``features``)."""
         student.eval()  # keep BatchNorm statistics frozen: synthetic data must not move them
         proxies, proxy_targets, anchor_loss = anchoring
-        lr = params.lr or (TABULAR_LR if x_forget.dim() == 2 else IMAGE_LR)
+        lr = params.lr or (IMAGE_LR if features or x_forget.dim() > 2 else TABULAR_LR)
         optimizer = (torch.optim.SGD(student.parameters(), lr=lr, momentum=0.9)
                      if params.optimizer == "sgd" else
                      torch.optim.Adam(student.parameters(), lr=lr))
