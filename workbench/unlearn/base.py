@@ -66,7 +66,7 @@ class RunContext:
     @torch.no_grad()
     def forget_confidence(self, model: nn.Module, inputs: torch.Tensor | None = None) -> float:
         """Mean softmax probability of the true label over the forget set (over 512 evenly
-        spaced forget records when there are more: it is logged at every step)."""
+        spaced forget records when there are more: it is logged many times per run)."""
         was_training = model.training
         model.eval()
         x = self.forget_inputs if inputs is None else inputs
