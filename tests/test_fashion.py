@@ -300,3 +300,31 @@ def test_scale_runs_end_to_end_on_a_tiny_dataset(tmp_path, monkeypatch, capsys):
     assert set(result["exponents"]) >= {"retrain/random_1", "synthetic/class", "ssd/class"}
     # --epochs differs from the recipe: the 200 original is cached, never the sample folder
     assert not (tmp_path / "samples" / "fashion").exists()
+
+
+class FlatHeadCNN(torch.nn.Module):
+    """Not a workbench model: its head ``fc`` reads flat features ``(N, 8)``."""
+
+    def __init__(self):
+        super().__init__()
+        self.body = torch.nn.Sequential(torch.nn.Conv2d(1, 8, 5, stride=4), torch.nn.ReLU(),
+                                        torch.nn.AdaptiveAvgPool2d(1), torch.nn.Flatten())
+        self.fc = torch.nn.Linear(8, 10)
+
+    def forward(self, x):
+        return self.fc(self.body(x))
+
+
+def test_head_path_on_flat_features_takes_the_image_learning_rate(data):
+    torch.manual_seed(0)
+    model = FlatHeadCNN().eval()
+    table = fm.fashion_table(data_dir=data, reported_test_accuracy=0.5)
+    forget = table.select(ids=table.members().ids[:6])
+    fast = {"steps": 10, "min_steps": 100, "proxies": 64, "inversion_steps": 2}
+
+    def run(**extra):
+        return workbench.unlearn(model, forget, method="synthetic", params={**fast, **extra})
+
+    auto = run()
+    assert auto.declared_inputs["updated"] == "head"  # 28x28 images: the head alone
+    assert auto.weights_sha256 == run(lr=0.01).weights_sha256 != run(lr=0.03).weights_sha256
