@@ -226,3 +226,16 @@ def test_original_model_is_untouched_and_seeds_matter(credit):
     assert weights_sha256(model) == before
     for first, other in runs.values():
         assert first.weights_sha256 != other.weights_sha256  # the seed drives the randomness
+
+
+@pytest.mark.parametrize("method", ["scrub", "neggrad_plus"])
+def test_gradient_ascent_baselines_are_clipped_so_a_binary_class_request_does_not_diverge(
+        method):
+    sample = load_sample("clinic")
+    forget = sample.records.select(classes=[1])
+    retain = sample.records.retain_for(forget)
+    with pytest.raises(ValueError, match="diverged"):  # the paper's unbounded ascent
+        run(sample.model, forget, method, retain, clip=0.0)
+    result = run(sample.model, forget, method, retain)  # default: the gradient norm is clipped
+    assert all(torch.isfinite(t).all() for t in result.model.state_dict().values())
+    assert set_accuracy(result.model, forget) < 0.05
