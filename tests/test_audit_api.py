@@ -95,6 +95,23 @@ def test_without_a_gold_standard_the_verdict_targets_non_members_and_says_so(pla
     assert all(m.model != "gold_standard" for m in result.membership)
 
 
+def test_a_class_skewed_record_request_without_gold_notes_the_confound(planted):
+    table, forget, original, erased = planted
+    assert not any("class mix" in note for note in
+                   audit(original, erased, records=table, forget=forget,
+                         attacks=("loss",)).notes)  # a random selection: no note
+    members = table.members()
+    one_class = [i for i, y in zip(members.ids, members.labels().tolist(), strict=True)
+                 if y == 1][:20]
+    skewed = table.select(ids=one_class)  # a record request, every record of class1
+    result = audit(original, erased, records=table, forget=skewed, attacks=("loss",))
+    note = next(note for note in result.notes if "class mix" in note)
+    assert "class class1: 100% of the forget set" in note and "reference=" in note
+    with_gold = audit(original, erased, records=table, forget=skewed, reference=original,
+                      attacks=("loss",))
+    assert not any("class mix" in note for note in with_gold.notes)  # gold cancels the mix
+
+
 @pytest.fixture(scope="module")
 def trained():
     table = toy_table(240, seed=1)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 from sklearn.metrics import roc_auc_score
@@ -126,3 +128,13 @@ def test_bad_input_is_refused(scores, member, match):
 def test_too_few_bootstrap_samples_are_refused():
     with pytest.raises(ValueError, match="n_bootstrap"):
         attack_metrics(np.array([0.0, 1.0]), np.array([False, True]), n_bootstrap=10)
+
+
+def test_binomial_two_sided_matches_exact_tails():
+    from workbench.audit.sets import binomial_two_sided
+    assert binomial_two_sided(10, 10, 0.5) == pytest.approx(2 * 0.5 ** 10)
+    assert binomial_two_sided(0, 10, 0.5) == pytest.approx(2 * 0.5 ** 10)
+    assert binomial_two_sided(5, 10, 0.5) == 1.0
+    # P(X >= 9) for X ~ Bin(11, 0.25), doubled
+    tail = sum(math.comb(11, k) * 0.25 ** k * 0.75 ** (11 - k) for k in (9, 10, 11))
+    assert binomial_two_sided(9, 11, 0.25) == pytest.approx(2 * tail)

@@ -27,7 +27,7 @@ from workbench.audit.epsilon import estimate_epsilon
 from workbench.audit.metrics import attack_metrics
 from workbench.audit.reference import DEFAULT_COUNT, table_sha256
 from workbench.audit.result import AuditResult, MembershipResult, ReferenceInfo
-from workbench.audit.sets import AuditSets, audit_sets
+from workbench.audit.sets import AuditSets, audit_sets, class_mix_gap
 from workbench.audit.signals import signals
 from workbench.audit.verdict import GOLD, NON_MEMBERS, VerdictConfig, overall_status
 from workbench.hashing import weights_sha256
@@ -36,6 +36,7 @@ from workbench.training import predict_logits
 from workbench.unlearn import UnlearnResult
 
 Progress = Callable[[int, int, str], None]
+CLASS_MIX_ALPHA = 0.01  # below this p-value an audit without gold notes the class-mix confound
 SMALL_K = 16
 
 
@@ -128,7 +129,7 @@ def audit(original: nn.Module, unlearned: nn.Module | UnlearnResult, *, records:
                            classes),
         verdicts=verdicts, overall=overall_status(verdicts),
         flags=record_flags(scores, sets, config, records.ids), config=config, reference=info,
-        epsilon=epsilon, notes=_notes(reference is not None, sets, info),
+        epsilon=epsilon, notes=_notes(reference is not None, sets, info, records, forget),
         wall_time_s=round(time.perf_counter() - start, 3))
 
 
@@ -224,12 +225,23 @@ def _check_outputs(models: dict[str, nn.Module], table: RecordTable) -> None:
                          "compares models of one classifier over the same classes")
 
 
-def _notes(has_gold: bool, sets: AuditSets, info: ReferenceInfo | None) -> tuple[str, ...]:
+def _notes(has_gold: bool, sets: AuditSets, info: ReferenceInfo | None, records: RecordTable,
+           forget: ForgetSet) -> tuple[str, ...]:
     notes = []
     if not has_gold:
         notes.append("No gold standard was given: forget-set verdicts compare the unlearned "
                      f"model with {sets.non_member_rule} (AUC 0.5, their accuracy) and utility "
                      "with the original model. A retrained model is the stronger reference.")
+        gap = None if forget.is_class_request else class_mix_gap(records.labels().numpy(), sets)
+        if gap is not None and gap.p_value < CLASS_MIX_ALPHA:
+            name = records.schema.classes[gap.label]
+            notes.append(
+                f"The forget set's class mix is unlike a random draw of {sets.non_member_rule} "
+                f"(class {name}: {gap.forget_share:.0%} of the forget set, "
+                f"{gap.non_member_share:.0%} of the non-members; p = {gap.p_value:.1g}). "
+                "Without a gold standard the forget-vs-non-member verdicts then mix forgetting "
+                "with how hard those classes are: pass a retrained model as reference= for a "
+                "like-for-like comparison.")
     if info is not None:
         notes.append(info.note)
     if len(sets.non_members) < 1000:

@@ -6,6 +6,7 @@ table serves every comparison.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -94,3 +95,47 @@ def evaluation_sets(table: RecordTable, forget: ForgetSet) -> tuple[RecordSet, R
     sets = audit_sets(table, forget)
     return (record_set(table, sets.non_members, sets.non_member_rule),
             record_set(table, sets.test, sets.test_rule))
+
+
+@dataclass(frozen=True)
+class ClassMixGap:
+    """The class whose share of the forget set departs most from its share of the non-members
+    (of two equally unlikely departures, the over-represented class).
+
+    ``p_value``: two-sided binomial test of the forget set's count of ``label`` against the
+    non-members' share, times the number of classes tested (Bonferroni).
+    """
+
+    label: int
+    forget_share: float
+    non_member_share: float
+    p_value: float
+
+
+def class_mix_gap(labels: np.ndarray, sets: AuditSets) -> ClassMixGap | None:
+    """How unlike a random draw of non-members the forget set's class mix is (``labels``:
+    ``(N,)`` class of every table row); None for an empty side."""
+    forget, held = labels[sets.forget], labels[sets.non_members]
+    if not len(forget) or not len(held):
+        return None
+    classes = np.union1d(np.unique(forget), np.unique(held))
+    tests = []
+    for c in classes:
+        k, share = int((forget == c).sum()), float((held == c).mean())
+        tests.append((binomial_two_sided(k, len(forget), share), int(c), k / len(forget), share))
+    p = min(t[0] for t in tests)
+    tied = [t for t in tests if t[0] <= p * (1 + 1e-6)]  # two classes: the same tail twice
+    _, label, forget_share, held_share = max(tied, key=lambda t: t[2] - t[3])
+    return ClassMixGap(label, forget_share, held_share, min(1.0, p * len(classes)))
+
+
+def binomial_two_sided(k: int, n: int, p: float) -> float:
+    """P(a Binomial(n, p) count at least as far into the tail as ``k``), doubled, at most 1."""
+    if p <= 0.0 or p >= 1.0:
+        return 1.0 if k == round(n * p) else 0.0
+    j = np.arange(n + 1)
+    log_pmf = (np.array([math.lgamma(n + 1) - math.lgamma(i + 1) - math.lgamma(n - i + 1)
+                         for i in j]) + j * math.log(p) + (n - j) * math.log1p(-p))
+    pmf = np.exp(log_pmf)
+    tail = pmf[k:].sum() if k >= n * p else pmf[:k + 1].sum()
+    return float(min(1.0, 2.0 * tail))
