@@ -3,6 +3,8 @@ calibration, the learning-rate rule and the trace cadence."""
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import pytest
 import torch
 from sklearn.metrics import roc_auc_score
@@ -94,3 +96,42 @@ def test_synthetic_learning_rate_defaults_by_input_kind_and_logs_every_fifth_ste
     assert auto.weights_sha256 == explicit.weights_sha256 != other.weights_sha256
     assert [s.step for s in auto.trace] == [1, 5, 10, 12]
     assert [c[0] for c in calls] == list(range(1, 13))
+
+
+def test_mean_share_defaults_to_a_quarter_when_every_weight_trains_and_zero_on_the_head():
+    fast = {"steps": 12, "min_steps": 100, "proxies": 64}
+    credit_sample = load_sample("credit")
+    table = credit_sample.records
+    forget = table.select(ids=table.members().ids[:10])
+
+    def weights(sample, forget, **params):
+        return unlearn(sample.model, forget, method="synthetic", params={**fast, **params},
+                       seed=2).weights_sha256
+
+    auto = weights(credit_sample, forget)
+    assert auto == weights(credit_sample, forget, mean_share=0.25)
+    assert auto != weights(credit_sample, forget, mean_share=0.0)
+    digits = load_sample("digits")  # 8x8 images: head only when asked
+    forget = digits.records.select(ids=digits.records.members().ids[:6])
+    head = weights(digits, forget, update="head")
+    assert head == weights(digits, forget, update="head", mean_share=0.0)
+    assert head != weights(digits, forget, update="head", mean_share=0.25)
+
+
+def test_a_sampled_target_blends_one_neighbour_with_the_neighbourhood_mean(credit):
+    from workbench.unlearn.synthetic import Synthetic
+
+    table = credit.records
+    x = table.inputs(table.members().ids[:30])
+    space = table.input_space
+
+    def targets(share):
+        context = SimpleNamespace(generator=torch.Generator().manual_seed(5))
+        return Synthetic()._overwrite_targets(credit.model.eval(), x, 0.8, space, (), context,
+                                              "sample", share)
+
+    one, mean, blend = targets(0.0), targets(1.0), targets(0.25)
+    assert torch.allclose(blend, 0.75 * one + 0.25 * mean, atol=1e-6)  # same draws in order
+    assert torch.allclose(blend.sum(1), torch.ones(30), atol=1e-5)
+    # the mean of 16 neighbours is softer than one neighbour's prediction
+    assert float(mean.max(1).values.mean()) < float(one.max(1).values.mean())
