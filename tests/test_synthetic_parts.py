@@ -3,8 +3,6 @@ calibration, the learning-rate rule and the trace cadence."""
 
 from __future__ import annotations
 
-from types import SimpleNamespace
-
 import pytest
 import torch
 from sklearn.metrics import roc_auc_score
@@ -21,6 +19,7 @@ from workbench.unlearn.objectives import (
     soft_predictions,
 )
 from workbench.unlearn.synthesis import perturb
+from workbench.unlearn.synthetic_data import overwrite_targets
 
 
 def test_logit_distance_ignores_a_shift_and_sees_a_change():
@@ -119,16 +118,12 @@ def test_mean_share_defaults_to_a_quarter_when_every_weight_trains_and_zero_on_t
 
 
 def test_a_sampled_target_blends_one_neighbour_with_the_neighbourhood_mean(credit):
-    from workbench.unlearn.synthetic import Synthetic
-
     table = credit.records
     x = table.inputs(table.members().ids[:30])
-    space = table.input_space
 
     def targets(share):
-        context = SimpleNamespace(generator=torch.Generator().manual_seed(5))
-        return Synthetic()._overwrite_targets(credit.model.eval(), x, 0.8, space, (), context,
-                                              "sample", share)
+        return overwrite_targets(credit.model.eval(), x, 0.8, table.input_space, (),
+                                 torch.Generator().manual_seed(5), mean_share=share)
 
     one, mean, blend = targets(0.0), targets(1.0), targets(0.25)
     assert torch.allclose(blend, 0.75 * one + 0.25 * mean, atol=1e-6)  # same draws in order

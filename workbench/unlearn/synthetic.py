@@ -60,16 +60,14 @@ from workbench.unlearn.objectives import (
     chunked,
     logit_distance,
     mann_whitney_auc,
-    sharpen_to,
     soft_cross_entropy,
     soft_predictions,
 )
 from workbench.unlearn.params import Params, param
-from workbench.unlearn.synthesis import (
-    invert_classes,
-    invert_features,
-    perturb,
-    random_inputs,
+from workbench.unlearn.synthetic_data import (
+    overwrite_targets,
+    reference_inputs,
+    retain_proxies,
 )
 
 CHECK_EVERY = 5  # steps between two stopping checks
@@ -77,7 +75,6 @@ MAX_GRAD_NORM = 5.0  # clip: the first overwrite steps on a class request can be
 STEPS, HEAD_STEPS = 300, 150  # default step budgets: every weight / the head alone
 TABULAR_LR, IMAGE_LR = 0.03, 0.01  # default learning rates (tuned on seeds 100-104)
 MEAN_SHARE = 0.25  # default share of the neighbourhood mean in a target (every weight trains)
-REFERENCE_SIZE = 1024  # simulated non-members of the stopping check (at most 8 per record)
 
 
 @dataclass(frozen=True)
@@ -151,16 +148,16 @@ class Synthetic(Unlearner):
         context.declared_inputs["updated"] = "all" if head is None else "head"
         share = params.mean_share if params.mean_share is not None else (
             MEAN_SHARE if head is None else 0.0)
-        targets = self._overwrite_targets(teacher, x_forget, sigma, space, masked, context,
-                                          params.target, share)
-        if head is None:
-            student, encode = model, None
-            proxies = self._proxies(teacher, forget, x_forget, sigma, space, params, context)
-        else:  # frozen trunk: every input is replaced by its (cached) head features
+        targets = overwrite_targets(teacher, x_forget, sigma, space, masked, context.generator,
+                                    target=params.target, mean_share=share)
+        student, encode = model, None
+        if head is not None:  # frozen trunk: every input is replaced by its (cached) features
             student, encode = head, partial(head_inputs, model.eval(), head)
             teacher = copy.deepcopy(head).eval().requires_grad_(False)
-            proxies = self._feature_proxies(teacher, encode, forget, x_forget, sigma, space,
-                                            params, context)
+        kept = [c for c in range(forget.table.num_classes) if c not in masked]
+        proxies = retain_proxies(teacher, x_forget, sigma, space, kept, context.generator,
+                                 count=params.proxies, local_fraction=params.local_fraction,
+                                 inversion_steps=params.inversion_steps, encode=encode)
         logit_anchor = params.anchor == "logits" and not masked
         if logit_anchor:
             with torch.no_grad():
@@ -168,7 +165,7 @@ class Synthetic(Unlearner):
         else:
             proxy_targets = soft_predictions(teacher, proxies, masked)
         checked = checked_rows(len(x_forget), context.seed, context.device)
-        neighbours, draws = self._reference_inputs(x_forget[checked], sigma, space, context)
+        neighbours, draws = reference_inputs(x_forget[checked], sigma, space, context.generator)
         if encode is not None:
             x_forget, neighbours = encode(x_forget), encode(neighbours)
         anchor = (partial(logit_distance, weight=params.anchor_weight) if logit_anchor
@@ -191,69 +188,6 @@ class Synthetic(Unlearner):
                                 average=params.target == "sharpened")
         context.declared_inputs["calibrated_sigma"] = round(sigma, 4)
         return sigma * params.sigma_scale
-
-    def _overwrite_targets(self, teacher, x_forget, sigma, space, masked, context, target,
-                           mean_share):
-        if masked:
-            return soft_predictions(teacher, x_forget, masked)
-        neighbours = perturb(x_forget, sigma, space, context.generator)
-        sampled = soft_predictions(teacher, neighbours, masked)
-        if target == "sample" and not mean_share:
-            return sampled
-        draws = 16
-        many = perturb(x_forget.repeat(draws, *([1] * (x_forget.dim() - 1))), sigma, space,
-                       context.generator)
-        average = soft_predictions(teacher, many).reshape(draws, len(x_forget), -1).mean(0)
-        if target == "sample":
-            return (1 - mean_share) * sampled + mean_share * average
-        return sharpen_to(average, float(sampled.max(1).values.mean()))
-
-    def _proxies(self, teacher, forget, x_forget, sigma, space, params, context):
-        """Retain proxies: inputs inverted from random ones until the model predicts a random
-        kept class, and neighbours of the forget records."""
-        local, n_global = self._local_proxies(x_forget, sigma, space, params, context)
-        start = random_inputs(n_global, space, context.generator).to(context.device)
-        if params.inversion_steps:
-            start = invert_classes(teacher, space, start,
-                                   self._kept_classes(forget, n_global, context),
-                                   steps=params.inversion_steps)
-        return torch.cat([start, local])
-
-    def _feature_proxies(self, head, encode, forget, x_forget, sigma, space, params, context):
-        """Retain proxies in the head's feature space: features of neighbours of the forget
-        records, and features of random inputs moved (in feature space) until the head
-        predicts a random kept class. Costs forward passes of the trunk, never its gradient."""
-        local, n_global = self._local_proxies(x_forget, sigma, space, params, context)
-        start = encode(random_inputs(n_global, space, context.generator).to(context.device))
-        if params.inversion_steps:
-            classes = self._kept_classes(forget, n_global, context)
-            start = invert_features(head, start, classes, steps=params.inversion_steps)
-        return torch.cat([start, encode(local)])
-
-    @staticmethod
-    def _local_proxies(x_forget, sigma, space, params, context) -> tuple[torch.Tensor, int]:
-        """Neighbours of the forget records (``local_fraction`` of the proxies) and how many
-        proxies are left to synthesise globally."""
-        n_local = int(round(params.proxies * params.local_fraction))
-        repeats = max(1, -(-n_local // len(x_forget)))
-        local = perturb(x_forget.repeat(repeats, *([1] * (x_forget.dim() - 1))), sigma, space,
-                        context.generator)[:n_local]
-        return local.to(context.device), params.proxies - n_local
-
-    @staticmethod
-    def _kept_classes(forget, n, context) -> torch.Tensor:
-        """``n`` random classes, never a forgotten one (a retrained model never learned it)."""
-        kept = torch.tensor([c for c in range(forget.table.num_classes)
-                             if c not in forget.classes])
-        return kept[torch.randint(len(kept), (n,), generator=context.generator)].to(
-            context.device)
-
-    def _reference_inputs(self, x_forget, sigma, space, context):
-        """Simulated non-members: fresh neighbours of each checked forget record: 8 each, fewer
-        when there are many (about 1024 in all), so that a check costs a fraction of a step."""
-        draws = max(1, min(8, REFERENCE_SIZE // len(x_forget)))
-        repeated = x_forget.repeat(draws, *([1] * (x_forget.dim() - 1)))
-        return perturb(repeated, sigma, space, context.generator), draws
 
     # --- optimisation ------------------------------------------------------------
     def _distil(self, student, x_forget, y_forget, targets, anchoring, reference, params,

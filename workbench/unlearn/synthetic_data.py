@@ -1,0 +1,81 @@
+"""What the synthetic method trains on, made from the model and the forget records alone:
+overwrite targets, retain proxies and simulated non-members.
+
+Every draw comes from the ``generator`` passed in, in a fixed order, so a seed fixes the data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+from torch import nn
+
+from workbench.schema import InputSpace
+from workbench.unlearn.objectives import sharpen_to, soft_predictions
+from workbench.unlearn.synthesis import invert_classes, invert_features, perturb, random_inputs
+
+MEAN_DRAWS = 16  # neighbours averaged into a target's neighbourhood mean
+REFERENCE_SIZE = 1024  # simulated non-members of the stopping check (at most 8 per record)
+
+
+def repeat_rows(x: torch.Tensor, times: int) -> torch.Tensor:
+    """``(times * N, ...)``: ``x`` ``(N, ...)`` stacked ``times`` times."""
+    return x.repeat(times, *([1] * (x.dim() - 1)))
+
+
+def overwrite_targets(teacher: nn.Module, x_forget: torch.Tensor, sigma: float,
+                      space: InputSpace, masked: tuple[int, ...], generator: torch.Generator, *,
+                      target: str = "sample", mean_share: float = 0.0) -> torch.Tensor:
+    """Soft targets ``(N, C)`` for the forget records ``x_forget`` ``(N, ...)``.
+
+    A class request (``masked`` classes): the teacher's prediction without those classes.
+    A record request: the teacher's prediction at one random neighbour (noise ``sigma``),
+    blended with ``mean_share`` of its mean prediction over ``MEAN_DRAWS`` neighbours;
+    ``target="sharpened"``: that mean sharpened to the sampled targets' mean confidence.
+    """
+    if masked:
+        return soft_predictions(teacher, x_forget, masked)
+    sampled = soft_predictions(teacher, perturb(x_forget, sigma, space, generator))
+    if target == "sample" and not mean_share:
+        return sampled
+    many = perturb(repeat_rows(x_forget, MEAN_DRAWS), sigma, space, generator)
+    average = soft_predictions(teacher, many).reshape(MEAN_DRAWS, len(x_forget), -1).mean(0)
+    if target == "sample":
+        return (1 - mean_share) * sampled + mean_share * average
+    return sharpen_to(average, float(sampled.max(1).values.mean()))
+
+
+def retain_proxies(teacher: nn.Module, x_forget: torch.Tensor, sigma: float, space: InputSpace,
+                   kept: list[int], generator: torch.Generator, *, count: int,
+                   local_fraction: float, inversion_steps: int,
+                   encode: Callable[[torch.Tensor], torch.Tensor] | None = None) -> torch.Tensor:
+    """``count`` proxies: neighbours of the forget records (``local_fraction`` of them) and
+    random inputs moved by ``inversion_steps`` until ``teacher`` predicts a random ``kept``
+    class. With ``encode`` (a frozen trunk) the proxies are its features and the inversion
+    runs in feature space, through ``teacher`` = the head: trunk forward passes only."""
+    device = x_forget.device
+    n_local = int(round(count * local_fraction))
+    repeats = max(1, -(-n_local // len(x_forget)))
+    local = perturb(repeat_rows(x_forget, repeats), sigma, space, generator)[:n_local]
+    local = local.to(device)
+    n_global = count - n_local
+    start = random_inputs(n_global, space, generator).to(device)
+    if encode is not None:
+        start, local = encode(start), encode(local)
+    if inversion_steps:
+        classes = torch.tensor(kept)[torch.randint(len(kept), (n_global,),
+                                                   generator=generator)].to(device)
+        start = (invert_classes(teacher, space, start, classes, steps=inversion_steps)
+                 if encode is None else
+                 invert_features(teacher, start, classes, steps=inversion_steps))
+    return torch.cat([start, local])
+
+
+def reference_inputs(x: torch.Tensor, sigma: float, space: InputSpace,
+                     generator: torch.Generator) -> tuple[torch.Tensor, int]:
+    """Simulated non-members: ``draws`` fresh neighbours of each record of ``x`` (8, fewer when
+    there are many: about ``REFERENCE_SIZE`` in all), so a stopping check costs a fraction of
+    a step. Returns ``(draws * N, ...)`` and ``draws``."""
+    draws = max(1, min(8, REFERENCE_SIZE // len(x)))
+    return perturb(repeat_rows(x, draws), sigma, space, generator), draws
