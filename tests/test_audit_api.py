@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 import torch
 from audit_toys import forget_ids, toy_model, toy_table
@@ -107,9 +108,45 @@ def test_a_class_skewed_record_request_without_gold_notes_the_confound(planted):
     result = audit(original, erased, records=table, forget=skewed, attacks=("loss",))
     note = next(note for note in result.notes if "class mix" in note)
     assert "class class1: 100% of the forget set" in note and "reference=" in note
+    assert "weight the non-members" in note
     with_gold = audit(original, erased, records=table, forget=skewed, reference=original,
                       attacks=("loss",))
     assert not any("class mix" in note for note in with_gold.notes)  # gold cancels the mix
+
+
+class FavoursClassZero(nn.Module):
+    """Every record gets the same logits, class 0 ahead: class-0 records have the lower loss."""
+
+    def __init__(self):
+        super().__init__()
+        self.dummy = nn.Parameter(torch.zeros(1))
+
+    def forward(self, x):
+        return torch.tensor([[2.0, 0.0]]).expand(len(x), 2) + 0 * self.dummy
+
+
+def test_without_gold_non_members_are_weighted_to_the_forget_set_class_mix(planted):
+    table = planted[0]
+    members = table.members()
+    ones = [i for i, y in zip(members.ids, members.labels().tolist(), strict=True) if y == 1]
+    forget = table.select(ids=ones[:20])
+    model = FavoursClassZero()  # no memory at all: any gap is the class mix, not membership
+    result = audit(model, model, records=table, forget=forget, attacks=("loss",))
+    mia, accuracy = result.verdict("mia_forget_loss"), result.verdict("forget_accuracy")
+    # unweighted, class-0 non-members (lower loss, always right) would make the forget set
+    # look over-forgotten: AUC about 0.25, accuracy 0 against about 0.5
+    assert mia.value == pytest.approx(0.5) and mia.status == PASS
+    assert accuracy.value == 0.0 and accuracy.target == pytest.approx(0.0)
+    assert accuracy.status == PASS and "class mix" in accuracy.metric
+
+
+def test_class_matching_weights_give_the_forget_mix():
+    from workbench.audit.sets import class_matching
+    held = np.array([0, 0, 0, 1, 2])
+    weights = class_matching(np.array([1, 1, 1, 0]), held)
+    assert weights.mean() == pytest.approx(1.0) and weights[4] == 0.0
+    assert weights[held == 1].sum() / weights.sum() == pytest.approx(0.75)
+    assert class_matching(np.array([3]), held) is None  # class 3 has no held-out record
 
 
 @pytest.fixture(scope="module")

@@ -55,7 +55,8 @@ def audit(original: nn.Module, unlearned: nn.Module | UnlearnResult, *, records:
         records: the record table the models were trained on (members and held-out).
         forget: the records that were to be forgotten (``records.select(...)``).
         reference: the gold standard: ``unlearn(..., method="retrain")``'s result or a model
-            retrained without ``forget``. None compares with held-out non-members instead.
+            retrained without ``forget``. None compares with held-out non-members instead
+            (weighted to the forget set's class mix).
         attacks: any of ``loss``, ``rmia`` and ``lira``.
         seed: seeds the reference models and every bootstrap.
         config: verdict thresholds (defaults: ``VerdictConfig()``).
@@ -234,14 +235,18 @@ def _notes(has_gold: bool, sets: AuditSets, info: ReferenceInfo | None, records:
                      "with the original model. A retrained model is the stronger reference.")
         gap = None if forget.is_class_request else class_mix_gap(records.labels().numpy(), sets)
         if gap is not None and gap.p_value < CLASS_MIX_ALPHA:
-            name = records.schema.classes[gap.label]
-            notes.append(
-                f"The forget set's class mix is unlike a random draw of {sets.non_member_rule} "
-                f"(class {name}: {gap.forget_share:.0%} of the forget set, "
-                f"{gap.non_member_share:.0%} of the non-members; p = {gap.p_value:.1g}). "
-                "Without a gold standard the forget-vs-non-member verdicts then mix forgetting "
-                "with how hard those classes are: pass a retrained model as reference= for a "
-                "like-for-like comparison.")
+            mix = (f"The forget set's class mix is unlike a random draw of "
+                   f"{sets.non_member_rule} (class {records.schema.classes[gap.label]}: "
+                   f"{gap.forget_share:.0%} of the forget set, {gap.non_member_share:.0%} of "
+                   f"the non-members; p = {gap.p_value:.1g}). ")
+            notes.append(mix + (
+                "The forget-set verdicts weight the non-members to its class mix; a selection "
+                "by features (a query) can still differ from them in other ways: a retrained "
+                "model as reference= is the like-for-like comparison."
+                if sets.non_member_weights is not None else
+                "Some of its classes have no held-out record, so the forget-vs-non-member "
+                "verdicts mix forgetting with how hard those classes are: pass a retrained "
+                "model as reference= for a like-for-like comparison."))
     if info is not None:
         notes.append(info.note)
     if len(sets.non_members) < 1000:

@@ -21,6 +21,7 @@ from workbench.audit.verdict import (
 )
 
 STRONGEST_FIRST = ("lira", "rmia", "loss")
+MATCHED = " (non-members weighted to the forget set's class mix)"
 Scores = dict[str, dict[str, np.ndarray]]  # attack -> model name -> (N,) scores
 
 
@@ -71,12 +72,16 @@ def membership_verdicts(scores: Scores, sets: AuditSets, config: VerdictConfig,
         gold = by_model.get("gold_standard")
         pos, truth = _pair(sets.forget, sets.non_members)
         tol = config.mia_auc_tolerance
+        matched = gold is None and sets.non_member_weights is not None
+        weights = np.r_[np.ones(len(sets.forget)), sets.non_member_weights] if matched else None
         numbers = paired_auc_difference(by_model["unlearned"][pos],
-                                        None if gold is None else gold[pos], truth, config, seed)
+                                        None if gold is None else gold[pos], truth, config, seed,
+                                        record_weights=weights)
         out.append(make_verdict(
             f"mia_forget_{attack}", "Is the forget set as member-like as under the target?",
-            f"{attack} AUC, forget vs {sets.non_member_rule}", numbers, (-tol, tol),
-            GOLD if gold is not None else NON_MEMBERS, config, over_forgetting_below=-tol))
+            f"{attack} AUC, forget vs {sets.non_member_rule}{MATCHED if matched else ''}",
+            numbers, (-tol, tol), GOLD if gold is not None else NON_MEMBERS, config,
+            over_forgetting_below=-tol))
         if len(sets.retain) and len(sets.retain_non_members):
             pos, truth = _pair(sets.retain, sets.retain_non_members)
             target = gold if gold is not None else by_model["original"]
@@ -102,11 +107,12 @@ def accuracy_verdicts(models: dict[str, Signals], sets: AuditSets, config: Verdi
         compared = GOLD
     else:
         numbers = mean_difference(unlearned[sets.forget], unlearned[sets.non_members], config,
-                                  seed, paired=False)
+                                  seed, paired=False, target_weights=sets.non_member_weights)
         compared = NON_MEMBERS
+    matched = gold is None and sets.non_member_weights is not None
     out = [make_verdict("forget_accuracy", "Is the forget set predicted like unseen records?",
-                        "accuracy on the forget set", numbers, (-tol, tol), compared, config,
-                        over_forgetting_below=-tol)]
+                        f"accuracy on the forget set{MATCHED if matched else ''}", numbers,
+                        (-tol, tol), compared, config, over_forgetting_below=-tol)]
     target = (gold if gold is not None else models["original"]).correct
     compared = GOLD if gold is not None else ORIGINAL
     for name, positions, drop in (("test", sets.test, config.test_accuracy_drop),

@@ -62,16 +62,20 @@ def _check(scores: np.ndarray, is_member: np.ndarray) -> tuple[np.ndarray, np.nd
     return scores, is_member
 
 
-def roc_curve(scores: np.ndarray, is_member: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Every ROC point ``(fpr, tpr)`` from (0, 0) to (1, 1), one per distinct score."""
+def roc_curve(scores: np.ndarray, is_member: np.ndarray,
+              weights: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Every ROC point ``(fpr, tpr)`` from (0, 0) to (1, 1), one per distinct score;
+    ``weights`` ``(N,)`` weigh the records (default: all 1)."""
     scores, is_member = _check(scores, is_member)
-    fpr, tpr = _weighted_roc(scores, is_member, np.ones((1, len(scores))))
+    row = np.ones(len(scores)) if weights is None else np.asarray(weights, dtype=np.float64)
+    fpr, tpr = _weighted_roc(scores, is_member, row[None])
     return fpr[0], tpr[0]
 
 
-def roc_auc(scores: np.ndarray, is_member: np.ndarray) -> float:
-    """Area under the ROC curve (ties count half)."""
-    fpr, tpr = roc_curve(scores, is_member)
+def roc_auc(scores: np.ndarray, is_member: np.ndarray,
+            weights: np.ndarray | None = None) -> float:
+    """Area under the (record-``weights``-weighted) ROC curve (ties count half)."""
+    fpr, tpr = roc_curve(scores, is_member, weights)
     return float(_auc(fpr[None], tpr[None])[0])
 
 
@@ -88,7 +92,7 @@ def _weighted_roc(scores: np.ndarray, is_member: np.ndarray,
     ranked, member = scores[order], is_member[order]
     ends = np.r_[np.flatnonzero(np.diff(ranked)), len(ranked) - 1]  # last record of each tie
     members_upto = np.cumsum(member)[ends]
-    # float32 counts are exact integers; rates are computed in float64
+    # float32 counts are exact integers (float64 weights stay float64); rates in float64
     tp = _prefix_sums(weights[:, order[member]], members_upto).astype(np.float64)
     fp = _prefix_sums(weights[:, order[~member]], ends + 1 - members_upto).astype(np.float64)
     fpr = np.zeros((len(weights), len(ends) + 1))

@@ -28,6 +28,10 @@ class AuditSets:
         test: held-out records for utility (for a class request, the other classes).
         forgotten_class_test: held-out records of the forgotten classes (class requests).
         population: every held-out record: RMIA's reference population ``z``.
+        non_member_weights: ``(len(non_members),)`` weights that give the non-members the
+            forget set's class mix (mean 1; 0 for classes it lacks), used where there is no
+            gold standard; None for a class request (already one class) or when a class of
+            the forget set has no held-out record.
     """
 
     forget: np.ndarray
@@ -39,6 +43,7 @@ class AuditSets:
     population: np.ndarray
     non_member_rule: str
     test_rule: str
+    non_member_weights: np.ndarray | None = None
 
 
 def audit_sets(table: RecordTable, forget: ForgetSet) -> AuditSets:
@@ -80,7 +85,23 @@ def audit_sets(table: RecordTable, forget: ForgetSet) -> AuditSets:
                      retain_non_members=np.flatnonzero(others), test=np.flatnonzero(others),
                      forgotten_class_test=forgotten_class_test,
                      population=np.flatnonzero(held), non_member_rule=non_member_rule,
-                     test_rule=test_rule)
+                     test_rule=test_rule,
+                     non_member_weights=None if forget.is_class_request else class_matching(
+                         labels[forget_pos], labels[non_members]))
+
+
+def class_matching(forget_labels: np.ndarray, held_labels: np.ndarray) -> np.ndarray | None:
+    """Weights ``(len(held_labels),)``, mean 1, under which the held-out records' class mix is
+    the forget set's: ``share in forget / share in held-out`` per class. None when a class of
+    the forget set has no held-out record (no weighting can match it)."""
+    classes, forget_counts = np.unique(forget_labels, return_counts=True)
+    held_counts = np.array([(held_labels == c).sum() for c in classes])
+    if (held_counts == 0).any():
+        return None
+    per_class = dict(zip(classes.tolist(), (forget_counts / len(forget_labels))
+                         / (held_counts / len(held_labels)), strict=True))
+    weights = np.array([per_class.get(int(c), 0.0) for c in held_labels])
+    return weights / weights.mean()
 
 
 def record_set(table: RecordTable, positions: np.ndarray, rule: str) -> RecordSet:

@@ -9,7 +9,8 @@ The target is the gold standard (a model retrained without the forget set) when 
 given; the membership band is two-sided, and a forget set *less* member-like than under the
 gold standard is over-forgetting (the Streisand effect): flagged, never praised. Without a
 gold standard, the forget set is compared with held-out non-members (AUC 0.5, their
-accuracy) and utility with the original model, and each verdict says so.
+accuracy), weighted to the forget set's class mix for a record request, and utility with the
+original model, and each verdict says so.
 """
 
 from __future__ import annotations
@@ -110,44 +111,55 @@ def decide(difference: float, ci: tuple[float, float], low: float | None, high: 
 
 def paired_auc_difference(scores: np.ndarray, target_scores: np.ndarray | None,
                           is_member: np.ndarray, config: VerdictConfig, seed: int,
-                          baseline: float = 0.5) -> tuple[float, float, float, tuple[float, float]]:
+                          baseline: float = 0.5, record_weights: np.ndarray | None = None,
+                          ) -> tuple[float, float, float, tuple[float, float]]:
     """(AUC, target AUC, difference, interval): records resampled alike for both models.
 
-    Without ``target_scores`` the target is the constant ``baseline``.
+    Without ``target_scores`` the target is the constant ``baseline``. ``record_weights``
+    ``(N,)`` weigh each record in every AUC (for instance non-members reweighted to the
+    members' class mix).
     """
     weights = bootstrap_weights(is_member, config.n_bootstrap, seed)
-    auc, boot = roc_auc(scores, is_member), bootstrap_stats(scores, is_member, weights)["auc"]
+    if record_weights is not None:
+        weights = weights * np.asarray(record_weights, dtype=np.float64)
+    auc = roc_auc(scores, is_member, record_weights)
+    boot = bootstrap_stats(scores, is_member, weights)["auc"]
     if target_scores is None:
         target, target_boot = baseline, np.full_like(boot, baseline)
     else:
-        target = roc_auc(target_scores, is_member)
+        target = roc_auc(target_scores, is_member, record_weights)
         target_boot = bootstrap_stats(target_scores, is_member, weights)["auc"]
     return (auc, float(target), auc - target,
             interval(boot - target_boot, config.confidence_level))
 
 
 def mean_difference(values: np.ndarray, target: np.ndarray, config: VerdictConfig,
-                    seed: int, *, paired: bool) -> tuple[float, float, float, tuple[float, float]]:
+                    seed: int, *, paired: bool, target_weights: np.ndarray | None = None,
+                    ) -> tuple[float, float, float, tuple[float, float]]:
     """(mean, target mean, difference, interval) of per-record values such as correctness.
 
     ``paired``: ``target`` holds the same records (under another model) and is resampled
-    with ``values``; otherwise it is an independent sample, resampled on its own.
+    with ``values``; otherwise it is an independent sample, resampled on its own, and
+    ``target_weights`` (unpaired only) make its mean a weighted one.
     """
     rng = np.random.default_rng(seed)
     n = config.n_bootstrap
 
-    def boot(v: np.ndarray) -> np.ndarray:
-        return rng.multinomial(len(v), np.full(len(v), 1.0 / len(v)), size=n) @ v / len(v)
+    def boot(v: np.ndarray, w: np.ndarray | None = None) -> np.ndarray:
+        counts = rng.multinomial(len(v), np.full(len(v), 1.0 / len(v)), size=n)
+        return counts @ v / len(v) if w is None else (counts @ (v * w)) / (counts @ w)
 
     values, target = values.astype(np.float64), target.astype(np.float64)
     if paired:
-        if len(target) != len(values):
-            raise ValueError("paired samples must have the same length")
+        if len(target) != len(values) or target_weights is not None:
+            raise ValueError("paired samples must have the same length and no weights")
         diffs = boot(values - target)
+        target_mean = float(target.mean())
     else:
-        diffs = boot(values) - boot(target)
-    point = float(values.mean() - target.mean())
-    return (float(values.mean()), float(target.mean()), point,
+        w = None if target_weights is None else np.asarray(target_weights, dtype=np.float64)
+        diffs = boot(values) - boot(target, w)
+        target_mean = float(target.mean() if w is None else (target * w).sum() / w.sum())
+    return (float(values.mean()), target_mean, float(values.mean()) - target_mean,
             interval(diffs, config.confidence_level))
 
 
