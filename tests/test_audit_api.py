@@ -138,6 +138,8 @@ def test_without_gold_non_members_are_weighted_to_the_forget_set_class_mix(plant
     assert mia.value == pytest.approx(0.5) and mia.status == PASS
     assert accuracy.value == 0.0 and accuracy.target == pytest.approx(0.0)
     assert accuracy.status == PASS and "class mix" in accuracy.metric
+    table_auc = result.metrics("loss", "unlearned", "forget").auc  # the table agrees
+    assert table_auc == pytest.approx(mia.value)
 
 
 def test_class_matching_weights_give_the_forget_mix():

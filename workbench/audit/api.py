@@ -166,9 +166,14 @@ def _membership(scores: dict[str, dict[str, np.ndarray]], sets: AuditSets,
                 if len(members) == 0 or len(others) == 0:
                     continue
                 truth = np.r_[np.ones(len(members), bool), np.zeros(len(others), bool)]
+                matched = (comparison == "forget" and "gold_standard" not in by_model
+                           and sets.non_member_weights is not None)  # as the verdicts do
                 metrics = attack_metrics(model_scores[np.r_[members, others]], truth,
                                          n_bootstrap=config.n_bootstrap, seed=seed,
-                                         confidence_level=config.confidence_level)
+                                         confidence_level=config.confidence_level,
+                                         weights=np.r_[np.ones(len(members)),
+                                                       sets.non_member_weights]
+                                         if matched else None)
                 out.append(MembershipResult(attack, name, comparison, metrics))
     return tuple(out)
 

@@ -29,7 +29,8 @@ Scores = dict[str, dict[str, np.ndarray]]  # attack -> model name -> (N,) scores
 class FlaggedRecord(JsonRecord):
     """A forgotten record whose score under the unlearned model still looks like a member.
 
-    ``p_value`` is the share of non-members scoring at least as high (with +1 smoothing).
+    ``p_value`` is the share of non-members scoring at least as high (with +1 smoothing;
+    without a gold standard, weighted to the forget set's class mix like the verdicts).
     """
 
     record_id: str
@@ -135,23 +136,27 @@ def record_flags(scores: Scores, sets: AuditSets, config: VerdictConfig,
     attack = next(a for a in STRONGEST_FIRST if a in scores)
     by_model = scores[attack]
     fpr = config.record_flag_fpr
+    # without a gold standard, non-members weighted to the forget set's class mix (verdicts too)
+    weights = sets.non_member_weights if "gold_standard" not in by_model else None
 
     def flags(name: str) -> tuple[np.ndarray, float]:
-        s = by_model[name]
-        threshold = float(np.quantile(s[sets.non_members], 1.0 - fpr, method="higher"))
-        return s[sets.forget] > threshold, threshold
+        s = by_model[name][sets.non_members]
+        threshold = float(np.quantile(s, 1.0 - fpr, method="higher") if weights is None else
+                          np.quantile(s, 1.0 - fpr, weights=weights, method="inverted_cdf"))
+        return by_model[name][sets.forget] > threshold, threshold
 
     flagged, threshold = flags("unlearned")
     gold_flags = flags("gold_standard")[0] if "gold_standard" in by_model else None
-    non_member = np.sort(by_model["unlearned"][sets.non_members])
+    non_member = by_model["unlearned"][sets.non_members]
+    share = np.ones(len(non_member)) if weights is None else weights
     records = []
     for i in np.flatnonzero(flagged):
         p = sets.forget[i]
         score = float(by_model["unlearned"][p])
-        above = len(non_member) - np.searchsorted(non_member, score, side="left")
+        above = share[non_member >= score].sum()
         records.append(FlaggedRecord(
             record_id=ids[p], score=score,
-            p_value=float((1 + above) / (1 + len(non_member))),
+            p_value=float((1 + above) / (1 + share.sum())),
             original_score=float(by_model["original"][p]),
             gold_standard_score=(float(by_model["gold_standard"][p]) if gold_flags is not None
                                  else None),

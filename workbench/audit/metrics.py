@@ -164,7 +164,8 @@ def interval(values: np.ndarray, level: float) -> tuple[float, float]:
 
 
 def attack_metrics(scores: np.ndarray, is_member: np.ndarray, *, n_bootstrap: int = 1000,
-                   seed: int = 0, confidence_level: float = 0.95) -> AttackMetrics:
+                   seed: int = 0, confidence_level: float = 0.95,
+                   weights: np.ndarray | None = None) -> AttackMetrics:
     """Metrics of membership ``scores`` (higher = member) against the truth ``is_member``.
 
     Args:
@@ -172,14 +173,18 @@ def attack_metrics(scores: np.ndarray, is_member: np.ndarray, *, n_bootstrap: in
         is_member: ``(N,)`` bool, True for members.
         n_bootstrap: bootstrap replicates for the intervals (at least 100).
         seed: seeds the bootstrap; the same seed and records give the same intervals.
+        weights: ``(N,)`` record weights (default all 1), e.g. non-members reweighted to
+            the members' class mix.
     """
     scores, is_member = _check(scores, is_member)
     if n_bootstrap < 100:
         raise ValueError(f"n_bootstrap must be at least 100 for a usable interval, got "
                          f"{n_bootstrap}")
-    fpr, tpr = _weighted_roc(scores, is_member, np.ones((1, len(scores))))
+    row = np.ones(len(scores)) if weights is None else np.asarray(weights, dtype=np.float64)
+    fpr, tpr = _weighted_roc(scores, is_member, row[None])
     point = _stats(fpr, tpr)
-    boot = bootstrap_stats(scores, is_member, bootstrap_weights(is_member, n_bootstrap, seed))
+    resampled = bootstrap_weights(is_member, n_bootstrap, seed)
+    boot = bootstrap_stats(scores, is_member, resampled if weights is None else resampled * row)
     roc_fpr, roc_tpr = thin_roc(fpr[0], tpr[0])
     values = {}
     for name in METRIC_NAMES:
