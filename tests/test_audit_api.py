@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 from audit_toys import forget_ids, toy_model, toy_table
@@ -140,6 +141,23 @@ def test_without_gold_non_members_are_weighted_to_the_forget_set_class_mix(plant
     assert accuracy.status == PASS and "class mix" in accuracy.metric
     table_auc = result.metrics("loss", "unlearned", "forget").auc  # the table agrees
     assert table_auc == pytest.approx(mia.value)
+
+
+def test_a_forget_class_with_few_held_out_records_still_gives_a_finite_verdict():
+    frame = pd.DataFrame({"rid": [f"R{i:03d}" for i in range(120)],
+                          "f0": np.linspace(-1, 1, 120), "y": ["a"] * 60 + ["b"] * 60,
+                          "member": [i % 60 >= 40 for i in range(60)] + [i < 116 for i in
+                                                                       range(60, 120)]})
+    table = RecordTable.from_frame(frame, id_column="rid", label_column="y",
+                                   member_column="member", name="few")
+    forget = table.select(ids=[f"R{i:03d}" for i in range(60, 90)])  # 30 of class b
+    model = FavoursClassZero()  # class b has 4 held-out records against 40 of class a
+    result = audit(model, model, records=table, forget=forget, attacks=("loss",))
+    mia = result.verdict("mia_forget_loss")
+    # every bootstrap replicate keeps the 4 class-b non-members (an unstratified one often
+    # drew none: a NaN interval and an audit record that could not be written)
+    assert mia.interval == (0.0, 0.0) and mia.status == PASS  # all of class b score alike
+    json.dumps(result.to_dict(), allow_nan=False)
 
 
 def test_class_matching_weights_give_the_forget_mix():

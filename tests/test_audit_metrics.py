@@ -138,3 +138,34 @@ def test_binomial_two_sided_matches_exact_tails():
     # P(X >= 9) for X ~ Bin(11, 0.25), doubled
     tail = sum(math.comb(11, k) * 0.25 ** k * 0.75 ** (11 - k) for k in (9, 10, 11))
     assert binomial_two_sided(9, 11, 0.25) == pytest.approx(2 * tail)
+
+
+def test_weighted_auc_matches_scikit_learn_sample_weights():
+    rng = np.random.default_rng(3)
+    scores = np.round(rng.normal(size=300), 1)  # ties
+    member = rng.random(300) < 0.3
+    weights = rng.choice([0.0, 0.5, 2.0], size=300)
+    weights[member] = 1.0
+    expected = roc_auc_score(member, scores, sample_weight=weights)
+    assert roc_auc(scores, member, weights) == pytest.approx(expected, abs=1e-12)
+    metrics = attack_metrics(scores, member, n_bootstrap=200, weights=weights)
+    assert metrics.auc == pytest.approx(expected, abs=1e-12)
+    assert np.isfinite(metrics.auc_ci).all()
+
+
+def test_weighted_bootstrap_keeps_each_weight_group_whole():
+    member = np.r_[np.ones(5, bool), np.zeros(12, bool)]
+    weights = np.r_[np.ones(5), np.full(10, 0.2), np.full(2, 4.0)]  # 2 rare, heavy records
+    boot = bootstrap_weights(member, 500, 0, weights)
+    assert np.allclose(boot[:, 15:].sum(1), 8.0)  # always two draws of the heavy group
+    assert np.allclose(boot[:, 5:15].sum(1), 2.0) and np.allclose(boot[:, :5].sum(1), 5.0)
+    assert np.array_equal(bootstrap_weights(member, 500, 0), bootstrap_weights(member, 500, 0))
+
+
+def test_upper_quantile_leaves_the_asked_share_above():
+    from workbench.audit.metrics import upper_quantile
+    values = np.arange(100.0)
+    assert upper_quantile(values, 0.95) == 94.0  # 5 of 100 values lie above it
+    assert (values > upper_quantile(values, 0.95)).mean() == pytest.approx(0.05)
+    weights = np.r_[np.zeros(50), np.ones(50)]  # only 50..99 count
+    assert upper_quantile(values, 0.9, weights) == 94.0

@@ -80,3 +80,8 @@ def test_config_is_data_with_checked_bounds():
             VerdictConfig(**bad)
     with pytest.raises(ValueError, match="no field"):
         VerdictConfig.from_dict({"mia_tolerance": 0.1})
+
+
+def test_an_interval_that_could_not_be_estimated_is_inconclusive():
+    status, reason = decide(0.0, (float("nan"), float("nan")), -0.05, 0.05, 0.2)
+    assert status == INCONCLUSIVE and "no bootstrap interval" in reason

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from workbench.audit._json import JsonRecord
+from workbench.audit.metrics import upper_quantile
 from workbench.audit.sets import AuditSets
 from workbench.audit.signals import Signals
 from workbench.audit.verdict import (
@@ -140,9 +141,7 @@ def record_flags(scores: Scores, sets: AuditSets, config: VerdictConfig,
     weights = sets.non_member_weights if "gold_standard" not in by_model else None
 
     def flags(name: str) -> tuple[np.ndarray, float]:
-        s = by_model[name][sets.non_members]
-        threshold = float(np.quantile(s, 1.0 - fpr, method="higher") if weights is None else
-                          np.quantile(s, 1.0 - fpr, weights=weights, method="inverted_cdf"))
+        threshold = upper_quantile(by_model[name][sets.non_members], 1.0 - fpr, weights)
         return by_model[name][sets.forget] > threshold, threshold
 
     flagged, threshold = flags("unlearned")

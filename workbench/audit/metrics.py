@@ -26,9 +26,10 @@ class AttackMetrics(JsonRecord):
     """How well one attack's scores tell members from non-members.
 
     ``*_ci`` are (low, high) percentile bootstrap intervals at ``confidence_level``.
-    ``min_resolvable_fpr`` is ``1 / n_non_members``: TPR at an FPR below it is measured at
-    FPR 0. ``roc_fpr`` / ``roc_tpr`` are the ROC, thinned to at most about 200 points
-    spread evenly on both linear and log FPR axes.
+    ``min_resolvable_fpr`` is ``1 / n_non_members`` (weighted: the smallest non-member's
+    share of the weight): TPR at an FPR below it is measured at FPR 0. ``roc_fpr`` /
+    ``roc_tpr`` are the ROC, thinned to at most about 200 points spread evenly on both linear
+    and log FPR axes.
     """
 
     n_members: int
@@ -126,27 +127,51 @@ def _stats(fpr: np.ndarray, tpr: np.ndarray) -> dict[str, np.ndarray]:
             "tpr_at_01pct_fpr": _tpr_at(fpr, tpr, LOW_FPRS[1])}
 
 
-def bootstrap_weights(is_member: np.ndarray, n: int, seed: int) -> np.ndarray:
+def bootstrap_weights(is_member: np.ndarray, n: int, seed: int,
+                      record_weights: np.ndarray | None = None) -> np.ndarray:
     """``(n, N)`` resampling counts: members and non-members each resampled with replacement.
 
-    The same membership vector, ``n`` and ``seed`` always give the same counts.
+    With ``record_weights`` ``(N,)`` the non-members are resampled within each group of equal
+    weight (a stratified bootstrap: every replicate keeps each group's size, so a weighted
+    statistic never loses a group) and the counts are multiplied by the weights.
+    The same inputs, ``n`` and ``seed`` always give the same result.
     """
     is_member = np.asarray(is_member, dtype=bool)
-    return _cached_weights(is_member.tobytes(), n, seed)
+    if record_weights is None:
+        return _cached_weights(is_member.tobytes(), b"", n, seed)
+    row = np.asarray(record_weights, dtype=np.float32)
+    strata = np.where(is_member, -1, np.unique(row, return_inverse=True)[1])
+    return _cached_weights(is_member.tobytes(), strata.astype(np.int64).tobytes(), n,
+                           seed) * row
 
 
 @functools.lru_cache(maxsize=4)
-def _cached_weights(member_bytes: bytes, n: int, seed: int) -> np.ndarray:
+def _cached_weights(member_bytes: bytes, strata_bytes: bytes, n: int, seed: int) -> np.ndarray:
     is_member = np.frombuffer(member_bytes, dtype=bool)
+    non_members = np.flatnonzero(~is_member)
+    groups = [np.flatnonzero(is_member), non_members]
+    if strata_bytes:  # non-members split into strata
+        strata = np.frombuffer(strata_bytes, dtype=np.int64)[non_members]
+        groups[1:] = [non_members[strata == k] for k in np.unique(strata)]
     rng = np.random.default_rng(seed)
     weights = np.zeros((n, len(is_member)), dtype=np.float32)  # exact counts up to 2**24
     rows = np.arange(n)[:, None]
-    for group in (np.flatnonzero(is_member), np.flatnonzero(~is_member)):
+    for group in groups:
         size = len(group)
         draws = rng.integers(0, size, size=(n, size)) + rows * size
         weights[:, group] = np.bincount(draws.ravel(), minlength=n * size).reshape(n, size)
     weights.setflags(write=False)
     return weights
+
+
+def upper_quantile(values: np.ndarray, q: float, weights: np.ndarray | None = None) -> float:
+    """The smallest value at or below which a share ``q`` of ``values`` (by ``weights``,
+    default 1 each) lies: the inverted empirical CDF, so about ``1 - q`` lie above it."""
+    order = np.argsort(values, kind="stable")
+    mass = np.ones(len(values)) if weights is None else np.asarray(weights, np.float64)[order]
+    cumulative = np.cumsum(mass) / mass.sum()
+    position = min(int(np.searchsorted(cumulative, q - 1e-12, side="left")), len(values) - 1)
+    return float(values[order][position])
 
 
 def bootstrap_stats(scores: np.ndarray, is_member: np.ndarray,
@@ -183,17 +208,18 @@ def attack_metrics(scores: np.ndarray, is_member: np.ndarray, *, n_bootstrap: in
     row = np.ones(len(scores)) if weights is None else np.asarray(weights, dtype=np.float64)
     fpr, tpr = _weighted_roc(scores, is_member, row[None])
     point = _stats(fpr, tpr)
-    resampled = bootstrap_weights(is_member, n_bootstrap, seed)
-    boot = bootstrap_stats(scores, is_member, resampled if weights is None else resampled * row)
+    boot = bootstrap_stats(scores, is_member,
+                           bootstrap_weights(is_member, n_bootstrap, seed, weights))
     roc_fpr, roc_tpr = thin_roc(fpr[0], tpr[0])
     values = {}
     for name in METRIC_NAMES:
         values[name] = float(point[name][0])
         values[f"{name}_ci"] = interval(boot[name], confidence_level)
-    n_non = int((~is_member).sum())
+    non_member_weights = row[~is_member]
+    resolution = non_member_weights[non_member_weights > 0].min() / non_member_weights.sum()
     return AttackMetrics(
-        n_members=int(is_member.sum()), n_non_members=n_non, **values,
-        min_resolvable_fpr=1.0 / n_non, roc_fpr=roc_fpr, roc_tpr=roc_tpr,
+        n_members=int(is_member.sum()), n_non_members=int((~is_member).sum()), **values,
+        min_resolvable_fpr=float(resolution), roc_fpr=roc_fpr, roc_tpr=roc_tpr,
         bootstrap_samples=n_bootstrap, bootstrap_seed=seed, confidence_level=confidence_level)
 
 

@@ -155,8 +155,7 @@ def binomial_two_sided(k: int, n: int, p: float) -> float:
     if p <= 0.0 or p >= 1.0:
         return 1.0 if k == round(n * p) else 0.0
     j = np.arange(n + 1)
-    log_pmf = (np.array([math.lgamma(n + 1) - math.lgamma(i + 1) - math.lgamma(n - i + 1)
-                         for i in j]) + j * math.log(p) + (n - j) * math.log1p(-p))
-    pmf = np.exp(log_pmf)
+    log_comb = np.r_[0.0, np.cumsum(np.log(np.arange(n, 0, -1)) - np.log(np.arange(1, n + 1)))]
+    pmf = np.exp(log_comb + j * math.log(p) + (n - j) * math.log1p(-p))
     tail = pmf[k:].sum() if k >= n * p else pmf[:k + 1].sum()
     return float(min(1.0, 2.0 * tail))

@@ -92,6 +92,9 @@ class Verdict(JsonRecord):
 def decide(difference: float, ci: tuple[float, float], low: float | None, high: float | None,
            max_width: float) -> tuple[str, str]:
     """Status and the reason for a difference, its interval and the allowed band."""
+    if not np.isfinite(ci).all():
+        return INCONCLUSIVE, (f"difference {difference:+.3f}: no bootstrap interval could be "
+                              "estimated; more records would settle it")
     lo, hi = (-np.inf if low is None else low), (np.inf if high is None else high)
     band = (f"[{'-inf' if low is None else f'{low:+.3f}'}, "
             f"{'inf' if high is None else f'{high:+.3f}'}]")
@@ -119,9 +122,7 @@ def paired_auc_difference(scores: np.ndarray, target_scores: np.ndarray | None,
     ``(N,)`` weigh each record in every AUC (for instance non-members reweighted to the
     members' class mix).
     """
-    weights = bootstrap_weights(is_member, config.n_bootstrap, seed)
-    if record_weights is not None:
-        weights = weights * np.asarray(record_weights, dtype=np.float64)
+    weights = bootstrap_weights(is_member, config.n_bootstrap, seed, record_weights)
     auc = roc_auc(scores, is_member, record_weights)
     boot = bootstrap_stats(scores, is_member, weights)["auc"]
     if target_scores is None:
@@ -146,8 +147,14 @@ def mean_difference(values: np.ndarray, target: np.ndarray, config: VerdictConfi
     n = config.n_bootstrap
 
     def boot(v: np.ndarray, w: np.ndarray | None = None) -> np.ndarray:
-        counts = rng.multinomial(len(v), np.full(len(v), 1.0 / len(v)), size=n)
-        return counts @ v / len(v) if w is None else (counts @ (v * w)) / (counts @ w)
+        if w is None:
+            return rng.multinomial(len(v), np.full(len(v), 1.0 / len(v)), size=n) @ v / len(v)
+        total = np.zeros(n)  # weighted: resampled within each group of equal weight
+        for level in np.unique(w[w > 0]):
+            group = v[w == level]
+            counts = rng.multinomial(len(group), np.full(len(group), 1.0 / len(group)), size=n)
+            total += level * (counts @ group)
+        return total / w.sum()
 
     values, target = values.astype(np.float64), target.astype(np.float64)
     if paired:
