@@ -141,6 +141,10 @@ def test_without_gold_non_members_are_weighted_to_the_forget_set_class_mix(plant
     assert accuracy.status == PASS and "class mix" in accuracy.metric
     table_auc = result.metrics("loss", "unlearned", "forget").auc  # the table agrees
     assert table_auc == pytest.approx(mia.value)
+    held_ones = int((table.held_out().labels() == 1).sum())  # so does the confidence plot
+    assert result.confidence.non_members["unlearned"].count == held_ones
+    assert "class mix" in result.confidence.non_member_rule
+    assert {r.unlearned_percentile for r in result.confidence.records} == {100.0}
 
 
 def test_a_forget_class_with_few_held_out_records_still_gives_a_finite_verdict():

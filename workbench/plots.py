@@ -33,7 +33,8 @@ def confidence_series(result: AuditResult) -> tuple[np.ndarray, list[tuple[str, 
         series.append((name, f"forget set, {MODEL_LABELS.get(name, name)}", _shares(dist)))
     non = result.confidence.non_members.get("unlearned")
     if non is not None:
-        series.append(("non_members", f"{result.non_member_rule}, unlearned", _shares(non)))
+        series.append(("non_members", f"{result.confidence.non_member_rule}, unlearned",
+                       _shares(non)))
     return centres, series
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from workbench.audit._json import JsonRecord
-from workbench.audit.sets import AuditSets
+from workbench.audit.sets import AuditSets, matched_sample
 from workbench.audit.signals import Signals
 
 QUANTILES = (5, 25, 50, 75, 95)
@@ -47,7 +47,11 @@ class RecordConfidence(JsonRecord):
 
 @dataclass(frozen=True)
 class ConfidenceReport(JsonRecord):
-    """Per-record confidences and the group distributions, keyed by model name."""
+    """Per-record confidences and the group distributions, keyed by model name.
+
+    ``non_member_rule`` names the non-members summarised: without a gold standard, for a
+    record request, a sample of them with the forget set's class mix (as the verdicts weigh).
+    """
 
     non_member_rule: str
     histogram_edges: tuple[float, ...]
@@ -71,7 +75,11 @@ def confidence_report(models: dict[str, Signals], sets: AuditSets,
     """``models`` maps ``original`` / ``unlearned`` / ``gold_standard`` to whole-table signals."""
     unlearned = models["unlearned"]
     gold = models.get("gold_standard")
-    reference = np.sort(unlearned.confidence[sets.non_members])
+    non_members, rule = sets.non_members, sets.non_member_rule
+    if gold is None and sets.non_member_weights is not None:  # as the verdicts compare
+        non_members = matched_sample(unlearned.labels, sets)
+        rule = f"{rule} (a sample with the forget set's class mix)"
+    reference = np.sort(unlearned.confidence[non_members])
     records = []
     for p in sets.forget:
         conf = float(unlearned.confidence[p])
@@ -82,7 +90,7 @@ def confidence_report(models: dict[str, Signals], sets: AuditSets,
             gold_standard=float(gold.confidence[p]) if gold is not None else None,
             unlearned_percentile=round(100.0 * float(share), 2)))
     return ConfidenceReport(
-        non_member_rule=sets.non_member_rule, histogram_edges=HISTOGRAM_EDGES,
+        non_member_rule=rule, histogram_edges=HISTOGRAM_EDGES,
         records=tuple(records),
         forget={n: distribution(s.confidence[sets.forget]) for n, s in models.items()},
-        non_members={n: distribution(s.confidence[sets.non_members]) for n, s in models.items()})
+        non_members={n: distribution(s.confidence[non_members]) for n, s in models.items()})

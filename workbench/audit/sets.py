@@ -90,6 +90,23 @@ def audit_sets(table: RecordTable, forget: ForgetSet) -> AuditSets:
                          labels[forget_pos], labels[non_members]))
 
 
+def matched_sample(labels: np.ndarray, sets: AuditSets, seed: int = 0) -> np.ndarray:
+    """Positions of non-members whose class mix is the forget set's (as the weights make it):
+    the largest such sample, drawn with ``seed`` within each class, in table order. Without
+    weights, every non-member. For summaries that count records (histograms)."""
+    if sets.non_member_weights is None:
+        return sets.non_members
+    forget_classes, forget_counts = np.unique(labels[sets.forget], return_counts=True)
+    shares = forget_counts / forget_counts.sum()
+    held = labels[sets.non_members]
+    scale = min((held == c).sum() / share for c, share in zip(forget_classes, shares,
+                                                              strict=True))
+    rng = np.random.default_rng(seed)
+    picked = [rng.permutation(sets.non_members[held == c])[:max(1, int(scale * share))]
+              for c, share in zip(forget_classes, shares, strict=True)]
+    return np.sort(np.concatenate(picked))
+
+
 def class_matching(forget_labels: np.ndarray, held_labels: np.ndarray) -> np.ndarray | None:
     """Weights ``(len(held_labels),)``, mean 1, under which the held-out records' class mix is
     the forget set's: ``share in forget / share in held-out`` per class. None when a class of
