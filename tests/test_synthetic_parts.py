@@ -130,3 +130,10 @@ def test_a_sampled_target_blends_one_neighbour_with_the_neighbourhood_mean(credi
     assert torch.allclose(blend.sum(1), torch.ones(30), atol=1e-5)
     # the mean of 16 neighbours is softer than one neighbour's prediction
     assert float(mean.max(1).values.mean()) < float(one.max(1).values.mean())
+
+
+def test_mean_share_with_a_sharpened_target_is_refused(credit):
+    forget = credit.records.select(ids=credit.records.members().ids[:5])
+    with pytest.raises(ValueError, match="mean_share"):
+        unlearn(credit.model, forget, method="synthetic",
+                params={"target": "sharpened", "mean_share": 0.25})

@@ -126,6 +126,12 @@ class SyntheticParams(Params):
                                  help="model-inversion steps that move proxies towards inputs "
                                       "the model assigns to a random class (0: none)")
 
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.target != "sample" and self.mean_share:
+            raise ValueError(f"synthetic: mean_share={self.mean_share} blends a sampled "
+                             f"target; with target={self.target!r} leave it None or 0")
+
 
 @register_unlearner
 class Synthetic(Unlearner):
