@@ -162,6 +162,7 @@ def test_a_forget_class_with_few_held_out_records_still_gives_a_finite_verdict()
     # drew none: a NaN interval and an audit record that could not be written)
     assert mia.interval == (0.0, 0.0) and mia.status == PASS  # all of class b score alike
     json.dumps(result.to_dict(), allow_nan=False)
+    assert any("Only 4 non-members of the forget set's classes" in n for n in result.notes)
 
 
 def test_class_matching_weights_give_the_forget_mix():

@@ -254,9 +254,12 @@ def _notes(has_gold: bool, sets: AuditSets, info: ReferenceInfo | None, records:
                 "model as reference= for a like-for-like comparison."))
     if info is not None:
         notes.append(info.note)
-    if len(sets.non_members) < 1000:
-        notes.append(f"Only {len(sets.non_members)} non-members: TPR at 0.1% FPR is the TPR "
-                     "at zero false positives.")
+    weights = None if has_gold else sets.non_member_weights
+    counted = len(sets.non_members) if weights is None else int((weights > 0).sum())
+    if counted < 1000:
+        which = "non-members" if weights is None else "non-members of the forget set's classes"
+        notes.append(f"Only {counted} {which}: TPR at 0.1% FPR is the TPR at zero false "
+                     "positives.")
     notes.append("Membership tests are empirical evidence against these attacks at this "
                  "strength, not a proof that no trace of the records remains.")
     return tuple(notes)
