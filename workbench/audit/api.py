@@ -83,7 +83,7 @@ def audit(original: nn.Module, unlearned: nn.Module | UnlearnResult, *, records:
     if epsilon_models and not isinstance(unlearned, UnlearnResult):
         raise ValueError("epsilon_models needs the UnlearnResult of the unlearning run (to "
                          "rerun its method with other seeds), not a bare model")
-    sets = audit_sets(records, forget)
+    sets = audit_sets(records, forget, class_matched=reference is None)
     models = {"original": _module(original, "original"),
               "unlearned": _model_of(unlearned, original, forget, "unlearned")}
     if reference is not None:
@@ -166,14 +166,11 @@ def _membership(scores: dict[str, dict[str, np.ndarray]], sets: AuditSets,
                 if len(members) == 0 or len(others) == 0:
                     continue
                 truth = np.r_[np.ones(len(members), bool), np.zeros(len(others), bool)]
-                matched = (comparison == "forget" and "gold_standard" not in by_model
-                           and sets.non_member_weights is not None)  # as the verdicts do
                 metrics = attack_metrics(model_scores[np.r_[members, others]], truth,
                                          n_bootstrap=config.n_bootstrap, seed=seed,
                                          confidence_level=config.confidence_level,
-                                         weights=np.r_[np.ones(len(members)),
-                                                       sets.non_member_weights]
-                                         if matched else None)
+                                         weights=sets.forget_pair_weights()
+                                         if comparison == "forget" else None)
                 out.append(MembershipResult(attack, name, comparison, metrics))
     return tuple(out)
 
@@ -254,7 +251,7 @@ def _notes(has_gold: bool, sets: AuditSets, info: ReferenceInfo | None, records:
                 "model as reference= for a like-for-like comparison."))
     if info is not None:
         notes.append(info.note)
-    weights = None if has_gold else sets.non_member_weights
+    weights = sets.non_member_weights
     counted = len(sets.non_members) if weights is None else int((weights > 0).sum())
     if counted < 1000:
         which = "non-members" if weights is None else "non-members of the forget set's classes"

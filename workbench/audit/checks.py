@@ -74,11 +74,10 @@ def membership_verdicts(scores: Scores, sets: AuditSets, config: VerdictConfig,
         gold = by_model.get("gold_standard")
         pos, truth = _pair(sets.forget, sets.non_members)
         tol = config.mia_auc_tolerance
-        matched = gold is None and sets.non_member_weights is not None
-        weights = np.r_[np.ones(len(sets.forget)), sets.non_member_weights] if matched else None
+        matched = sets.non_member_weights is not None
         numbers = paired_auc_difference(by_model["unlearned"][pos],
                                         None if gold is None else gold[pos], truth, config, seed,
-                                        record_weights=weights)
+                                        record_weights=sets.forget_pair_weights())
         out.append(make_verdict(
             f"mia_forget_{attack}", "Is the forget set as member-like as under the target?",
             f"{attack} AUC, forget vs {sets.non_member_rule}{MATCHED if matched else ''}",
@@ -111,7 +110,7 @@ def accuracy_verdicts(models: dict[str, Signals], sets: AuditSets, config: Verdi
         numbers = mean_difference(unlearned[sets.forget], unlearned[sets.non_members], config,
                                   seed, paired=False, target_weights=sets.non_member_weights)
         compared = NON_MEMBERS
-    matched = gold is None and sets.non_member_weights is not None
+    matched = sets.non_member_weights is not None
     out = [make_verdict("forget_accuracy", "Is the forget set predicted like unseen records?",
                         f"accuracy on the forget set{MATCHED if matched else ''}", numbers,
                         (-tol, tol), compared, config, over_forgetting_below=-tol)]
@@ -137,8 +136,7 @@ def record_flags(scores: Scores, sets: AuditSets, config: VerdictConfig,
     attack = next(a for a in STRONGEST_FIRST if a in scores)
     by_model = scores[attack]
     fpr = config.record_flag_fpr
-    # without a gold standard, non-members weighted to the forget set's class mix (verdicts too)
-    weights = sets.non_member_weights if "gold_standard" not in by_model else None
+    weights = sets.non_member_weights  # the forget set's class mix, as the verdicts weigh
 
     def flags(name: str) -> tuple[np.ndarray, float]:
         threshold = upper_quantile(by_model[name][sets.non_members], 1.0 - fpr, weights)

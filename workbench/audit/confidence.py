@@ -76,7 +76,7 @@ def confidence_report(models: dict[str, Signals], sets: AuditSets,
     unlearned = models["unlearned"]
     gold = models.get("gold_standard")
     non_members, rule = sets.non_members, sets.non_member_rule
-    if gold is None and sets.non_member_weights is not None:  # as the verdicts compare
+    if sets.non_member_weights is not None:  # as the verdicts compare
         non_members = matched_sample(unlearned.labels, sets)
         rule = f"{rule} (a sample with the forget set's class mix)"
     reference = np.sort(unlearned.confidence[non_members])

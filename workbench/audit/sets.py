@@ -29,9 +29,9 @@ class AuditSets:
         forgotten_class_test: held-out records of the forgotten classes (class requests).
         population: every held-out record: RMIA's reference population ``z``.
         non_member_weights: ``(len(non_members),)`` weights that give the non-members the
-            forget set's class mix (mean 1; 0 for classes it lacks), used where there is no
-            gold standard; None for a class request (already one class) or when a class of
-            the forget set has no held-out record.
+            forget set's class mix (mean 1; 0 for classes it lacks); None when not asked for
+            (an audit against a gold standard), for a class request (already one class) or
+            when a class of the forget set has no held-out record.
     """
 
     forget: np.ndarray
@@ -45,9 +45,17 @@ class AuditSets:
     test_rule: str
     non_member_weights: np.ndarray | None = None
 
+    def forget_pair_weights(self) -> np.ndarray | None:
+        """Weights of ``forget`` then ``non_members`` (1 for each forget record), or None."""
+        if self.non_member_weights is None:
+            return None
+        return np.r_[np.ones(len(self.forget)), self.non_member_weights]
 
-def audit_sets(table: RecordTable, forget: ForgetSet) -> AuditSets:
-    """The record groups for auditing ``forget`` on ``table``.
+
+def audit_sets(table: RecordTable, forget: ForgetSet, *,
+               class_matched: bool = True) -> AuditSets:
+    """The record groups for auditing ``forget`` on ``table``; ``class_matched``: weigh the
+    non-members of a record request to its class mix (an audit without a gold standard).
 
     Raises:
         ValueError: ``forget`` is not a selection from ``table``, or it has no held-out
@@ -86,8 +94,8 @@ def audit_sets(table: RecordTable, forget: ForgetSet) -> AuditSets:
                      forgotten_class_test=forgotten_class_test,
                      population=np.flatnonzero(held), non_member_rule=non_member_rule,
                      test_rule=test_rule,
-                     non_member_weights=None if forget.is_class_request else class_matching(
-                         labels[forget_pos], labels[non_members]))
+                     non_member_weights=class_matching(labels[forget_pos], labels[non_members])
+                     if class_matched and not forget.is_class_request else None)
 
 
 def matched_sample(labels: np.ndarray, sets: AuditSets, seed: int = 0) -> np.ndarray:
