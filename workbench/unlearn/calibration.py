@@ -16,7 +16,7 @@ from torch.nn import functional as F
 
 from workbench.schema import InputSpace
 from workbench.unlearn.objectives import chunked
-from workbench.unlearn.synthesis import perturb
+from workbench.unlearn.synthesis import perturb, repeat_rows
 
 SIGMA_RANGE = (0.02, 8.0)
 MAX_CHECKED = 512  # forget records the stopping check and sigma calibration look at
@@ -54,7 +54,7 @@ def calibrate_sigma(teacher: nn.Module, x: torch.Tensor, y: torch.Tensor, space:
         x, y = x[keep], y[keep]
     if draws is None:
         draws = max(4, min(16, CALIBRATION_SIZE // share // len(x)))
-    repeated = x.repeat(draws, *([1] * (x.dim() - 1)))
+    repeated = repeat_rows(x, draws)
     labels = y.repeat(draws)
 
     @functools.cache

@@ -144,3 +144,8 @@ def invert_features(head: nn.Module, start: torch.Tensor, targets: torch.Tensor,
         with torch.no_grad():
             x.clamp_(lower, upper)
     return x.detach()
+
+
+def repeat_rows(x: torch.Tensor, times: int) -> torch.Tensor:
+    """``(times * N, ...)``: ``x`` ``(N, ...)`` stacked ``times`` times."""
+    return x.repeat(times, *([1] * (x.dim() - 1)))

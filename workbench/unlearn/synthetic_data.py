@@ -13,15 +13,16 @@ from torch import nn
 
 from workbench.schema import InputSpace
 from workbench.unlearn.objectives import sharpen_to, soft_predictions
-from workbench.unlearn.synthesis import invert_classes, invert_features, perturb, random_inputs
+from workbench.unlearn.synthesis import (
+    invert_classes,
+    invert_features,
+    perturb,
+    random_inputs,
+    repeat_rows,
+)
 
 MEAN_DRAWS = 16  # neighbours averaged into a target's neighbourhood mean
 REFERENCE_SIZE = 1024  # simulated non-members of the stopping check (at most 8 per record)
-
-
-def repeat_rows(x: torch.Tensor, times: int) -> torch.Tensor:
-    """``(times * N, ...)``: ``x`` ``(N, ...)`` stacked ``times`` times."""
-    return x.repeat(times, *([1] * (x.dim() - 1)))
 
 
 def overwrite_targets(teacher: nn.Module, x_forget: torch.Tensor, sigma: float,
