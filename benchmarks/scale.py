@@ -198,17 +198,15 @@ def measure(model, forget, attack_set, test_set) -> dict[str, float]:
 
 def run_cell(model, table, request, seed, methods, device, params) -> dict:
     forget = forget_set(table, request, seed)
-    retain = table.retain_for(forget)
     attack_set, test_set = evaluation_sets(table, forget)
     rows: dict = {"original": {**measure(model.to(device), forget, attack_set, test_set),
                                "time_s": float("nan")}}
     for method in (*GOLD, *methods):
         name = "retrain" if method == "retrain'" else method
-        needs_retain = get_unlearner(name).data_access.needs_retain
         try:
             result = unlearn(model, forget, method=name, device=device,
                              seed=seed + 1000 if method == "retrain'" else seed,
-                             retain=retain if needs_retain else None, params=params.get(name))
+                             retain="auto", params=params.get(name))
         except (ValueError, RuntimeError) as error:  # e.g. a baseline that diverged
             print(f"_{request} {len(table.members())}: {method} failed: {error}_", flush=True)
             rows[method] = {**dict.fromkeys(METRICS, float("nan")), "time_s": float("nan")}

@@ -62,9 +62,8 @@ def run_method(sample, method, forget, retain, seed, device, cache: Path | None)
         return load_model(cached), meta["wall_time_s"]
     name = "retrain" if method == "retrain'" else method
     run_seed = seed + 1000 if method == "retrain'" else seed
-    needs_retain = get_unlearner(name).data_access.needs_retain
     result = unlearn(sample.model, forget, method=name, seed=run_seed, device=device,
-                     retain=retain if needs_retain else None, params=PARAMS.get(name))
+                     retain="auto", params=PARAMS.get(name))
     if cached is not None and method.startswith("retrain"):
         save_model(result.model, cached)
         cached.with_suffix(".json").write_text(json.dumps({"wall_time_s": result.wall_time_s}))

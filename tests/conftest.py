@@ -6,11 +6,14 @@ session-wide guard below fails the run if anything under ``sample_models/`` chan
 
 from __future__ import annotations
 
+import atexit
 import gzip
 import hashlib
 import io
 import json
+import os
 import shutil
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -18,6 +21,13 @@ import pandas as pd
 import pytest
 
 import workbench
+
+# Trained models (shadow models, gold standards) go to a fresh cache for the whole run, never
+# the user's: a stale entry there must not change a test, and tests must not fill it. Set
+# before any kernel starts, so notebooks under nbval inherit it.
+_CACHE = tempfile.mkdtemp(prefix="workbench-test-cache-")
+os.environ["WORKBENCH_CACHE"] = _CACHE
+atexit.register(shutil.rmtree, _CACHE, ignore_errors=True)
 
 REPO = Path(workbench.__file__).resolve().parents[1]
 SHIPPED = REPO / "sample_models"

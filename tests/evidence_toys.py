@@ -9,7 +9,9 @@ import tempfile
 from pathlib import Path
 
 import workbench as wb
+from workbench.audit.gold import gold_standard
 from workbench.evidence import build_record
+from workbench.evidence.selection import Selection
 from workbench.hashing import sha256_file
 from workbench.models import save_model
 
@@ -29,10 +31,9 @@ def clinic_erasure():
     sample = wb.load_sample("clinic")
     forget = sample.records.select(ids=clinic_ids(12))
     unlearned = wb.unlearn(sample.model, forget, params=FAST, device="cpu")
-    gold = wb.unlearn(sample.model, forget, method="retrain", device="cpu",
-                      retain=sample.records.retain_for(forget))
     cache = Path(tempfile.mkdtemp(prefix="evidence-cache-"))
     atexit.register(shutil.rmtree, cache, ignore_errors=True)
+    gold = gold_standard(sample.model, forget, count=2, cache_dir=cache)
     result = wb.audit(sample.model, unlearned, records=sample.records, forget=forget,
                       reference=gold, attacks=("loss", "rmia"), reference_models=2,
                       cache_dir=cache, config=wb.VerdictConfig(n_bootstrap=200))
@@ -43,10 +44,12 @@ def unsealed_record(folder: Path):
     """An unsealed record of :func:`clinic_erasure` whose model files live in ``folder``."""
     sample, forget, unlearned, gold, result = clinic_erasure()
     after = save_model(unlearned.model, folder / "model-unlearned.safetensors")
-    gold_file = save_model(gold.model, folder / "gold-standard.safetensors")
+    gold_files = [save_model(net, folder / f"gold-standard-{k}.safetensors")
+                  for k, net in enumerate(gold.models)]
     return build_record(unlearned=unlearned, audit_result=result, forget=forget,
+                        selection=Selection.by_ids(forget.ids),
                         original=sample.model, request=REQUEST, model_name="clinic",
                         records_source="sample:clinic", after_file=after.name,
                         after_file_sha256=sha256_file(after), gold=gold,
-                        gold_file=gold_file.name, gold_file_sha256=sha256_file(gold_file),
+                        gold_files=tuple((p.name, sha256_file(p)) for p in gold_files),
                         reference_models=2, operator="tester")

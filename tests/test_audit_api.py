@@ -12,7 +12,7 @@ from audit_toys import forget_ids, toy_model, toy_table
 from torch import nn
 
 from workbench.audit import AuditResult, VerdictConfig, audit
-from workbench.audit.verdict import FAIL, GOLD, NON_MEMBERS, PASS
+from workbench.audit.verdict import FAIL, GOLD, INCONCLUSIVE, NON_MEMBERS, PASS
 from workbench.models import TabularMLP
 from workbench.records import RecordTable
 from workbench.unlearn import unlearn
@@ -51,7 +51,7 @@ def json_native(value) -> bool:
 @pytest.fixture(scope="module")
 def planted():
     table = toy_table(200)
-    forget = table.select(ids=forget_ids(table, 20))
+    forget = table.select(ids=forget_ids(table, 30))  # at least min_forget_records (25)
     retain = table.retain_for(forget)
     return table, forget, Lookup(table, table.members().ids), Lookup(table, retain.ids)
 
@@ -64,8 +64,12 @@ def test_planted_memoriser_and_a_perfect_erasure(planted):
     assert result.metrics("loss", "original").tpr_at_01pct_fpr == 1.0
     assert result.metrics("loss", "unlearned").auc == 0.5  # all ties with the non-members
     assert result.metrics("loss", "original", "retain").auc == 1.0
-    assert result.verdict("mia_forget_loss").status == PASS
-    assert result.overall == PASS and result.compared_to == GOLD
+    verdict = result.verdict("mia_forget_loss")
+    assert verdict.status == PASS and verdict.power and verdict.original_status == FAIL
+    assert verdict.yardstick.models == 1 and verdict.group == "erasure"
+    assert result.overall == result.erasure == PASS and result.compared_to == GOLD
+    assert any("One retrained model" in note for note in result.notes)
+    assert result.decision_rule == VerdictConfig().rule
     assert result.flags.n_flagged == 0 and result.flags.n_flagged_original == len(forget)
     assert result.reference is None
     assert [r.original for r in result.confidence.records] == pytest.approx(
@@ -93,7 +97,7 @@ def test_without_a_gold_standard_the_verdict_targets_non_members_and_says_so(pla
     assert result.verdict("forget_accuracy").compared_to == NON_MEMBERS
     assert result.verdict("test_accuracy").compared_to == "original model"
     assert any("No gold standard" in note for note in result.notes)
-    assert result.gold_standard_sha256 is None and result.drift.gold_standard is None
+    assert result.gold_standard_sha256s == () and result.drift.gold_standard is None
     assert all(m.model != "gold_standard" for m in result.membership)
 
 
@@ -136,9 +140,11 @@ def test_without_gold_non_members_are_weighted_to_the_forget_set_class_mix(plant
     mia, accuracy = result.verdict("mia_forget_loss"), result.verdict("forget_accuracy")
     # unweighted, class-0 non-members (lower loss, always right) would make the forget set
     # look over-forgotten: AUC about 0.25, accuracy 0 against about 0.5
-    assert mia.value == pytest.approx(0.5) and mia.status == PASS
+    assert mia.value == pytest.approx(0.5) and mia.difference == pytest.approx(0.0)
     assert accuracy.value == 0.0 and accuracy.target == pytest.approx(0.0)
-    assert accuracy.status == PASS and "class mix" in accuracy.metric
+    assert "class mix" in accuracy.metric
+    # the "original" is this memory-free model too: the test has nothing to detect
+    assert mia.status == accuracy.status == INCONCLUSIVE and mia.power is False
     table_auc = result.metrics("loss", "unlearned", "forget").auc  # the table agrees
     assert table_auc == pytest.approx(mia.value)
     held_ones = int((table.held_out().labels() == 1).sum())  # so does the confidence plot
@@ -160,7 +166,8 @@ def test_a_forget_class_with_few_held_out_records_still_gives_a_finite_verdict()
     mia = result.verdict("mia_forget_loss")
     # every bootstrap replicate keeps the 4 class-b non-members (an unstratified one often
     # drew none: a NaN interval and an audit record that could not be written)
-    assert mia.interval == (0.0, 0.0) and mia.status == PASS  # all of class b score alike
+    assert mia.interval == (0.0, 0.0) and mia.difference == 0.0  # class b scores alike
+    assert mia.status == INCONCLUSIVE and "no power" in mia.reason  # original == unlearned
     json.dumps(result.to_dict(), allow_nan=False)
     assert any("Only 4 non-members of the forget set's classes" in n for n in result.notes)
 
@@ -197,9 +204,9 @@ def test_full_audit_of_a_trained_model(trained, tmp_path):
         for m in ("original", "unlearned", "gold_standard") for c in ("forget", "retain")}
     assert [v.test for v in result.verdicts] == [
         "mia_forget_loss", "mia_retain_loss", "mia_forget_rmia", "mia_retain_rmia",
-        "mia_forget_lira", "mia_retain_lira", "forget_accuracy", "test_accuracy",
-        "retain_accuracy"]
-    assert result.config.n_bootstrap == 200 and data["config"]["mia_auc_tolerance"] == 0.05
+        "mia_forget_lira", "mia_retain_lira", "forget_accuracy", "test_accuracy"]
+    assert {v.group for v in result.verdicts} == {"erasure", "collateral", "utility"}
+    assert result.config.n_bootstrap == 200 and data["config"]["band_coverage"] == 0.99
     assert result.reference.count == 4 and result.reference.out_per_record == 2
     assert "small-K" in result.reference.note and result.reference.lira_fixed_variance
     assert result.metrics("lira", "original", "retain").auc > 0.6  # the toy model memorises

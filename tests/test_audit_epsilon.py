@@ -11,7 +11,14 @@ import torch
 from audit_toys import forget_ids, toy_model, toy_table
 
 from workbench.audit import EpsilonEstimate, estimate_epsilon, forget_score, per_example_epsilon
-from workbench.audit.epsilon import DELTA, EPSILON_CAP, bucket_points, example_epsilon
+from workbench.audit.epsilon import (
+    DELTA,
+    EPSILON_CAP,
+    bucket_points,
+    example_epsilon,
+    original_models,
+)
+from workbench.hashing import weights_sha256
 
 torch.set_num_threads(1)
 
@@ -61,19 +68,25 @@ def test_bad_shapes_are_refused(u, r, match):
         per_example_epsilon(u, r)
 
 
-def test_estimate_epsilon_runs_the_method_and_the_gold_standard_with_n_seeds():
+def test_estimate_epsilon_draws_both_sides_from_training_randomness(tmp_path):
     table = toy_table(160)
     model = toy_model(table)
     forget = table.select(ids=forget_ids(table, 8))
-    estimate = estimate_epsilon(model, forget, method="finetune", n_models=4, seed=0)
+    estimate = estimate_epsilon(model, forget, method="finetune", n_models=4, seed=0,
+                                cache_dir=tmp_path)
+    originals = original_models(model, table, count=4, cache_dir=tmp_path)
+    hashes = {weights_sha256(m) for m in originals}
+    assert len(hashes) == 4 and weights_sha256(model) not in hashes  # retrained from scratch
+    assert (tmp_path / "originals").is_dir() and (tmp_path / "gold-standard").is_dir()
     assert estimate.record_ids == tuple(sorted(forget.ids, key=table.ids.index))
     assert len(estimate.epsilons) == 8 and all(0 <= e <= EPSILON_CAP for e in estimate.epsilons)
     assert 0.0 <= estimate.forget_score <= 1.0 and estimate.small_n
-    assert "small-N estimate from 4" in estimate.note
+    assert "small-N estimate from 4 originals" in estimate.note
     assert estimate.final_score == pytest.approx(
         estimate.forget_score * estimate.retain_accuracy_ratio * estimate.test_accuracy_ratio)
     assert EpsilonEstimate.from_dict(json.loads(json.dumps(estimate.to_dict()))) == estimate
-    again = estimate_epsilon(model, forget, method="finetune", n_models=4, seed=0)
+    again = estimate_epsilon(model, forget, method="finetune", n_models=4, seed=0,
+                             cache_dir=tmp_path / "fresh")
     assert again == estimate
     with pytest.raises(ValueError, match="at least 4 models"):
         estimate_epsilon(model, forget, n_models=3)

@@ -11,7 +11,7 @@ import pytest
 import torch
 from audit_toys import toy_model, toy_table
 
-from workbench.audit import CacheError, default_cache_dir, reference_models
+from workbench.audit import CacheError, default_cache_dir, model_cache, reference_models
 from workbench.audit import reference as reference_module
 from workbench.hashing import weights_sha256
 from workbench.records import RecordTable
@@ -95,7 +95,7 @@ def test_tampered_masks_or_weights_are_errors(toy, tmp_path):
     sidecar = json.loads(original)
     sidecar["membership"][0] = "1" * len(table)
     sidecar_path.write_text(json.dumps(sidecar))
-    with pytest.raises(CacheError, match="membership masks"):
+    with pytest.raises(CacheError, match="training-set masks"):
         reference_models(model, table, count=2, seed=0, cache_dir=tmp_path)
     sidecar_path.write_text(original)
     with open(refs.path / "model-001.safetensors", "ab") as handle:
@@ -109,7 +109,7 @@ def test_tampered_masks_or_weights_are_errors(toy, tmp_path):
 
 def test_a_crash_while_writing_leaves_no_entry_behind(toy, tmp_path, monkeypatch):
     table, model = toy
-    real_save, saved = reference_module.save_model, []
+    real_save, saved = model_cache.save_model, []
 
     def failing_save(net, path):
         if saved:
@@ -117,12 +117,12 @@ def test_a_crash_while_writing_leaves_no_entry_behind(toy, tmp_path, monkeypatch
         saved.append(path)
         return real_save(net, path)
 
-    monkeypatch.setattr(reference_module, "save_model", failing_save)
+    monkeypatch.setattr(model_cache, "save_model", failing_save)
     with pytest.raises(OSError, match="disk full"):
         reference_models(model, table, count=2, seed=0, cache_dir=tmp_path)
     assert saved, "the first model was written before the crash"
     assert list((tmp_path / "reference-models").iterdir()) == []
-    monkeypatch.setattr(reference_module, "save_model", real_save)
+    monkeypatch.setattr(model_cache, "save_model", real_save)
     refs = reference_models(model, table, count=2, seed=0, cache_dir=tmp_path)
     assert not refs.from_cache and (refs.path / "key.json").is_file()
 

@@ -25,7 +25,8 @@ def run_cli(*argv) -> tuple[int, str, str]:
 def erase_args(out, ledger, cache, *extra, ids=None):
     return ("erase", "--sample", "clinic", "--ids", ",".join(ids or clinic_ids(8)),
             "--out", out, "--ledger", ledger, "--cache-dir", cache, "--params", json.dumps(FAST),
-            "--reference-models", "4", "--request-ref", "REQ-CLI-1", "--legal-basis",
+            "--reference-models", "4", "--gold-models", "2", "--request-ref", "REQ-CLI-1",
+            "--legal-basis",
             "GDPR Art. 17(1)(a)", "--received", "2026-11-01", "--due", "2026-12-01", *extra)
 
 
@@ -37,7 +38,7 @@ def quick_args(out, ledger, cache, *extra):
 
 @pytest.fixture(scope="module")
 def erased(tmp_path_factory):
-    """One full erasure through the CLI (gold standard, LOSS + RMIA + LiRA, K=4)."""
+    """One full erasure through the CLI (2 gold models, LOSS + RMIA + LiRA, K=4)."""
     root = tmp_path_factory.mktemp("erase")
     code, out, err = run_cli(*erase_args(root / "out", root / "ledger.sqlite", root / "cache"))
     assert code == 0, err
@@ -48,16 +49,22 @@ def test_erase_writes_model_record_reports_and_ledger(erased):
     root, out = erased
     folder = root / "out"
     assert sorted(p.name for p in folder.iterdir()) == [
-        "gold-standard.safetensors", "model-unlearned.safetensors", "record.json",
-        "report.html", "report.pdf"]
+        "gold-standard-0.safetensors", "gold-standard-1.safetensors",
+        "model-unlearned.safetensors", "record.json", "report.html", "report.pdf"]
     record = load_record(folder / "record.json")
     assert record.tests.attacks == ("loss", "rmia", "lira")
     assert record.request.reference == "REQ-CLI-1" and record.erased.count == 8
     assert "workbench erase --sample clinic" in record.method.command
-    assert f"overall: {record.tests.overall}" in out
+    assert f"erasure: {record.tests.overall}" in out
+    assert len(record.gold_standard.models) == 2 and record.gold_standard.built
+    assert "--gold-models 2" in record.method.command
     report = verify_ledger(root / "ledger.sqlite")
     assert report.ok and report.entries == 1
     assert report.head_sha256 == record.integrity.record_sha256
+    # shadow models trained on the erased records are purged; the gold standard is not
+    assert "cache   deleted 1 cached model set(s) trained on the erased records, kept 1" in out
+    assert not list((root / "cache" / "reference-models").iterdir())
+    assert len(list((root / "cache" / "gold-standard").iterdir())) == 1
 
 
 def test_verify_reproduces(erased):
@@ -142,7 +149,7 @@ def test_model_needs_records(tmp_path):
 
 @pytest.mark.parametrize("fault", ["interrupt", "crash"])
 def test_fault_halfway_leaves_no_files_and_no_entry(tmp_path, monkeypatch, fault):
-    from workbench.evidence import pipeline
+    from workbench.pipeline import write as pipeline
 
     ledger = tmp_path / "ledger.sqlite"
     assert run_cli(*quick_args(tmp_path / "first", ledger, tmp_path / "c"))[0] == 0
@@ -178,7 +185,7 @@ def test_verify_detects_a_changed_record_byte(copy_out):
     data[pos] = ord("X")
     path.write_bytes(bytes(data))
     code, _, err = run_cli("verify", path, "--cache-dir", cache)
-    assert code == 2 and "record.json" in err and "changed after it was sealed" in err
+    assert code == 1 and "record.json" in err and "changed after it was sealed" in err  # tamper: 1
 
 
 def test_verify_detects_a_tampered_model(copy_out):
@@ -195,7 +202,7 @@ def test_verify_detects_a_tampered_model(copy_out):
 def test_verify_detects_the_wrong_model_after(copy_out):
     out, cache = copy_out
     code, out_text, _ = run_cli("verify", out / "record.json", "--model-after",
-                                out / "gold-standard.safetensors", "--cache-dir", cache)
+                                out / "gold-standard-0.safetensors", "--cache-dir", cache)
     assert code == 1 and "FAIL model after" in out_text and "weights hash" in out_text
 
 
@@ -231,6 +238,7 @@ def test_verify_missing_record_file(tmp_path):
     (("--received", "26/11/2026"), "request.received must be an ISO-8601"),
     (("--attacks", "lira", "--reference-models", "2"), "LiRA needs at least 4"),
     (("--attacks", "rmia", "--reference-models", "3"), "must be even"),
+    (("--reference", "retrain", "--gold-models", "1"), "or at least 2"),
 ])
 def test_bad_options_fail_before_any_work(tmp_path, extra, message):
     args = [*quick_args(tmp_path / "out", tmp_path / "l.sqlite", tmp_path / "c"), *extra]
@@ -259,8 +267,8 @@ def test_erase_a_model_file_then_verify(tmp_path, samples):
 
 def test_force_leaves_no_stale_file_of_the_earlier_run(copy_out, tmp_path):
     out, _ = copy_out
-    assert (out / "gold-standard.safetensors").exists()
+    assert (out / "gold-standard-1.safetensors").exists()
     code, _, err = run_cli(*quick_args(out, tmp_path / "l.sqlite", tmp_path / "c", "--force"))
     assert code == 0, err
-    assert not (out / "gold-standard.safetensors").exists()
+    assert not list(out.glob("gold-standard*"))
     assert not load_record(out / "record.json").gold_standard.built

@@ -34,8 +34,10 @@ def test_html_scorecard_comes_first_and_lists_passed_checks(record):
                                      "<h2>Accuracy drift", "<h2>Method and reproducibility",
                                      "<h2>Limitations", "<h2>Approval and integrity")]
     assert order == sorted(order)
-    assert f"Overall: <span class=\"badge {record.tests.overall}" in text
-    assert "Passed checks</b> (" in text
+    assert f"Erasure: <span class=\"badge {record.tests.overall}" in text
+    assert record.tests.audit.decision_rule in text.replace("&#x27;", "'")
+    for question in ("Erased:", "Collateral:", "Utility:"):
+        assert question in text[:text.index("<h2>Plots")]
     for test in record.tests.passed:
         assert test in text[:text.index("<h2>Plots")]
     assert record.integrity.record_sha256 in text and record.method.code_version in text

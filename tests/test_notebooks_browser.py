@@ -170,7 +170,7 @@ def test_notebook01_in_jupyterlab(tmp_path):
             ran = time.monotonic() - clicked
             expect(app.locator(".js-plotly-plot")).to_have_count(3, timeout=60_000)
             card = app.locator(".wb-scorecard")
-            expect(card).to_contain_text("Verdict scorecard")
+            expect(card).to_contain_text("Erasure verdict")
             for test in ("mia_forget_loss", "mia_forget_rmia", "test_accuracy"):
                 expect(card).to_contain_text(test)
             expect(app.locator(".js-plotly-plot").nth(1)).to_contain_text("TPR@1%FPR")
@@ -216,7 +216,7 @@ def test_notebook01_in_voila(tmp_path):
             chrome = p.chromium.launch(executable_path=browser, headless=True, args=CHROMIUM_ARGS)
             page = chrome.new_page(viewport={"width": 1400, "height": 2000})
             page.goto(base, wait_until="commit", timeout=60_000)
-            expect(page.locator(".wb-scorecard")).to_contain_text("Verdict scorecard",
+            expect(page.locator(".wb-scorecard")).to_contain_text("Erasure verdict",
                                                                   timeout=280_000)
             expect(page.locator(".js-plotly-plot")).to_have_count(3, timeout=60_000)
             expect(page.get_by_text("Selected: 10 records")).to_be_visible()

@@ -8,9 +8,10 @@ import pandas as pd
 import pytest
 
 import workbench as wb
+from workbench.evidence import load_record, verify_ledger
+from workbench.pipeline import run as pipeline_run
 from workbench.widgets import ErasureApp, figures, run_erasure
-from workbench.widgets import export as export_module
-from workbench.widgets import run as run_module
+from workbench.widgets.export import operator_name
 from workbench.widgets.method import MethodPanel
 
 FAST = {"steps": 20, "min_steps": 0, "inversion_steps": 5, "proxies": 256}
@@ -18,7 +19,7 @@ FAST = {"steps": 20, "min_steps": 0, "inversion_steps": 5, "proxies": 256}
 
 @pytest.fixture
 def clinic_app() -> ErasureApp:
-    return ErasureApp("clinic", background=False)
+    return ErasureApp("clinic", background=False, gold_models=2)
 
 
 def _select_two(a: ErasureApp) -> None:
@@ -37,7 +38,7 @@ def outcome(samples):
     table = samples["clinic"].records
     forget = table.select(ids=list(table.members().ids[:12]))
     return run_erasure(samples["clinic"].model, table, forget, method="synthetic", params=FAST,
-                       attacks=("loss",))
+                       attacks=("loss",), gold_models=2)
 
 
 def test_figures_show_what_the_audit_measured(outcome):
@@ -56,7 +57,10 @@ def test_figures_show_what_the_audit_measured(outcome):
     card = figures.scorecard_html(result)
     for v in result.verdicts:
         assert v.test in card and v.status in card
-    assert "allowed" in card and "+0.050" in card  # the thresholds used
+    assert "band" in card and "Erasure verdict" in card and "original (power)" in card
+    for v in result.verdicts:  # the band and the original's score of every test
+        assert v.allowed[1] is None or f"{v.allowed[1]:+.3f}" in card
+    assert "Utility:" in card and "Collateral:" in card
     bundle = figures.mimebundle(roc)
     json.dumps(bundle)  # JSON-native, as the frontend receives it
 
@@ -110,7 +114,6 @@ def test_method_panel_renders_params_with_bounds_and_defaults():
     assert panel.params() == {"proxies": 512, "steps": 50, "sigma": 0.5}
     panel.method.value = "scrub"
     assert "msteps" in panel.controls and "forget_and_retain" in panel.summary.value
-    assert panel.settings()["needs_retain"] is True
     panel.reset_button.click()
     assert panel.params() == {}
 
@@ -125,7 +128,7 @@ def test_run_shows_results_and_failure_keeps_them(clinic_app, monkeypatch):
     assert a.run.messages.error is None, a.run.messages.error
     first = a.outcome
     assert first is not None and "verdict" in a.run.status.value
-    assert len(a.results.titles()) == 3 and "Verdict scorecard" in a.results.scorecard.value
+    assert len(a.results.titles()) == 3 and "Erasure verdict" in a.results.scorecard.value
     a.method.controls["sigma"][1].value = "nonsense"
     a.run.run_button.click()
     assert "must be a number" in a.run.messages.error and a.outcome is first
@@ -134,7 +137,7 @@ def test_run_shows_results_and_failure_keeps_them(clinic_app, monkeypatch):
         raise RuntimeError("the GPU caught fire")
 
     a.method.controls["sigma"][1].value = ""
-    monkeypatch.setattr(run_module.wb, "unlearn", boom)
+    monkeypatch.setattr(pipeline_run, "unlearn", boom)
     a.run.run_button.click()  # raised inside the handler: must surface in the panel
     assert a.run.messages.error == "RuntimeError: the GPU caught fire"
     assert "Failed" in a.run.status.value and a.run.progress.bar_style == "danger"
@@ -163,26 +166,48 @@ def test_progress_reaches_the_bar(samples):
                 gold_standard=False, progress=lambda f, m: seen.append((f, m)))
     fractions = [f for f, _ in seen]
     assert fractions == sorted(fractions) and fractions[-1] == 1.0
-    assert any(m.startswith("synthetic: ") for _, m in seen)
+    assert any(m.startswith("unlearn (synthetic): ") for _, m in seen)
     assert any(m.startswith("audit: ") for _, m in seen)
 
 
-def test_export_with_and_without_the_evidence_module(clinic_app, outcome, tmp_path, monkeypatch):
+def test_export_goes_through_the_pipeline_to_a_new_folder_and_the_ledger(clinic_app, tmp_path):
     a = clinic_app
+    a.export.ledger = tmp_path / "ledger.sqlite"
+    a.results.clear("none")
     a.export.export_button.click()
     assert "nothing to export" in a.export.messages.error
-    a.results.show(outcome)
-    a.export.folder.value = str(tmp_path / "full")
-    a.export.formats.value = ("JSON", "HTML")
+    _select_two(a)
+    _fast(a)
+    a.run.reference.value = "DSR 7"
+    a.run.run_button.click()
+    assert a.run.messages.error is None, a.run.messages.error
+    a.export.folder.value = str(tmp_path / "evidence")
     a.export.export_button.click()
+    a.export.export_button.click()  # a second export never overwrites the first
     assert a.export.messages.error is None, a.export.messages.error
-    assert {"model", "gold_standard", "json", "html"} <= set(a.export.files)
-    monkeypatch.setattr(export_module, "_evidence", lambda: None)
-    files, note = export_module.export_evidence(outcome, tmp_path / "raw", ("JSON", "HTML"))
-    data = json.loads(files["json"].read_text())
-    assert wb.AuditResult.from_dict(data["audit"]) == outcome.audit
-    assert data["files"]["model"]["sha256"] == wb.hashing.sha256_file(files["model"])
-    assert "not available" in note and "Verdict scorecard" in files["html"].read_text()
+    folders = sorted((tmp_path / "evidence").iterdir())
+    assert len(folders) == 2 and all(f.name.startswith("DSR_7-") for f in folders)
+    assert {"model", "record", "html", "pdf", "gold-standard-0"} <= set(a.export.files)
+    report = verify_ledger(tmp_path / "ledger.sqlite")
+    assert report.ok and report.entries == 2
+    record = load_record(folders[0] / "record.json")
+    assert record.approval.operator == operator_name()  # who ran it, not "unknown"
+    assert record.erased.selection.kind == "ids" and "run_request" in record.method.command
+    assert "files/" in a.export.listing.value or "file://" in a.export.listing.value
+
+
+def test_loading_other_records_clears_the_result_and_export_refuses_a_stale_one(
+        outcome, tmp_path):
+    a = ErasureApp("clinic", background=False, gold_models=2)
+    a.results.show(outcome)  # a result for a model that is not the one loaded
+    a.export.ledger = tmp_path / "ledger.sqlite"
+    a.export.export_button.click()
+    assert "another model or records" in a.export.messages.error
+    assert not (tmp_path / "ledger.sqlite").exists()
+    a.source.sample.value = "credit"
+    a.source.load_button.click()
+    assert a.outcome is None and "was cleared" in a.results.header.value
+    assert a.results.titles() == [] and a.results.scorecard.value == ""
 
 
 def test_own_model_and_records(samples, tmp_path):

@@ -17,33 +17,34 @@ def evidence(samples, tmp_path_factory):
     table = samples["credit"].records
     forget = table.select(ids=list(table.members().ids[:15]))
     outcome = run_erasure(samples["credit"].model, table, forget, method="synthetic",
-                          params=FAST, attacks=("loss",))
-    files, _ = export_evidence(outcome, tmp_path_factory.mktemp("evidence"), ("JSON",),
-                               model_name="credit")
-    return files
+                          params=FAST, attacks=("loss",), gold_models=2, model_name="credit",
+                          records_source="sample:credit")
+    root = tmp_path_factory.mktemp("evidence")
+    return export_evidence(outcome, root, ledger=root / "ledger.sqlite").files
 
 
 def test_verify_panel_reproduces_the_verdict(evidence):
-    panel = VerifyPanel(path=str(evidence["json"]))
+    panel = VerifyPanel(path=str(evidence["record"]))
     panel.verify_button.click()
     assert panel.messages.error is None, panel.messages.error
     assert panel.result.ok, panel.result.checks
     assert "the verdict reproduces" in panel.report.value
     names = [name for name, _, _ in panel.result.checks]
-    assert {"model after", "gold standard", "overall verdict"} <= set(names)
+    assert {"model after", "gold standard 1/2", "gold standard 2/2", "erasure verdict",
+            "utility verdict"} <= set(names)
 
 
 def test_a_changed_model_file_is_caught(evidence, tmp_path):
-    for role in ("json", "model", "gold_standard"):
+    for role in ("record", "model", "gold-standard-0", "gold-standard-1"):
         (tmp_path / evidence[role].name).write_bytes(evidence[role].read_bytes())
-    gold = tmp_path / evidence["gold_standard"].name
+    gold = tmp_path / evidence["gold-standard-1"].name
     data = bytearray(gold.read_bytes())
     data[-1] ^= 1
     gold.write_bytes(bytes(data))
-    panel = VerifyPanel(path=str(tmp_path / evidence["json"].name))
+    panel = VerifyPanel(path=str(tmp_path / evidence["record"].name))
     panel.verify_button.click()
     failed = [name for name, ok, _ in panel.result.checks if not ok]
-    assert failed == ["gold standard", "tests"] and "FAILED" in panel.report.value
+    assert failed == ["gold standard 2/2", "tests"] and "FAILED" in panel.report.value
 
 
 def test_verify_errors_are_messages(tmp_path):

@@ -1,6 +1,6 @@
 """Erasure Workbench: synthetic unlearning for PyTorch classifiers, and evidence it worked."""
 
-from workbench.audit import AuditResult, VerdictConfig, audit
+from workbench.audit import AuditResult, GoldStandard, VerdictConfig, audit, gold_standard
 from workbench.device import resolve_device
 from workbench.hashing import weights_sha256
 from workbench.models import load_model, save_model
@@ -17,7 +17,7 @@ from workbench.unlearn import (
 )
 
 __all__ = [
-    "AuditResult", "VerdictConfig", "audit",
+    "AuditResult", "GoldStandard", "VerdictConfig", "audit", "gold_standard",
     "UnlearnResult", "available_methods", "get_unlearner", "param_specs", "register_unlearner",
     "unlearn",
     "FeatureSchema", "FeatureSpec", "ForgetSet", "RecordSet", "RecordTable", "Sample",

@@ -7,7 +7,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from workbench.evidence.commands import add_evidence_commands
+from workbench.commands import add_evidence_commands
+from workbench.evidence import LedgerError, RecordError
 from workbench.samples import SAMPLES, list_samples, rebuild_samples
 from workbench.samples.catalog import ALL_SAMPLES, EXTRA_SAMPLES
 
@@ -53,7 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
                               "$WORKBENCH_FASHION_DIR or the installed package)")
     rebuild.add_argument("--device", default="cpu", help="train on this device (default cpu)")
     rebuild.set_defaults(run=cmd_rebuild)
-    add_evidence_commands(sub)  # erase, verify, ledger verify (workbench/evidence/commands.py)
+    add_evidence_commands(sub)  # erase, verify, ledger verify (workbench/commands.py)
     return parser
 
 
@@ -61,6 +62,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.run(args)
+    except (RecordError, LedgerError) as error:  # a record or ledger that does not verify
+        print(f"workbench: verification failed: {error}", file=sys.stderr)
+        return 1
     except (ValueError, FileNotFoundError) as error:
         print(f"workbench: error: {error}", file=sys.stderr)
         return 2

@@ -18,7 +18,6 @@ from workbench.audit.attacks import (
     rmia_attack,
     tune_rmia_a,
 )
-from workbench.audit.checks import FlaggedRecord, RecordFlags
 from workbench.audit.confidence import ConfidenceReport, RecordConfidence
 from workbench.audit.drift import Accuracy, DriftReport
 from workbench.audit.epsilon import (
@@ -27,7 +26,10 @@ from workbench.audit.epsilon import (
     forget_score,
     per_example_epsilon,
 )
+from workbench.audit.flags import FlaggedRecord, RecordFlags
+from workbench.audit.gold import DEFAULT_GOLD_COUNT, GoldStandard, gold_standard
 from workbench.audit.metrics import AttackMetrics, attack_metrics, roc_auc, roc_curve, tpr_at_fpr
+from workbench.audit.model_cache import PurgeReport, purge_trained_on
 from workbench.audit.reference import (
     CacheError,
     ReferenceModels,
@@ -36,10 +38,12 @@ from workbench.audit.reference import (
 )
 from workbench.audit.result import AuditResult, MembershipResult, ReferenceInfo
 from workbench.audit.signals import Signals, signals
-from workbench.audit.verdict import Verdict, VerdictConfig
+from workbench.audit.verdict import DECISION_RULE, Verdict, VerdictConfig, Yardstick
 
 __all__ = [
-    "ATTACK_NAMES", "Accuracy", "AttackMetrics", "AttackOptions", "AuditResult", "CacheError",
+    "ATTACK_NAMES", "DECISION_RULE", "DEFAULT_GOLD_COUNT", "GoldStandard", "PurgeReport",
+    "Yardstick", "gold_standard", "purge_trained_on", "Accuracy", "AttackMetrics",
+    "AttackOptions", "AuditResult", "CacheError",
     "ConfidenceReport", "DriftReport", "EpsilonEstimate", "FlaggedRecord", "MembershipResult",
     "RecordConfidence", "RecordFlags", "ReferenceInfo", "ReferenceModels", "ReferenceSignals",
     "Signals", "Verdict", "VerdictConfig", "attack_metrics", "attack_scores", "audit",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -20,28 +20,39 @@ from workbench.audit.attacks import (
     attack_scores,
     tune_rmia_a,
 )
-from workbench.audit.checks import accuracy_verdicts, membership_verdicts, record_flags
+from workbench.audit.checks import Comparison, comparisons, verdicts
 from workbench.audit.confidence import confidence_report
 from workbench.audit.drift import drift_report
 from workbench.audit.epsilon import estimate_epsilon
+from workbench.audit.flags import record_flags
+from workbench.audit.gold import DEFAULT_GOLD_COUNT, GoldStandard
 from workbench.audit.metrics import attack_metrics
 from workbench.audit.reference import DEFAULT_COUNT, table_sha256
 from workbench.audit.result import AuditResult, MembershipResult, ReferenceInfo
 from workbench.audit.sets import AuditSets, audit_sets, class_mix_gap
 from workbench.audit.signals import signals
-from workbench.audit.verdict import GOLD, NON_MEMBERS, VerdictConfig, overall_status
+from workbench.audit.verdict import (
+    COLLATERAL,
+    ERASURE,
+    GOLD,
+    NON_MEMBERS,
+    UTILITY,
+    VerdictConfig,
+    group_status,
+)
 from workbench.hashing import weights_sha256
 from workbench.records import ForgetSet, RecordTable, TrainRecipe
 from workbench.training import predict_logits
 from workbench.unlearn import UnlearnResult
 
 Progress = Callable[[int, int, str], None]
+Gold = nn.Module | UnlearnResult | GoldStandard | Sequence[nn.Module | UnlearnResult]
 CLASS_MIX_ALPHA = 0.01  # below this p-value an audit without gold notes the class-mix confound
 SMALL_K = 16
 
 
 def audit(original: nn.Module, unlearned: nn.Module | UnlearnResult, *, records: RecordTable,
-          forget: ForgetSet, reference: nn.Module | UnlearnResult | None = None,
+          forget: ForgetSet, reference: Gold | None = None,
           attacks: Iterable[str] = ("loss", "rmia", "lira"), seed: int = 0,
           config: VerdictConfig | None = None, reference_models: int = DEFAULT_COUNT,
           cache_dir: str | Path | None = None, recipe: TrainRecipe | None = None,
@@ -54,9 +65,12 @@ def audit(original: nn.Module, unlearned: nn.Module | UnlearnResult, *, records:
         unlearned: the unlearned model, or the ``UnlearnResult`` that holds it.
         records: the record table the models were trained on (members and held-out).
         forget: the records that were to be forgotten (``records.select(...)``).
-        reference: the gold standard: ``unlearn(..., method="retrain")``'s result or a model
-            retrained without ``forget``. None compares with held-out non-members instead
-            (weighted to the forget set's class mix).
+        reference: the gold standard: a :class:`GoldStandard` ensemble
+            (``gold_standard(original, forget)``: ``K`` retrains, the calibrated yardstick), a
+            sequence of retrained models or results, or one (``unlearn(...,
+            method="retrain")``; a weaker yardstick: its spread is estimated from one pair).
+            None compares with held-out non-members instead (weighted to the forget set's
+            class mix).
         attacks: any of ``loss``, ``rmia`` and ``lira``.
         seed: seeds the reference models and every bootstrap.
         config: verdict thresholds (defaults: ``VerdictConfig()``).
@@ -86,8 +100,8 @@ def audit(original: nn.Module, unlearned: nn.Module | UnlearnResult, *, records:
     sets = audit_sets(records, forget, class_matched=reference is None)
     models = {"original": _module(original, "original"),
               "unlearned": _model_of(unlearned, original, forget, "unlearned")}
-    if reference is not None:
-        models["gold_standard"] = _model_of(reference, original, forget, "gold_standard")
+    gold = _gold_models(reference, models["original"], forget, sets)
+    models.update(zip(gold_names(len(gold)), gold, strict=True))
     _check_outputs(models, records)
     report = progress or (lambda step, total, message: None)
     report(1, 4, "signals")
@@ -104,13 +118,15 @@ def audit(original: nn.Module, unlearned: nn.Module | UnlearnResult, *, records:
     report(3, 4, "attacks and metrics")
     scores = {a: {name: attack_scores(a, s, ref_signals, options) for name, s in sig.items()}
               for a in attacks}
-    verdicts = (*membership_verdicts(scores, sets, config, seed),
-                *accuracy_verdicts(sig, sets, config, seed))
+    resampled = comparisons(sets, config, seed)
+    tests = verdicts(scores, {name: s.correct for name, s in sig.items()}, sets,
+                     gold_names(len(gold)), config, seed, resampled)
     epsilon = None
     if epsilon_models:
         report(4, 4, "per-example epsilon")
         epsilon = estimate_epsilon(models["original"], forget, method=unlearned.method,
                                    params=unlearned.params, n_models=epsilon_models, seed=seed,
+                                   cache_dir=cache_dir,
                                    device=device)
     classes = records.schema.classes
     return AuditResult(
@@ -120,18 +136,25 @@ def audit(original: nn.Module, unlearned: nn.Module | UnlearnResult, *, records:
         non_member_count=len(sets.non_members), retain_count=len(sets.retain),
         original_sha256=weights_sha256(models["original"]),
         unlearned_sha256=weights_sha256(models["unlearned"]),
-        gold_standard_sha256=(weights_sha256(models["gold_standard"])
-                              if "gold_standard" in models else None),
+        gold_standard_sha256s=tuple(weights_sha256(m) for m in gold),
         unlearned_method=unlearned.method if isinstance(unlearned, UnlearnResult) else None,
-        compared_to=GOLD if reference is not None else NON_MEMBERS,
-        membership=_membership(scores, sets, config, seed),
+        compared_to=GOLD if gold else NON_MEMBERS,
+        membership=_membership(scores, sets, config, seed, resampled),
         confidence=confidence_report(sig, sets, classes),
-        drift=drift_report(sig["original"], sig["unlearned"], sig.get("gold_standard"), sets,
-                           classes),
-        verdicts=verdicts, overall=overall_status(verdicts),
+        drift=drift_report(sig["original"], sig["unlearned"],
+                           [sig[n] for n in gold_names(len(gold))], sets, classes),
+        verdicts=tests, erasure=group_status(tests, ERASURE),
+        collateral=group_status(tests, COLLATERAL), utility=group_status(tests, UTILITY),
+        overall=group_status(tests, ERASURE), decision_rule=config.rule,
         flags=record_flags(scores, sets, config, records.ids), config=config, reference=info,
-        epsilon=epsilon, notes=_notes(reference is not None, sets, info, records, forget),
+        epsilon=epsilon, notes=_notes(len(gold), sets, info, records, forget, config),
         wall_time_s=round(time.perf_counter() - start, 3))
+
+
+def gold_names(count: int) -> list[str]:
+    """Model names of ``count`` gold members: ``gold_standard`` (member 0, the one the plots,
+    flags and confidences show), then ``gold_standard_1``, ..."""
+    return ["gold_standard", *(f"gold_standard_{k}" for k in range(1, count))][:count]
 
 
 def _attack_setup(refs: _reference.ReferenceModels, ref_signals: ReferenceSignals,
@@ -156,21 +179,21 @@ def _attack_setup(refs: _reference.ReferenceModels, ref_signals: ReferenceSignal
 
 
 def _membership(scores: dict[str, dict[str, np.ndarray]], sets: AuditSets,
-                config: VerdictConfig, seed: int) -> tuple[MembershipResult, ...]:
-    """Metrics of every attack on every model, forget vs non-members and retain vs held-out."""
+                config: VerdictConfig, seed: int,
+                resampled: tuple[Comparison, Comparison | None]) -> tuple[MembershipResult, ...]:
+    """Metrics of every attack on the original, unlearned and first gold model, forget vs
+    non-members and retain vs held-out (95% percentile intervals)."""
     out = []
     for attack, by_model in scores.items():
-        for name, model_scores in by_model.items():
-            for comparison, members, others in (("forget", sets.forget, sets.non_members),
-                                                ("retain", sets.retain, sets.retain_non_members)):
-                if len(members) == 0 or len(others) == 0:
+        for name in ("original", "unlearned", "gold_standard"):
+            if name not in by_model:
+                continue
+            for comparison, sides in zip(("forget", "retain"), resampled, strict=True):
+                if sides is None:
                     continue
-                truth = np.r_[np.ones(len(members), bool), np.zeros(len(others), bool)]
-                metrics = attack_metrics(model_scores[np.r_[members, others]], truth,
+                metrics = attack_metrics(by_model[name][sides.positions], sides.truth,
                                          n_bootstrap=config.n_bootstrap, seed=seed,
-                                         confidence_level=config.confidence_level,
-                                         weights=sets.forget_pair_weights()
-                                         if comparison == "forget" else None)
+                                         weights=sides.weights, replicates=sides.replicates)
                 out.append(MembershipResult(attack, name, comparison, metrics))
     return tuple(out)
 
@@ -212,6 +235,43 @@ def _model_of(given: nn.Module | UnlearnResult, original: nn.Module, forget: For
     return given.model
 
 
+def _gold_models(reference: Gold | None, original: nn.Module, forget: ForgetSet,
+                 sets: AuditSets) -> list[nn.Module]:
+    """The gold-standard models in ``reference``, checked to belong to this request."""
+    if reference is None:
+        return []
+    if isinstance(reference, GoldStandard):
+        if reference.original_sha256 != weights_sha256(original):
+            raise ValueError("the gold standard was retrained for another model than "
+                             f"`original` (weights {reference.original_sha256[:12]}...)")
+        if (reference.forget_rule, reference.forget_count) != (forget.rule, len(forget)) \
+                or reference.table_sha256 != table_sha256(forget.table):
+            raise ValueError(f"the gold standard was retrained for another request "
+                             f"({reference.forget_count} records, {reference.forget_rule!r}) "
+                             f"than `forget` ({len(forget)} records, {forget.rule!r})")
+        seen = reference.trained_on[:, sets.forget].any(axis=0)
+        if seen.any():
+            ids = [forget.table.ids[p] for p in sets.forget[seen][:5]]
+            raise ValueError(f"{int(seen.sum())} forgotten record(s) are in the training set "
+                             f"of a gold-standard model (e.g. {ids}): a gold standard must be "
+                             "retrained without every forgotten record")
+        models = list(reference.models)
+    elif isinstance(reference, (nn.Module, UnlearnResult)):
+        models = [_model_of(reference, original, forget, "gold_standard")]
+    elif isinstance(reference, Sequence) and not isinstance(reference, str) and reference:
+        models = [_model_of(m, original, forget, "gold_standard") for m in reference]
+    else:
+        raise ValueError(f"reference must be a GoldStandard, a retrained model or result, or a "
+                         f"non-empty sequence of them; got {type(reference).__name__}")
+    shapes = [{k: tuple(v.shape) for k, v in m.state_dict().items()} for m in models]
+    if any(type(m) is not type(models[0]) or s != shapes[0]
+           for m, s in zip(models, shapes, strict=True)):
+        raise ValueError("the gold-standard models disagree on their architecture (class or "
+                         "weight shapes); an ensemble retrains one architecture with other "
+                         "seeds")
+    return models
+
+
 def _check_outputs(models: dict[str, nn.Module], table: RecordTable) -> None:
     probe = table.inputs(table.ids[:1])
     sizes = {}
@@ -228,13 +288,26 @@ def _check_outputs(models: dict[str, nn.Module], table: RecordTable) -> None:
                          "compares models of one classifier over the same classes")
 
 
-def _notes(has_gold: bool, sets: AuditSets, info: ReferenceInfo | None, records: RecordTable,
-           forget: ForgetSet) -> tuple[str, ...]:
-    notes = []
-    if not has_gold:
+def _notes(gold_count: int, sets: AuditSets, info: ReferenceInfo | None, records: RecordTable,
+           forget: ForgetSet, config: VerdictConfig) -> tuple[str, ...]:
+    notes = [f"Decision rule: {config.rule}"]
+    if len(sets.forget) < config.min_forget_records:
+        notes.append(f"Too small to decide: {len(sets.forget)} forgotten records, fewer than "
+                     f"{config.min_forget_records}. A forget-set test at this size can FAIL but "
+                     "not PASS: the numbers are shown, the erasure cannot be established.")
+    if gold_count == 1:
+        notes.append("One retrained model was given as the gold standard: each verdict's "
+                     "yardstick is estimated from that one model, so the verdicts are weaker "
+                     "(in the calibration benchmark about half of independent retrains PASS "
+                     f"against one model, against {DEFAULT_GOLD_COUNT} most do). Pass "
+                     "gold_standard(original, forget) for the calibrated ensemble.")
+    elif gold_count:
+        notes.append(f"Gold standard: {gold_count} models retrained without the forget set "
+                     "(different seeds); every band is their spread.")
+    if not gold_count:
         notes.append("No gold standard was given: forget-set verdicts compare the unlearned "
                      f"model with {sets.non_member_rule} (AUC 0.5, their accuracy) and utility "
-                     "with the original model. A retrained model is the stronger reference.")
+                     "with the original model. Retrained models are the stronger reference.")
         gap = None if forget.is_class_request else class_mix_gap(records.labels().numpy(), sets)
         if gap is not None and gap.p_value < CLASS_MIX_ALPHA:
             mix = (f"The forget set's class mix is unlike a random draw of "

@@ -1,168 +1,301 @@
-"""The audit's tests, run on scores and signals: membership, accuracy, per-record flags."""
+"""The audit's tests: three questions, each answered against a calibrated yardstick.
+
+- **erasure**: do the forgotten records look as member-like (one test per attack) and are
+  they predicted as well (forget accuracy) as under models that never saw them?
+- **collateral**: did the kept training records become more exposed (retain-set AUC)?
+- **utility**: is test accuracy kept? (Retain accuracy is judged only when
+  ``VerdictConfig.judge_retain_accuracy`` asks for it, and is always shown in the drift
+  report: a retrained model memorises its retain set, an unlearned one need not.)
+
+Each test's yardstick comes from the gold-standard models (their mean, their spread pooled
+with the record bootstrap, and the mean's uncertainty), from one gold model, or without a
+gold standard from held-out non-members and the original model. :func:`verdicts` applies
+:func:`workbench.audit.verdict.decide` to each and checks the untouched original's power.
+"""
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
-from workbench.audit._json import JsonRecord
-from workbench.audit.metrics import upper_quantile
+from workbench.audit.metrics import bootstrap_stats, bootstrap_weights, roc_auc
 from workbench.audit.sets import AuditSets
-from workbench.audit.signals import Signals
 from workbench.audit.verdict import (
+    COLLATERAL,
+    ERASURE,
     GOLD,
+    INCONCLUSIVE,
+    LOWER,
     NON_MEMBERS,
     ORIGINAL,
+    PASS,
+    TWO_SIDED,
+    UPPER,
+    UTILITY,
     Verdict,
     VerdictConfig,
-    make_verdict,
-    mean_difference,
-    paired_auc_difference,
+    Yardstick,
+    decide,
+    describe,
 )
 
-STRONGEST_FIRST = ("lira", "rmia", "loss")
-MATCHED = " (non-members weighted to the forget set's class mix)"
 Scores = dict[str, dict[str, np.ndarray]]  # attack -> model name -> (N,) scores
+Values = tuple[float, np.ndarray]  # (point value, (B,) bootstrap replicates)
+MATCHED = " (non-members weighted to the forget set's class mix)"
+
+
+@dataclass(frozen=True, eq=False)
+class Comparison:
+    """Members vs others at table rows ``positions``, with one shared resampling.
+
+    ``replicates`` ``(B, n)``: how often each record is drawn in each bootstrap replicate
+    (times its record weight); every model is evaluated on the same replicates, so
+    differences between models are paired.
+    """
+
+    positions: np.ndarray
+    truth: np.ndarray
+    weights: np.ndarray | None
+    replicates: np.ndarray
+
+    @classmethod
+    def of(cls, members: np.ndarray, others: np.ndarray, weights: np.ndarray | None,
+           n_bootstrap: int, seed: int) -> Comparison:
+        truth = np.r_[np.ones(len(members), bool), np.zeros(len(others), bool)]
+        return cls(np.r_[members, others], truth, weights,
+                   bootstrap_weights(truth, n_bootstrap, seed, weights))
+
+    def auc(self, scores: np.ndarray) -> Values:
+        """Membership AUC of ``(N,)`` table-wide scores, and its replicates."""
+        s = scores[self.positions]
+        return (roc_auc(s, self.truth, self.weights),
+                bootstrap_stats(s, self.truth, self.replicates)["auc"])
+
+    def accuracy(self, correct: np.ndarray, members: bool) -> Values:
+        """Accuracy on the members (or the weighted others), and its replicates."""
+        side = self.truth if members else ~self.truth
+        hits = correct[self.positions[side]].astype(np.float64)
+        w = np.ones(len(hits)) if self.weights is None else self.weights[side]
+        counts = self.replicates[:, side]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            reps = (counts @ hits) / counts.sum(axis=1)
+        return float((hits * w).sum() / w.sum()), reps
+
+    @property
+    def n_members(self) -> int:
+        return int(self.truth.sum())
+
+    def null_auc_sd(self) -> float:
+        """SD of the AUC when members and others are exchangeable (Mann-Whitney), with the
+        others' effective size under their weights."""
+        n1 = self.n_members
+        w = np.ones(len(self.truth) - n1) if self.weights is None else self.weights[~self.truth]
+        n0 = w.sum() ** 2 / (w ** 2).sum()
+        return math.sqrt((n1 + n0 + 1.0) / (12.0 * n1 * n0))
+
+
+def ensemble_yardstick(gold: list[Values], floor: float) -> Yardstick:
+    """Target, spread and uncertainty from ``K >= 2`` gold models' values and replicates.
+
+    The spread is the larger of two estimates of how far one retrain lands from the
+    ensemble's mean: the between-retrain standard deviation (``K - 1`` degrees of freedom)
+    and the record bootstrap's (each member's replicates around the ensemble's, per
+    replicate). Measured on the calibration requests, this ``max`` makes the standardised
+    difference of an independent retrain close to unit variance (0.94-0.99 for K = 8),
+    where either estimate alone runs wide tails with few retrains.
+    """
+    points = np.array([g[0] for g in gold])
+    reps = np.stack([g[1] for g in gold])
+    k = len(points)
+    between = points.var(ddof=1)
+    boot = float(np.nansum(np.nanvar(reps - reps.mean(axis=0), axis=1)) / (k - 1))
+    spread = math.sqrt(max(between, boot))
+    return Yardstick(GOLD, k, float(points.mean()), spread, spread / math.sqrt(k), floor)
+
+
+def pair_yardstick(reference: Values, value: Values, compared_to: str, floor: float, *,
+                   models: int = 0, spread_from_pair: bool) -> Yardstick:
+    """One reference model against ``value``: its record-bootstrap deviation.
+
+    ``spread_from_pair``: the reference is one draw of a random retrain (one gold model),
+    so the pair's bootstrap SD / sqrt(2) is both the spread and the target's uncertainty;
+    otherwise the reference is fixed (the original model) and only the paired difference's
+    uncertainty counts.
+    """
+    sd = float(np.nanstd(value[1] - reference[1]))
+    if spread_from_pair:
+        return Yardstick(compared_to, models, reference[0], sd / math.sqrt(2.0),
+                         sd / math.sqrt(2.0), floor)
+    return Yardstick(compared_to, models, reference[0], 0.0, sd, floor)
 
 
 @dataclass(frozen=True)
-class FlaggedRecord(JsonRecord):
-    """A forgotten record whose score under the unlearned model still looks like a member.
+class CheckSpec:
+    """One test: its id, group, wording, side, floor and how to measure a model."""
 
-    ``p_value`` is the share of non-members scoring at least as high (with +1 smoothing;
-    without a gold standard, weighted to the forget set's class mix like the verdicts).
-    """
-
-    record_id: str
-    score: float
-    p_value: float
-    original_score: float
-    gold_standard_score: float | None
-    flagged_under_gold_standard: bool | None
+    test: str
+    group: str
+    question: str
+    metric: str
+    side: str
+    floor: float
+    measure: Callable[[str], Values]  # model name -> its value and replicates
+    no_gold: Callable[[str], Yardstick]  # model name -> its yardstick without a gold standard
 
 
-@dataclass(frozen=True)
-class RecordFlags(JsonRecord):
-    """Forgotten records above each model's ``1 - fpr`` quantile of non-member scores.
-
-    About ``expected_by_chance`` records are flagged even for a perfect erasure; compare
-    ``n_flagged`` with ``n_flagged_gold_standard`` (the same test on the retrained model).
-    """
-
-    attack: str
-    fpr: float
-    threshold: float
-    n_forget: int
-    expected_by_chance: float
-    n_flagged: int
-    n_flagged_original: int
-    n_flagged_gold_standard: int | None
-    records: tuple[FlaggedRecord, ...]
+def _yardstick(spec: CheckSpec, model: str, gold: list[str]) -> Yardstick:
+    if len(gold) >= 2:
+        return ensemble_yardstick([spec.measure(g) for g in gold], spec.floor)
+    if len(gold) == 1:
+        return pair_yardstick(spec.measure(gold[0]), spec.measure(model), GOLD, spec.floor,
+                              models=1, spread_from_pair=True)
+    return spec.no_gold(model)
 
 
-def _pair(sets_a: np.ndarray, sets_b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    positions = np.r_[sets_a, sets_b]
-    return positions, np.r_[np.ones(len(sets_a), bool), np.zeros(len(sets_b), bool)]
+def _status(spec: CheckSpec, model: str, gold: list[str], config: VerdictConfig):
+    value = spec.measure(model)[0]
+    stick = _yardstick(spec, model, gold)
+    status, ci, allowed = decide(value - stick.target, stick, spec.side, config)
+    return value, stick, status, ci, allowed
 
 
-def membership_verdicts(scores: Scores, sets: AuditSets, config: VerdictConfig,
-                        seed: int) -> list[Verdict]:
-    """Forget-vs-non-member (erasure) and retain-vs-held-out (collateral) AUC tests."""
-    out = []
+def run_check(spec: CheckSpec, gold: list[str], n_forget: int, config: VerdictConfig,
+              candidate: str = "unlearned") -> Verdict:
+    """The ``candidate`` model's verdict on ``spec``, with the original's power check."""
+    value, stick, status, ci, allowed = _status(spec, candidate, gold, config)
+    difference = value - stick.target
+    reason = describe(status, difference, ci, allowed, stick)
+    power, original_value, original_status = None, None, None
+    over = spec.side == TWO_SIDED and allowed[0] is not None and difference < allowed[0]
+    if spec.group == ERASURE:
+        original_value, _, original_status, _, _ = _status(spec, "original", gold, config)
+        power = original_status != PASS
+        if over:
+            reason = ("over-forgetting: the records now look less like training members than "
+                      "under models that never saw them, which itself marks them as erased "
+                      f"(the Streisand effect); {reason}")
+        if status == PASS and not power:
+            status = INCONCLUSIVE
+            reason = (f"no power at this size: the untouched original passes this test too "
+                      f"(it scores {original_value:.3f}), so it cannot show that anything was "
+                      f"erased; {reason}")
+        elif status == PASS and n_forget < config.min_forget_records:
+            status = INCONCLUSIVE
+            reason = (f"too small to decide: {n_forget} forgotten records, fewer than "
+                      f"{config.min_forget_records}; {reason}")
+    return Verdict(test=spec.test, group=spec.group, question=spec.question,
+                   metric=spec.metric, status=status, value=value, target=stick.target,
+                   difference=difference, interval=ci, allowed=allowed, side=spec.side,
+                   yardstick=stick, power=power,
+                   original_value=original_value, original_status=original_status,
+                   over_forgetting=bool(over), reason=reason)
+
+
+def comparisons(sets: AuditSets, config: VerdictConfig,
+                seed: int) -> tuple[Comparison, Comparison | None]:
+    """The forget-vs-non-member and retain-vs-held-out comparisons (None: no retain side),
+    each resampled once for the whole audit."""
+    b = config.n_bootstrap
+    forget = Comparison.of(sets.forget, sets.non_members, sets.forget_pair_weights(), b, seed)
+    retain = (Comparison.of(sets.retain, sets.retain_non_members, None, b, seed + 1)
+              if len(sets.retain) and len(sets.retain_non_members) else None)
+    return forget, retain
+
+
+def check_specs(scores: Scores, correct: dict[str, np.ndarray], sets: AuditSets,
+                config: VerdictConfig, forget: Comparison, retain: Comparison | None,
+                measured: dict[tuple[str, str], Values] | None = None) -> list[CheckSpec]:
+    """Every test of an audit over ``scores`` (attack -> model -> ``(N,)``) and ``correct``
+    (model -> ``(N,)`` bool), models named ``original``, ``unlearned`` and gold members.
+    ``measured``: a cache of ``(test, model) -> values`` shared between calls over the same
+    scores and comparisons (benchmarks judging many candidates)."""
+    n = len(sets.forget)
+    measured = {} if measured is None else measured
+
+    def _memo(test: str, measure: Callable[[str], Values]) -> Callable[[str], Values]:
+        def cached(model: str) -> Values:
+            if (test, model) not in measured:
+                measured[test, model] = measure(model)
+            return measured[test, model]
+        return cached
+
+    matched = MATCHED if sets.non_member_weights is not None else ""
+    specs: list[CheckSpec] = []
     for attack, by_model in scores.items():
-        gold = by_model.get("gold_standard")
-        pos, truth = _pair(sets.forget, sets.non_members)
-        tol = config.mia_auc_tolerance
-        matched = sets.non_member_weights is not None
-        numbers = paired_auc_difference(by_model["unlearned"][pos],
-                                        None if gold is None else gold[pos], truth, config, seed,
-                                        record_weights=sets.forget_pair_weights())
-        out.append(make_verdict(
-            f"mia_forget_{attack}", "Is the forget set as member-like as under the target?",
-            f"{attack} AUC, forget vs {sets.non_member_rule}{MATCHED if matched else ''}",
-            numbers, (-tol, tol), GOLD if gold is not None else NON_MEMBERS, config,
-            over_forgetting_below=-tol))
-        if len(sets.retain) and len(sets.retain_non_members):
-            pos, truth = _pair(sets.retain, sets.retain_non_members)
-            target = gold if gold is not None else by_model["original"]
-            numbers = paired_auc_difference(by_model["unlearned"][pos], target[pos], truth,
-                                            config, seed)
-            out.append(make_verdict(
-                f"mia_retain_{attack}", "Did unlearning expose the retain set more?",
-                f"{attack} AUC, retain vs held-out", numbers,
-                (None, config.retain_mia_auc_increase), GOLD if gold is not None else ORIGINAL,
-                config))
-    return out
+        forget_auc = _memo(f"mia_forget_{attack}", lambda model, s=by_model: forget.auc(s[model]))
+
+        def chance(model: str, measure=forget_auc) -> Yardstick:
+            sd = max(float(np.nanstd(measure(model)[1])), forget.null_auc_sd())
+            return Yardstick(NON_MEMBERS, 0, 0.5, sd, 0.0, 1.0 / n)
+
+        specs.append(CheckSpec(
+            f"mia_forget_{attack}", ERASURE,
+            "Do the forgotten records look no more (and no less) like training members than "
+            "under a model that never saw them?",
+            f"{attack} AUC, forget set vs {sets.non_member_rule}{matched}", TWO_SIDED, 1.0 / n,
+            forget_auc, chance))
+        if retain is not None:
+            retain_auc = _memo(f"mia_retain_{attack}",
+                               lambda model, s=by_model: retain.auc(s[model]))
+
+            specs.append(CheckSpec(
+                f"mia_retain_{attack}", COLLATERAL,
+                "Are the kept training records no more exposed than under retraining?",
+                f"{attack} AUC, retain set vs held-out", UPPER, config.retain_mia_auc_increase,
+                retain_auc, _against_original(retain_auc, config.retain_mia_auc_increase)))
+
+    forget_acc = _memo("forget_accuracy",
+                       lambda model: forget.accuracy(correct[model], members=True))
+
+    def unseen_acc(model: str) -> Yardstick:
+        p, reps = forget.accuracy(correct[model], members=False)
+        return Yardstick(NON_MEMBERS, 0, p, math.sqrt(p * (1.0 - p) / n),
+                         float(np.nanstd(reps)), 1.0 / n)
+
+    specs.append(CheckSpec(
+        "forget_accuracy", ERASURE,
+        "Are the forgotten records predicted no better (and no worse) than by a model that "
+        "never saw them?", f"accuracy on the forget set{matched}", TWO_SIDED, 1.0 / n,
+        forget_acc, unseen_acc))
+    if retain is not None:
+        judged = [("test", False, config.test_accuracy_drop)]
+        if config.judge_retain_accuracy:  # else shown in the drift table only
+            judged.append(("retain", True, config.retain_accuracy_drop))
+        for name, members, floor in judged:
+            acc = _memo(f"{name}_accuracy",
+                        lambda model, m=members: retain.accuracy(correct[model], members=m))
+
+            rule = sets.test_rule if name == "test" else "the retain set"
+            specs.append(CheckSpec(
+                f"{name}_accuracy", UTILITY, f"Is accuracy on {rule} kept?",
+                f"accuracy on {rule}", LOWER, floor, acc, _against_original(acc, floor)))
+    return specs
 
 
-def accuracy_verdicts(models: dict[str, Signals], sets: AuditSets, config: VerdictConfig,
-                      seed: int) -> list[Verdict]:
-    """Forget accuracy (two-sided) and test / retain accuracy (a bounded drop)."""
-    unlearned = models["unlearned"].correct
-    gold = models.get("gold_standard")
-    tol = config.forget_accuracy_tolerance
-    if gold is not None:
-        numbers = mean_difference(unlearned[sets.forget], gold.correct[sets.forget], config, seed,
-                                  paired=True)
-        compared = GOLD
-    else:
-        numbers = mean_difference(unlearned[sets.forget], unlearned[sets.non_members], config,
-                                  seed, paired=False, target_weights=sets.non_member_weights)
-        compared = NON_MEMBERS
-    matched = sets.non_member_weights is not None
-    out = [make_verdict("forget_accuracy", "Is the forget set predicted like unseen records?",
-                        f"accuracy on the forget set{MATCHED if matched else ''}", numbers,
-                        (-tol, tol), compared, config, over_forgetting_below=-tol)]
-    target = (gold if gold is not None else models["original"]).correct
-    compared = GOLD if gold is not None else ORIGINAL
-    for name, positions, drop in (("test", sets.test, config.test_accuracy_drop),
-                                  ("retain", sets.retain, config.retain_accuracy_drop)):
-        if len(positions):
-            numbers = mean_difference(unlearned[positions], target[positions], config, seed,
-                                      paired=True)
-            out.append(make_verdict(f"{name}_accuracy", f"Is {name} accuracy kept?",
-                                    f"accuracy on the {name} set", numbers, (-drop, None),
-                                    compared, config))
-    return out
+def _against_original(measure: Callable[[str], Values], floor: float
+                      ) -> Callable[[str], Yardstick]:
+    def yardstick(model: str) -> Yardstick:
+        return pair_yardstick(measure("original"), measure(model), ORIGINAL, floor,
+                              spread_from_pair=False)
+    return yardstick
 
 
-def record_flags(scores: Scores, sets: AuditSets, config: VerdictConfig,
-                 ids: tuple[str, ...]) -> RecordFlags:
-    """Forgotten records that still look like members under the strongest attack run.
+def verdicts(scores: Scores, correct: dict[str, np.ndarray], sets: AuditSets,
+             gold: list[str], config: VerdictConfig, seed: int,
+             resampled: tuple[Comparison, Comparison | None] | None = None, *,
+             candidate: str = "unlearned",
+             measured: dict[tuple[str, str], Values] | None = None) -> tuple[Verdict, ...]:
+    """Every test's verdict for the model named ``candidate`` (``gold``: the gold members'
+    names in ``scores`` and ``correct``; empty without a gold standard). ``resampled``:
+    the audit's :func:`comparisons` (drawn from ``seed`` when not given); ``measured``: see
+    :func:`check_specs`."""
+    forget, retain = resampled or comparisons(sets, config, seed)
+    specs = check_specs(scores, correct, sets, config, forget, retain, measured)
+    return tuple(run_check(spec, gold, len(sets.forget), config, candidate) for spec in specs)
 
-    ``ids`` are the table's record ids (positions in ``sets`` index them).
-    """
-    attack = next(a for a in STRONGEST_FIRST if a in scores)
-    by_model = scores[attack]
-    fpr = config.record_flag_fpr
-    weights = sets.non_member_weights  # the forget set's class mix, as the verdicts weigh
 
-    def flags(name: str) -> tuple[np.ndarray, float]:
-        threshold = upper_quantile(by_model[name][sets.non_members], 1.0 - fpr, weights)
-        return by_model[name][sets.forget] > threshold, threshold
-
-    flagged, threshold = flags("unlearned")
-    gold_flags = flags("gold_standard")[0] if "gold_standard" in by_model else None
-    non_member = by_model["unlearned"][sets.non_members]
-    share = np.ones(len(non_member)) if weights is None else weights
-    records = []
-    for i in np.flatnonzero(flagged):
-        p = sets.forget[i]
-        score = float(by_model["unlearned"][p])
-        above = share[non_member >= score].sum()
-        records.append(FlaggedRecord(
-            record_id=ids[p], score=score,
-            p_value=float((1 + above) / (1 + share.sum())),
-            original_score=float(by_model["original"][p]),
-            gold_standard_score=(float(by_model["gold_standard"][p]) if gold_flags is not None
-                                 else None),
-            flagged_under_gold_standard=bool(gold_flags[i]) if gold_flags is not None else None))
-    records.sort(key=lambda r: (r.p_value, r.record_id))
-    return RecordFlags(
-        attack=attack, fpr=fpr, threshold=threshold, n_forget=len(sets.forget),
-        expected_by_chance=fpr * len(sets.forget), n_flagged=int(flagged.sum()),
-        n_flagged_original=int(flags("original")[0].sum()),
-        n_flagged_gold_standard=int(gold_flags.sum()) if gold_flags is not None else None,
-        records=tuple(records))
-
+__all__ = ["CheckSpec", "Comparison", "check_specs", "comparisons", "ensemble_yardstick",
+           "pair_yardstick", "run_check", "verdicts"]

@@ -28,7 +28,8 @@ class Accuracy(JsonRecord):
 
 @dataclass(frozen=True)
 class DriftReport(JsonRecord):
-    """Accuracy of the original, unlearned and (when given) gold-standard models.
+    """Accuracy of the original, unlearned and (when given) gold-standard models (the mean
+    over the gold-standard ensemble).
 
     The deltas are ``unlearned - original`` and ``unlearned - gold_standard``.
     """
@@ -71,12 +72,27 @@ def difference(a: Accuracy, b: Accuracy) -> Accuracy:
                     per_class={k: _minus(v, b.per_class.get(k)) for k, v in a.per_class.items()})
 
 
-def drift_report(original: Signals, unlearned: Signals, gold: Signals | None,
+def mean_accuracy(sigs: list[Signals], sets: AuditSets,
+                  class_names: tuple[str, ...]) -> Accuracy:
+    """Field-by-field mean accuracy of several models (a gold-standard ensemble)."""
+    each = [accuracy(s, sets, class_names) for s in sigs]
+
+    def mean(values: list[float | None]) -> float | None:
+        return None if values[0] is None else float(np.mean(values))
+
+    return Accuracy(forget=float(np.mean([a.forget for a in each])),
+                    retain=mean([a.retain for a in each]), test=mean([a.test for a in each]),
+                    forgotten_class_test=mean([a.forgotten_class_test for a in each]),
+                    per_class={k: mean([a.per_class[k] for a in each]) for k in each[0].per_class})
+
+
+def drift_report(original: Signals, unlearned: Signals, gold: list[Signals],
                  sets: AuditSets, class_names: tuple[str, ...]) -> DriftReport:
-    """Accuracies of each model and the deltas of the unlearned model."""
+    """Accuracies of each model (the gold standard's: its members' mean) and the deltas of
+    the unlearned model."""
     acc_o = accuracy(original, sets, class_names)
     acc_u = accuracy(unlearned, sets, class_names)
-    acc_g = accuracy(gold, sets, class_names) if gold is not None else None
+    acc_g = mean_accuracy(gold, sets, class_names) if gold else None
     return DriftReport(
         test_rule=sets.test_rule, n_forget=len(sets.forget), n_retain=len(sets.retain),
         n_test=len(sets.test), original=acc_o, unlearned=acc_u, gold_standard=acc_g,

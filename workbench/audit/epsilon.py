@@ -1,8 +1,9 @@
 """Per-example epsilon and the forget score F, as in the NeurIPS 2023 unlearning challenge.
 
 For each forgotten record, take its logit-scaled confidence under ``N`` unlearned models
-(the method run with ``N`` seeds) and ``N`` retrained models (the gold standard, ``N``
-seeds). Every single-threshold rule (above ``t`` is the class with the larger median) and
+and ``N`` retrained models, both over training randomness: ``N`` originals trained from
+scratch with different seeds, each unlearned once, against ``N`` retrains (the gold
+standard's seeds). Every single-threshold rule (above ``t`` is the class with the larger median) and
 double-threshold rule (inside ``[l, r]`` is the peakier class, for intervals about as wide as
 the peakier sample's range, within 2, as in the challenge) gives a false positive rate
 and a false negative rate, and
@@ -20,24 +21,32 @@ accuracy ratios (unlearned / retrained). With small ``N`` the estimate is coarse
 
 from __future__ import annotations
 
+import hashlib
 import math
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 from torch import nn
 
 from workbench.audit._json import JsonRecord
+from workbench.audit.gold import gold_standard, member_seed
+from workbench.audit.model_cache import load_entry, write_entry
+from workbench.audit.reference import default_cache_dir, table_sha256
 from workbench.audit.sets import audit_sets
 from workbench.audit.signals import signals
-from workbench.records import ForgetSet
-from workbench.unlearn import get_unlearner, unlearn
+from workbench.hashing import canonical_json
+from workbench.records import ForgetSet, RecordTable
+from workbench.training import reinitialise, train_classifier
+from workbench.unlearn import unlearn
 
 DELTA = 1e-5
 EPSILON_CAP = 50.0
 BUCKET_WIDTH = 0.5
 INTERVAL_BUFFER = 2.0
 CHALLENGE_MODELS = 512
+ORIGINALS_FORMAT = "erasure-workbench/originals/1"
 
 
 @dataclass(frozen=True)
@@ -141,33 +150,74 @@ def forget_score(epsilons: np.ndarray, n_models: int) -> float:
     return float(earned.mean())
 
 
+def original_models(model: nn.Module, table: RecordTable, *, count: int, seed: int = 0,
+                    cache_dir: str | Path | None = None) -> tuple[nn.Module, ...]:
+    """``count`` models trained from scratch on the table's members with its recipe and
+    seeds derived from ``seed``: draws of "the original" over training randomness. Cached
+    (they trained on every member, so an erasure purges them)."""
+    recipe = table.recipe
+    if recipe is None:
+        raise ValueError(f"table {table.name!r} carries no training recipe, so originals cannot "
+                         "be retrained for the forget score: set table.recipe")
+    members = np.zeros(len(table), dtype=bool)
+    members[table.positions(table.members().ids)] = True
+    arch = getattr(model, "spec", None) or f"{type(model).__module__}.{type(model).__qualname__}"
+    key = {"format": ORIGINALS_FORMAT, "architecture": arch, "data_sha256": table_sha256(table),
+           "recipe": recipe.to_dict(), "count": count, "seed": seed}
+    digest = hashlib.sha256(canonical_json(key).encode()).hexdigest()
+    folder = Path(cache_dir if cache_dir is not None else default_cache_dir()) / "originals" \
+        / digest[:32]
+    mask = np.tile(members, (count, 1))
+    if folder.exists():
+        return load_entry(folder, key, digest, mask, model)[0]
+    inputs, labels = table.members().inputs(), table.members().labels()
+    models = tuple(train_classifier(reinitialise(model, member_seed(seed, k + 1)), inputs, labels,
+                                    recipe, seed=member_seed(seed, k + 1)).to("cpu")
+                   for k in range(count))
+    write_entry(folder, key, digest, mask, models)
+    return models
+
+
 def estimate_epsilon(model: nn.Module, forget: ForgetSet, *, method: str = "synthetic",
                      params: Any = None, n_models: int = 8, seed: int = 0,
-                     device: str = "cpu", progress=None) -> EpsilonEstimate:
-    """Run ``method`` and ``retrain`` with ``n_models`` seeds each and score every forgotten
-    record's per-example epsilon. Costs ``2 * n_models`` unlearning runs."""
+                     device: str = "cpu", cache_dir: str | Path | None = None,
+                     progress=None) -> EpsilonEstimate:
+    """Score every forgotten record's per-example epsilon between ``method`` and retraining,
+    both drawn over training randomness as in the NeurIPS 2023 challenge: ``n_models``
+    originals trained from scratch with different seeds, each unlearned with ``method``,
+    against ``n_models`` retrains (the gold-standard ensemble). Costs ``2 * n_models``
+    trainings (cached) and ``n_models`` unlearning runs.
+    """
     if n_models < 4:
         raise ValueError(f"per-example epsilon needs at least 4 models per side, got {n_models}")
     table = forget.table
     sets = audit_sets(table, forget)
-    retain = table.retain_for(forget)
-    needs_retain = get_unlearner(method).data_access.needs_retain
+    originals = original_models(model, table, count=n_models, seed=seed, cache_dir=cache_dir)
+    retrained = gold_standard(model, forget, count=n_models, seed=seed, cache_dir=cache_dir,
+                              device=device).models
     phi: dict[str, list[np.ndarray]] = {"unlearned": [], "retrained": []}
     acc: dict[str, list[tuple[float, float]]] = {"unlearned": [], "retrained": []}
-    for i in range(n_models):
-        runs = (("unlearned", method, params, retain if needs_retain else None),
-                ("retrained", "retrain", None, retain))
-        for side, name, run_params, run_retain in runs:
-            result = unlearn(model, forget, method=name, params=run_params, retain=run_retain,
-                             seed=seed + i, device=device)
-            sig = signals(result.model, table, name=f"the {side} model (seed {seed + i})")
+    for i, original in enumerate(originals):
+        unlearned = unlearn(original, forget, method=method, params=params, retain="auto",
+                            seed=seed + i, device=device).model
+        for side, net in (("unlearned", unlearned), ("retrained", retrained[i])):
+            sig = signals(net, table, name=f"the {side} model {i}")
             phi[side].append(sig.scaled_confidence[sets.forget])
             correct = sig.correct
             acc[side].append((float(correct[sets.retain].mean()) if len(sets.retain) else 0.0,
                               float(correct[sets.test].mean()) if len(sets.test) else 0.0))
         if progress is not None:
             progress(i + 1, n_models, f"epsilon models {i + 1}/{n_models}")
-    eps = per_example_epsilon(np.stack(phi["unlearned"]), np.stack(phi["retrained"]))
+    return summarise_epsilon(method, seed, np.stack(phi["unlearned"]),
+                             np.stack(phi["retrained"]), acc, sets, table)
+
+
+def summarise_epsilon(method: str, seed: int, unlearned: np.ndarray, retrained: np.ndarray,
+                      acc: dict[str, list[tuple[float, float]]], sets: Any,
+                      table: RecordTable) -> EpsilonEstimate:
+    """The estimate from ``(N, n)`` logit-scaled confidences of both sides."""
+    n_models = len(unlearned)
+    eps = per_example_epsilon(unlearned, retrained)
     score = forget_score(eps, n_models)
     mean_u, mean_r = np.mean(acc["unlearned"], axis=0), np.mean(acc["retrained"], axis=0)
     ratios = [float(mean_u[j] / mean_r[j]) if mean_r[j] > 0 and n else None
@@ -175,10 +225,12 @@ def estimate_epsilon(model: nn.Module, forget: ForgetSet, *, method: str = "synt
     final = score * ratios[0] * ratios[1] if None not in ratios else None
     top = math.ceil(math.log(n_models - 1))
     small = n_models < CHALLENGE_MODELS
-    note = (f"{'small-N estimate' if small else 'estimate'} from {n_models} unlearned and "
-            f"{n_models} retrained models (the challenge used {CHALLENGE_MODELS}): epsilon is "
-            f"resolved only up to about log(N - 1) = {math.log(n_models - 1):.2f}, and records "
-            f"at or above {top} earn no points")
+    note = (f"{'small-N estimate' if small else 'estimate'} from {n_models} originals (trained "
+            f"with different seeds, each unlearned) and {n_models} retrained models (the "
+            f"challenge used {CHALLENGE_MODELS}): epsilon is resolved only up to about "
+            f"log(N - 1) = {math.log(n_models - 1):.2f}, records at or above {top} earn no "
+            "points, and two sets of retrains already score well below 1 at this N (see "
+            "benchmarks/RESULTS.md)")
     return EpsilonEstimate(
         method=method, n_models=n_models, seed=seed, delta=DELTA, epsilon_cap=EPSILON_CAP,
         scored_below=float(top), bucket_points=bucket_points(n_models),

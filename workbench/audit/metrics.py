@@ -9,7 +9,6 @@ the weighted ROC, so a thousand replicates cost one sort.
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -137,21 +136,11 @@ def bootstrap_weights(is_member: np.ndarray, n: int, seed: int,
     The same inputs, ``n`` and ``seed`` always give the same result.
     """
     is_member = np.asarray(is_member, dtype=bool)
-    if record_weights is None:
-        return _cached_weights(is_member.tobytes(), b"", n, seed)
-    row = np.asarray(record_weights, dtype=np.float32)
-    strata = np.where(is_member, -1, np.unique(row, return_inverse=True)[1])
-    return _cached_weights(is_member.tobytes(), strata.astype(np.int64).tobytes(), n,
-                           seed) * row
-
-
-@functools.lru_cache(maxsize=4)
-def _cached_weights(member_bytes: bytes, strata_bytes: bytes, n: int, seed: int) -> np.ndarray:
-    is_member = np.frombuffer(member_bytes, dtype=bool)
     non_members = np.flatnonzero(~is_member)
     groups = [np.flatnonzero(is_member), non_members]
-    if strata_bytes:  # non-members split into strata
-        strata = np.frombuffer(strata_bytes, dtype=np.int64)[non_members]
+    if record_weights is not None:  # non-members split into strata of equal weight
+        row = np.asarray(record_weights, dtype=np.float32)
+        strata = np.unique(row, return_inverse=True)[1][non_members]
         groups[1:] = [non_members[strata == k] for k in np.unique(strata)]
     rng = np.random.default_rng(seed)
     weights = np.zeros((n, len(is_member)), dtype=np.float32)  # exact counts up to 2**24
@@ -160,8 +149,7 @@ def _cached_weights(member_bytes: bytes, strata_bytes: bytes, n: int, seed: int)
         size = len(group)
         draws = rng.integers(0, size, size=(n, size)) + rows * size
         weights[:, group] = np.bincount(draws.ravel(), minlength=n * size).reshape(n, size)
-    weights.setflags(write=False)
-    return weights
+    return weights if record_weights is None else weights * row
 
 
 def upper_quantile(values: np.ndarray, q: float, weights: np.ndarray | None = None) -> float:
@@ -190,7 +178,8 @@ def interval(values: np.ndarray, level: float) -> tuple[float, float]:
 
 def attack_metrics(scores: np.ndarray, is_member: np.ndarray, *, n_bootstrap: int = 1000,
                    seed: int = 0, confidence_level: float = 0.95,
-                   weights: np.ndarray | None = None) -> AttackMetrics:
+                   weights: np.ndarray | None = None,
+                   replicates: np.ndarray | None = None) -> AttackMetrics:
     """Metrics of membership ``scores`` (higher = member) against the truth ``is_member``.
 
     Args:
@@ -200,6 +189,8 @@ def attack_metrics(scores: np.ndarray, is_member: np.ndarray, *, n_bootstrap: in
         seed: seeds the bootstrap; the same seed and records give the same intervals.
         weights: ``(N,)`` record weights (default all 1), e.g. non-members reweighted to
             the members' class mix.
+        replicates: ``(n_bootstrap, N)`` resampling weights already drawn with
+            :func:`bootstrap_weights` for these records (default: drawn here from ``seed``).
     """
     scores, is_member = _check(scores, is_member)
     if n_bootstrap < 100:
@@ -208,8 +199,9 @@ def attack_metrics(scores: np.ndarray, is_member: np.ndarray, *, n_bootstrap: in
     row = np.ones(len(scores)) if weights is None else np.asarray(weights, dtype=np.float64)
     fpr, tpr = _weighted_roc(scores, is_member, row[None])
     point = _stats(fpr, tpr)
-    boot = bootstrap_stats(scores, is_member,
-                           bootstrap_weights(is_member, n_bootstrap, seed, weights))
+    if replicates is None:
+        replicates = bootstrap_weights(is_member, n_bootstrap, seed, weights)
+    boot = bootstrap_stats(scores, is_member, replicates)
     roc_fpr, roc_tpr = thin_roc(fpr[0], tpr[0])
     values = {}
     for name in METRIC_NAMES:

@@ -8,21 +8,17 @@ each model trains on a random subset of the members' size and every record is OU
 least two models (a model trained on 10% of the records, like ``digits``, would otherwise be
 attacked with references trained on five times as much data).
 
-Models are cached as safetensors under ``<cache>/reference-models/<key digest>/`` with a
-``key.json`` sidecar (the key, the membership masks and each file's SHA-256). An entry
-is written into a staging folder and renamed into place, so a crash never leaves a half
-entry; on load the key, masks and file hashes are checked and any mismatch is an error.
+Models are cached under ``<cache>/reference-models/<key digest>/`` (see
+:mod:`workbench.audit.model_cache`: atomic entries, checked on load, and a training-set mask
+per model so that an erasure can purge every entry trained on an erased record).
 """
 
 from __future__ import annotations
 
 import concurrent.futures
 import hashlib
-import json
 import multiprocessing
 import os
-import shutil
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -33,11 +29,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from workbench.atomic import current_umask, write_json
 from workbench.audit.attacks import ReferenceSignals
+from workbench.audit.model_cache import CacheError, load_entry, write_entry  # noqa: F401  (re-exported)
 from workbench.audit.signals import signals
-from workbench.hashing import canonical_json, sha256_file, weights_sha256
-from workbench.models import load_model, save_model
+from workbench.hashing import canonical_json, weights_sha256
 from workbench.records import RecordTable, TrainRecipe
 from workbench.training import reinitialise, train_classifier
 
@@ -49,10 +44,6 @@ DEFAULT_COUNT = 4
 # (credit: 4.3 s serial, 11.0 s on 2 workers).
 PARALLEL_FROM, PARALLEL_CORES = 16, 4
 Progress = Callable[[int, int, str], None]
-
-
-class CacheError(ValueError):
-    """A cache entry is unreadable or does not match the key it is stored under."""
 
 
 def default_cache_dir() -> Path:
@@ -181,12 +172,12 @@ def reference_models(model: nn.Module, table: RecordTable, *, count: int = DEFAU
     root = Path(cache_dir) if cache_dir is not None else default_cache_dir()
     folder = root / "reference-models" / digest[:32]
     if folder.exists():
-        models = _load_entry(folder, key, digest, member, model)
+        models, _ = load_entry(folder, key, digest, member, model)
         return ReferenceModels(key, digest, table.ids, member, models, True, folder, 0.0)
     start = time.perf_counter()
     models = _train_all(model, table, recipe, member, seed, workers, device, progress)
     elapsed = time.perf_counter() - start
-    _write_entry(folder, key, digest, member, models, elapsed)
+    write_entry(folder, key, digest, member, models, {"train_time_s": round(elapsed, 3)})
     return ReferenceModels(key, digest, table.ids, member, models, False, folder, elapsed)
 
 
@@ -229,59 +220,3 @@ def _train_all(model: nn.Module, table: RecordTable, recipe: TrainRecipe, member
         net.load_state_dict(state)
         net.eval()
     return tuple(fresh)
-
-
-def _write_entry(folder: Path, key: dict[str, Any], digest: str, member: np.ndarray,
-                 models: tuple[nn.Module, ...], train_time_s: float) -> None:
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
-    try:
-        staging.chmod(0o777 & ~current_umask())
-        files = []
-        for k, net in enumerate(models):
-            name = f"model-{k:03d}.safetensors"
-            save_model(net, staging / name)
-            files.append({"path": name, "sha256": sha256_file(staging / name)})
-        write_json(staging / "key.json", {
-            "key": key, "digest": digest, "files": files, "train_time_s": round(train_time_s, 3),
-            "membership": ["".join("1" if m else "0" for m in row) for row in member]})
-        try:
-            staging.rename(folder)
-        except OSError:
-            if not (folder / "key.json").is_file():  # not another process's finished entry
-                raise
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-
-
-def _load_entry(folder: Path, key: dict[str, Any], digest: str, member: np.ndarray,
-                model: nn.Module) -> tuple[nn.Module, ...]:
-    def broken(why: str) -> CacheError:
-        return CacheError(f"reference-model cache entry {folder} {why}; delete that folder "
-                          "to retrain the reference models")
-
-    try:
-        sidecar = json.loads((folder / "key.json").read_text())
-    except (OSError, json.JSONDecodeError) as error:
-        raise broken(f"has no readable key.json ({error})") from None
-    if not isinstance(sidecar, dict) or sidecar.get("key") != key \
-            or sidecar.get("digest") != digest:
-        raise broken("does not match its key (model, data, recipe, count or seed differ)")
-    rows = sidecar.get("membership")
-    expected = ["".join("1" if m else "0" for m in row) for row in member]
-    if rows != expected:
-        raise broken("holds membership masks that do not match its key")
-    files = sidecar.get("files")
-    if not isinstance(files, list) or len(files) != len(member):
-        raise broken(f"lists {len(files) if isinstance(files, list) else 'no'} model files, "
-                     f"expected {len(member)}")
-    models = []
-    for entry in files:
-        path = folder / str(entry.get("path", ""))
-        if not path.is_file() or sha256_file(path) != entry.get("sha256"):
-            raise broken(f"has a missing or altered model file {path.name}")
-        try:
-            models.append(load_model(path, model=reinitialise(model, 0).to("cpu")))
-        except ValueError as error:
-            raise broken(f"has a model file that does not fit the model ({error})") from None
-    return tuple(models)

@@ -6,14 +6,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from workbench.audit._json import JsonRecord
-from workbench.audit.checks import RecordFlags
 from workbench.audit.confidence import ConfidenceReport
 from workbench.audit.drift import DriftReport
 from workbench.audit.epsilon import EpsilonEstimate
+from workbench.audit.flags import RecordFlags
 from workbench.audit.metrics import AttackMetrics
 from workbench.audit.verdict import Verdict, VerdictConfig
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: calibrated verdicts, gold-standard ensembles, three questions
 MODEL_NAMES = ("original", "unlearned", "gold_standard")
 COMPARISONS = ("forget", "retain")
 
@@ -54,13 +54,17 @@ class AuditResult(JsonRecord):
     """What an audit measured and decided.
 
     Attributes:
-        compared_to: ``"gold standard"`` when a retrained model was given, else
+        compared_to: ``"gold standard"`` when retrained models were given, else
             ``"held-out non-members"`` (the forget-set tests then target non-members).
+        gold_standard_sha256s: weights hashes of the gold-standard models (empty without).
         membership: one entry per attack, model and comparison (see :meth:`metrics`).
         confidence: before/after confidence of each forgotten record (sensitive: it reveals
             who was forgotten).
         drift: accuracy of each model on each record group, and the deltas.
-        verdicts, overall: PASS / FAIL / INCONCLUSIVE per test and overall.
+        verdicts: PASS / FAIL / INCONCLUSIVE per test (see ``decision_rule``).
+        erasure, collateral, utility: the verdict of each question (group of tests).
+        overall: the erasure verdict (never decided by a utility or collateral number).
+        decision_rule: the rule the verdicts follow, in words, with the numbers used.
         flags: forgotten records that still look like members.
         config: the thresholds used.
         reference: the reference models (None when only the LOSS attack ran).
@@ -79,14 +83,18 @@ class AuditResult(JsonRecord):
     retain_count: int
     original_sha256: str
     unlearned_sha256: str
-    gold_standard_sha256: str | None
+    gold_standard_sha256s: tuple[str, ...]
     unlearned_method: str | None
     compared_to: str
     membership: tuple[MembershipResult, ...]
     confidence: ConfidenceReport
     drift: DriftReport
     verdicts: tuple[Verdict, ...]
+    erasure: str
+    collateral: str
+    utility: str
     overall: str
+    decision_rule: str
     flags: RecordFlags
     config: VerdictConfig
     reference: ReferenceInfo | None
@@ -112,6 +120,10 @@ class AuditResult(JsonRecord):
                 return entry.metrics
         raise KeyError(f"no {attack!r} result for model {model!r} and comparison "
                        f"{comparison!r}; attacks run: {list(self.attacks)}")
+
+    @property
+    def gold_standard_count(self) -> int:
+        return len(self.gold_standard_sha256s)
 
     def verdict(self, test: str) -> Verdict:
         """The verdict of ``test`` (e.g. ``mia_forget_lira``, ``test_accuracy``)."""

@@ -1,192 +1,234 @@
-"""Verdicts: PASS / FAIL / INCONCLUSIVE per test, with thresholds that are data.
+"""Verdicts: PASS / FAIL / INCONCLUSIVE per test, calibrated against retraining's own spread.
 
-Each test has a band of allowed values for a difference (unlearned minus its target) and a
-bootstrap interval for it. The interval inside the band is a PASS and wholly outside it a
-FAIL. An interval across an edge is decided by the point estimate when it is at most
-``max_interval_width`` wide, and is INCONCLUSIVE otherwise (too wide to decide).
+Every test asks whether a number (the unlearned model's forget-set membership AUC, its
+forget accuracy, ...) lies where the same number lies for models that never saw the forget
+set. Those models are the gold standard (``K`` retrains) or, without one, held-out
+non-members (forget-set questions) and the original model (collateral and utility).
+Each test carries a :class:`Yardstick`: the target (the gold models' mean), the spread of
+one such model around it, and how uncertain the target itself is. The decision rule,
+:data:`DECISION_RULE`, is an equivalence test:
 
-The target is the gold standard (a model retrained without the forget set) when one is
-given; the membership band is two-sided, and a forget set *less* member-like than under the
-gold standard is over-forgetting (the Streisand effect): flagged, never praised. Without a
-gold standard, the forget set is compared with held-out non-members (AUC 0.5, their
-accuracy), weighted to the forget set's class mix for a record request, and utility with the
-original model, and each verdict says so.
+- the **band** holds ``band_coverage`` (99%) of the values a model that never saw the
+  forget set takes: ``target +- z * spread`` (one-sided tests have one edge), never
+  narrower than the test's stated floor;
+- the **interval** is the difference ``value - target`` with the target's uncertainty,
+  at ``confidence_level`` (90% two-sided: each edge a one-sided 95% test, as in TOST);
+- **PASS** when the interval lies inside the band, **FAIL** when it lies wholly outside,
+  **INCONCLUSIVE** otherwise.
+
+Measured, not assumed (``benchmarks/audit_calibration.py``): an independent retrain is
+FAILed on at most a few percent of random requests and the untouched sample models on
+nearly all of them. A forget-set test the untouched original would PASS too has no power:
+it says so instead of PASS. Below ``min_forget_records`` a forget-set PASS is reported as
+INCONCLUSIVE (too small to decide).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from statistics import NormalDist
 
 import numpy as np
 
 from workbench.audit._json import JsonRecord
-from workbench.audit.metrics import bootstrap_stats, bootstrap_weights, interval, roc_auc
 
 PASS, FAIL, INCONCLUSIVE = "PASS", "FAIL", "INCONCLUSIVE"
+STATUSES = (PASS, FAIL, INCONCLUSIVE)
 GOLD, NON_MEMBERS, ORIGINAL = "gold standard", "held-out non-members", "original model"
+ERASURE, COLLATERAL, UTILITY = "erasure", "collateral", "utility"
+GROUPS = (ERASURE, COLLATERAL, UTILITY)
+TWO_SIDED, UPPER, LOWER = "two-sided", "at most", "at least"
+DECISION_RULE = (
+    "Equivalence test against models that never saw the forget set. The band holds "
+    "{coverage:.0%} of the values such a model takes (target +- z x spread, z from the "
+    "normal distribution; one edge for one-sided tests; never narrower than the test's "
+    "floor). The interval is the unlearned model's difference from the target with the "
+    "target's uncertainty ({level:.0%}, two-sided). PASS: the interval lies inside the band. "
+    "FAIL: it lies wholly outside. INCONCLUSIVE: it crosses an edge. A forget-set test that "
+    "the untouched original would also PASS has no power and is INCONCLUSIVE; so is a "
+    "forget-set PASS on fewer than {min_forget} records. Each question (erasure, collateral, "
+    "utility) FAILs if any of its tests FAILs, PASSes if every test with power PASSes, and "
+    "is INCONCLUSIVE otherwise.")
 
 
 @dataclass(frozen=True)
 class VerdictConfig(JsonRecord):
-    """Thresholds of every verdict (recorded in the result).
+    """The decision rule's settings (recorded with every result).
 
     Attributes:
-        mia_auc_tolerance: allowed |AUC(unlearned) - AUC(target)|, forget vs non-members.
-        retain_mia_auc_increase: allowed rise of the retain-vs-held-out AUC (collateral
-            leakage) over the gold standard (or the original model without one).
-        forget_accuracy_tolerance: allowed |forget accuracy - target's|.
-        test_accuracy_drop: allowed fall of test accuracy below the target's.
-        retain_accuracy_drop: allowed fall of retain accuracy below the target's.
-        max_interval_width: widest bootstrap interval that may still decide a verdict.
+        band_coverage: share of never-trained-on models whose value the band holds.
+        confidence_level: two-sided level of the interval on the difference.
+        min_forget_records: fewer forgotten records and a forget-set test cannot PASS.
+        test_accuracy_drop: the utility band's floor: a test-accuracy drop below the target
+            this small always passes, whatever the retrains' spread.
+        retain_accuracy_drop: the same for retain accuracy (judged only when asked).
+        retain_mia_auc_increase: the collateral band's floor (retain-set AUC rise).
+        judge_retain_accuracy: judge retain accuracy as utility (off: shown, not judged; a
+            retrained model memorises its retain set, an unlearned one need not).
         record_flag_fpr: a forgotten record is flagged when its membership score exceeds
             this upper quantile of the non-members' scores.
-        n_bootstrap, confidence_level: the bootstrap behind every interval.
+        n_bootstrap: bootstrap replicates behind every spread and interval.
     """
 
-    mia_auc_tolerance: float = 0.05
-    retain_mia_auc_increase: float = 0.05
-    forget_accuracy_tolerance: float = 0.10
+    band_coverage: float = 0.99
+    confidence_level: float = 0.90
+    min_forget_records: int = 25
     test_accuracy_drop: float = 0.02
     retain_accuracy_drop: float = 0.05
-    max_interval_width: float = 0.2
+    retain_mia_auc_increase: float = 0.02
+    judge_retain_accuracy: bool = False
     record_flag_fpr: float = 0.05
     n_bootstrap: int = 1000
-    confidence_level: float = 0.95
 
     def __post_init__(self) -> None:
-        for name in ("mia_auc_tolerance", "retain_mia_auc_increase", "forget_accuracy_tolerance",
-                     "test_accuracy_drop", "retain_accuracy_drop", "max_interval_width"):
+        for name in ("band_coverage", "confidence_level"):
+            value = getattr(self, name)
+            if not 0.5 <= value < 1.0:
+                raise ValueError(f"VerdictConfig.{name} must lie in [0.5, 1), got {value}")
+        for name in ("test_accuracy_drop", "retain_accuracy_drop", "retain_mia_auc_increase"):
             value = getattr(self, name)
             if not 0.0 <= value <= 1.0:
                 raise ValueError(f"VerdictConfig.{name} must lie in [0, 1], got {value}")
         if not 0.0 < self.record_flag_fpr < 1.0:
             raise ValueError(f"record_flag_fpr must lie in (0, 1), got {self.record_flag_fpr}")
-        if not 0.5 <= self.confidence_level < 1.0:
-            raise ValueError(f"confidence_level must lie in [0.5, 1), got {self.confidence_level}")
         if self.n_bootstrap < 100:
             raise ValueError(f"n_bootstrap must be at least 100, got {self.n_bootstrap}")
+        if self.min_forget_records < 1:
+            raise ValueError(f"min_forget_records must be at least 1, got "
+                             f"{self.min_forget_records}")
+
+    @property
+    def rule(self) -> str:
+        """The decision rule in words, with this configuration's numbers."""
+        return DECISION_RULE.format(coverage=self.band_coverage, level=self.confidence_level,
+                                    min_forget=self.min_forget_records)
+
+    def band_z(self, side: str) -> float:
+        """Standard-normal multiple of the spread at the band's edge."""
+        tail = (1.0 - self.band_coverage) / (2.0 if side == TWO_SIDED else 1.0)
+        return NormalDist().inv_cdf(1.0 - tail)
+
+    @property
+    def interval_z(self) -> float:
+        return NormalDist().inv_cdf(0.5 + self.confidence_level / 2.0)
+
+
+@dataclass(frozen=True)
+class Yardstick(JsonRecord):
+    """What a model that never saw the forget set scores on one test.
+
+    Attributes:
+        compared_to: ``gold standard``, ``held-out non-members`` or ``original model``.
+        models: gold-standard models behind it (0 without a gold standard).
+        target: their mean value (or the non-members' / original's value).
+        spread: standard deviation of one such model's value around ``target`` (the larger
+            of the between-retrain and the record-bootstrap estimate; 0 where only a floor
+            applies).
+        target_sd: standard deviation of ``target`` itself (``spread / sqrt(K)`` for an
+            ensemble; for one model its own deviation; the record bootstrap otherwise).
+        floor: the band's smallest half-width (one record's worth, or a stated tolerance).
+    """
+
+    compared_to: str
+    models: int
+    target: float
+    spread: float
+    target_sd: float
+    floor: float
 
 
 @dataclass(frozen=True)
 class Verdict(JsonRecord):
-    """One test's outcome.
+    """One test's outcome under :data:`DECISION_RULE`.
 
-    ``difference`` is ``value - target`` and ``interval`` its bootstrap interval;
-    ``allowed`` the band the difference must lie in (None: unbounded on that side).
+    ``difference`` is ``value - target``; ``interval`` its interval; ``allowed`` the band
+    (None: unbounded on that side). ``power`` is False when the untouched original passes
+    the test too (forget-set tests only; None elsewhere).
     """
 
     test: str
+    group: str
     question: str
-    status: str
     metric: str
+    status: str
     value: float
     target: float
     difference: float
     interval: tuple[float, float]
     allowed: tuple[float | None, float | None]
-    compared_to: str
+    side: str
+    yardstick: Yardstick
+    power: bool | None
+    original_value: float | None
+    original_status: str | None
     over_forgetting: bool
     reason: str
 
+    @property
+    def compared_to(self) -> str:
+        return self.yardstick.compared_to
 
-def decide(difference: float, ci: tuple[float, float], low: float | None, high: float | None,
-           max_width: float) -> tuple[str, str]:
-    """Status and the reason for a difference, its interval and the allowed band."""
-    if not np.isfinite(ci).all():
-        return INCONCLUSIVE, (f"difference {difference:+.3f}: no bootstrap interval could be "
-                              "estimated; more records would settle it")
-    lo, hi = (-np.inf if low is None else low), (np.inf if high is None else high)
-    band = (f"[{'-inf' if low is None else f'{low:+.3f}'}, "
-            f"{'inf' if high is None else f'{high:+.3f}'}]")
-    seen = f"difference {difference:+.3f}, interval [{ci[0]:+.3f}, {ci[1]:+.3f}], allowed {band}"
+
+def band(yardstick: Yardstick, side: str, config: VerdictConfig) -> tuple[float | None,
+                                                                          float | None]:
+    """The allowed range of the difference ``value - target``."""
+    half = max(yardstick.floor, config.band_z(side) * yardstick.spread)
+    return (None if side == UPPER else -half, None if side == LOWER else half)
+
+
+def decide(difference: float, yardstick: Yardstick, side: str,
+           config: VerdictConfig) -> tuple[str, tuple[float, float], tuple[float | None,
+                                                                          float | None]]:
+    """(status, interval, band) of a difference under :data:`DECISION_RULE`."""
+    allowed = band(yardstick, side, config)
+    width = config.interval_z * yardstick.target_sd
+    ci = (difference - width, difference + width)
+    if not (np.isfinite(difference) and np.isfinite(width)):
+        return INCONCLUSIVE, ci, allowed
+    lo = -np.inf if allowed[0] is None else allowed[0]
+    hi = np.inf if allowed[1] is None else allowed[1]
     if lo <= ci[0] and ci[1] <= hi:
-        return PASS, f"{seen}: the whole interval is within tolerance"
+        return PASS, ci, allowed
     if ci[0] > hi or ci[1] < lo:
-        return FAIL, f"{seen}: the whole interval is outside tolerance"
-    width = ci[1] - ci[0]
-    if width > max_width:
-        return INCONCLUSIVE, (f"{seen}: the interval (width {width:.3f} > {max_width}) is too "
-                              "wide to decide; more records would settle it")
-    inside = lo <= difference <= hi
-    return (PASS if inside else FAIL), (f"{seen}: the interval straddles the tolerance edge; "
-                                        f"the point estimate is {'in' if inside else 'out'}side")
+        return FAIL, ci, allowed
+    return INCONCLUSIVE, ci, allowed
 
 
-def paired_auc_difference(scores: np.ndarray, target_scores: np.ndarray | None,
-                          is_member: np.ndarray, config: VerdictConfig, seed: int,
-                          baseline: float = 0.5, record_weights: np.ndarray | None = None,
-                          ) -> tuple[float, float, float, tuple[float, float]]:
-    """(AUC, target AUC, difference, interval): records resampled alike for both models.
-
-    Without ``target_scores`` the target is the constant ``baseline``. ``record_weights``
-    ``(N,)`` weigh each record in every AUC (for instance non-members reweighted to the
-    members' class mix).
-    """
-    weights = bootstrap_weights(is_member, config.n_bootstrap, seed, record_weights)
-    auc = roc_auc(scores, is_member, record_weights)
-    boot = bootstrap_stats(scores, is_member, weights)["auc"]
-    if target_scores is None:
-        target, target_boot = baseline, np.full_like(boot, baseline)
-    else:
-        target = roc_auc(target_scores, is_member, record_weights)
-        target_boot = bootstrap_stats(target_scores, is_member, weights)["auc"]
-    return (auc, float(target), auc - target,
-            interval(boot - target_boot, config.confidence_level))
+def _edge(value: float | None, sign: str) -> str:
+    if value is None:
+        return f"{sign}inf"
+    return f"{value:+.3f}"
 
 
-def mean_difference(values: np.ndarray, target: np.ndarray, config: VerdictConfig,
-                    seed: int, *, paired: bool, target_weights: np.ndarray | None = None,
-                    ) -> tuple[float, float, float, tuple[float, float]]:
-    """(mean, target mean, difference, interval) of per-record values such as correctness.
-
-    ``paired``: ``target`` holds the same records (under another model) and is resampled
-    with ``values``; otherwise it is an independent sample, resampled on its own, and
-    ``target_weights`` (unpaired only) make its mean a weighted one.
-    """
-    rng = np.random.default_rng(seed)
-    n = config.n_bootstrap
-
-    def boot(v: np.ndarray, w: np.ndarray | None = None) -> np.ndarray:
-        if w is None:
-            return rng.multinomial(len(v), np.full(len(v), 1.0 / len(v)), size=n) @ v / len(v)
-        total = np.zeros(n)  # weighted: resampled within each group of equal weight
-        for level in np.unique(w[w > 0]):
-            group = v[w == level]
-            counts = rng.multinomial(len(group), np.full(len(group), 1.0 / len(group)), size=n)
-            total += level * (counts @ group)
-        return total / w.sum()
-
-    values, target = values.astype(np.float64), target.astype(np.float64)
-    if paired:
-        if len(target) != len(values) or target_weights is not None:
-            raise ValueError("paired samples must have the same length and no weights")
-        diffs = boot(values - target)
-        target_mean = float(target.mean())
-    else:
-        w = None if target_weights is None else np.asarray(target_weights, dtype=np.float64)
-        diffs = boot(values) - boot(target, w)
-        target_mean = float(target.mean() if w is None else (target * w).sum() / w.sum())
-    return (float(values.mean()), target_mean, float(values.mean()) - target_mean,
-            interval(diffs, config.confidence_level))
+def describe(status: str, difference: float, ci: tuple[float, float],
+             allowed: tuple[float | None, float | None], yardstick: Yardstick) -> str:
+    """The numbers behind a status, in one sentence."""
+    who = (f"{yardstick.models} retrained model{'s' if yardstick.models != 1 else ''}"
+           if yardstick.compared_to == GOLD else f"the {yardstick.compared_to}")
+    seen = (f"difference from {who} {difference:+.3f}, interval [{ci[0]:+.3f}, {ci[1]:+.3f}], "
+            f"band [{_edge(allowed[0], '-')}, {_edge(allowed[1], '+')}]")
+    if status == PASS:
+        return f"{seen}: the interval lies inside the band"
+    if status == FAIL:
+        return f"{seen}: the interval lies wholly outside the band"
+    if not np.isfinite(ci).all():
+        return f"{seen}: the interval could not be estimated"
+    return f"{seen}: the interval crosses the band's edge; more records or more " \
+           "gold-standard models would settle it"
 
 
-def make_verdict(test: str, question: str, metric: str, numbers: tuple, allowed: tuple,
-                 compared_to: str, config: VerdictConfig, *,
-                 over_forgetting_below: float | None = None) -> Verdict:
-    """Build a verdict from ``(value, target, difference, interval)`` and the allowed band."""
-    value, target, diff, ci = numbers
-    status, reason = decide(diff, ci, allowed[0], allowed[1], config.max_interval_width)
-    over = over_forgetting_below is not None and diff < over_forgetting_below
-    if over:
-        reason = (f"over-forgetting (Streisand effect): the forget set is now less member-like "
-                  f"than under the {compared_to}, which itself marks the erased records; {reason}")
-    return Verdict(test=test, question=question, status=status, metric=metric, value=value,
-                   target=target, difference=diff, interval=ci, allowed=allowed,
-                   compared_to=compared_to, over_forgetting=over,
-                   reason=f"compared with the {compared_to}: {reason}")
+def group_status(verdicts: tuple[Verdict, ...] | list[Verdict], group: str) -> str:
+    """FAIL if a test of ``group`` fails, PASS if every test with power passes (and one has
+    power), else INCONCLUSIVE. A group with no test is INCONCLUSIVE."""
+    judged = [v for v in verdicts if v.group == group]
+    if any(v.status == FAIL for v in judged):
+        return FAIL
+    powered = [v for v in judged if v.power is not False]
+    if powered and all(v.status == PASS for v in powered):
+        return PASS
+    return INCONCLUSIVE
 
 
-def overall_status(verdicts: tuple[Verdict, ...]) -> str:
-    """FAIL if any test fails, else INCONCLUSIVE if any is, else PASS."""
-    statuses = {v.status for v in verdicts}
-    return FAIL if FAIL in statuses else INCONCLUSIVE if INCONCLUSIVE in statuses else PASS
+def overall_status(verdicts: tuple[Verdict, ...] | list[Verdict]) -> str:
+    """The erasure verdict: never decided by a utility or collateral number."""
+    return group_status(verdicts, ERASURE)

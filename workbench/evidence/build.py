@@ -12,12 +12,14 @@ from typing import Any
 from torch import nn
 
 from workbench.audit import AuditResult
+from workbench.audit.gold import GoldStandard as GoldStandardModels
 from workbench.audit.reference import table_sha256
 from workbench.evidence._validate import utc_now
 from workbench.evidence.record import (
     Approval,
     AuditRecord,
     Erased,
+    GoldModel,
     GoldStandard,
     Integrity,
     Method,
@@ -25,6 +27,7 @@ from workbench.evidence.record import (
     Request,
     Tests,
 )
+from workbench.evidence.selection import Selection
 from workbench.hashing import record_sha256
 from workbench.records import ForgetSet
 from workbench.unlearn import UnlearnResult
@@ -94,32 +97,39 @@ def limitations(result: AuditResult, reference_models: int) -> str:
 
 
 def build_record(*, unlearned: UnlearnResult, audit_result: AuditResult, forget: ForgetSet,
-                 original: nn.Module, request: dict[str, Any], model_name: str,
-                 records_source: str, after_file: str, after_file_sha256: str,
+                 selection: Selection, original: nn.Module, request: dict[str, Any],
+                 model_name: str, records_source: str, after_file: str, after_file_sha256: str,
                  before_file: str | None = None,
-                 gold: UnlearnResult | None = None, gold_file: str | None = None,
-                 gold_file_sha256: str | None = None, reference_models: int = 0,
+                 gold: GoldStandardModels | None = None,
+                 gold_files: tuple[tuple[str, str], ...] = (), reference_models: int = 0,
                  operator: str = "unknown", approver: str | None = None,
                  started_at: str | None = None, command: str = "",
                  reproduce_tolerance: float = DEFAULT_REPRODUCE_TOLERANCE) -> AuditRecord:
     """An unsealed ``AuditRecord`` (seal it with ``append_record`` or ``record.sealed``).
 
-    ``request`` holds ``reference``, ``legal_basis``, ``received``, ``due`` and ``notes``.
+    ``request`` holds ``reference``, ``legal_basis``, ``received``, ``due`` and ``notes``;
+    ``gold_files`` the ``(file name, file SHA-256)`` of each gold model saved, in order.
     """
     if audit_result.unlearned_sha256 != unlearned.weights_sha256:
         raise ValueError("the audit result is of another model than the unlearning result")
     if audit_result.forget_count != len(forget) or unlearned.forget_count != len(forget):
         raise ValueError("the results were made for another forget set")
+    if selection.apply(forget.table).ids != forget.ids:
+        raise ValueError(f"the selection ({selection.kind}) does not yield the forget set's "
+                         "records: a record must name the rule that chose what was erased")
     now = utc_now()
     statuses = {s: tuple(v.test for v in audit_result.verdicts if v.status == s)
                 for s in ("PASS", "FAIL", "INCONCLUSIVE")}
+    if gold is not None and gold.weights_sha256 != audit_result.gold_standard_sha256s:
+        raise ValueError("the audit was run against other gold-standard models than `gold`")
     return AuditRecord(
         created_at=now,
         request=Request(reference=str(request.get("reference", "")),
                         legal_basis=str(request.get("legal_basis", "")),
                         received=request.get("received"), due=request.get("due"),
                         notes=str(request.get("notes", ""))),
-        erased=Erased(records_source=records_source, rule=forget.rule, count=len(forget),
+        erased=Erased(records_source=records_source, selection=selection, rule=forget.rule,
+                      count=len(forget),
                       is_class_request=forget.is_class_request, record_ids=tuple(forget.ids),
                       record_sha256=record_hashes(forget), data_sha256=table_sha256(forget.table)),
         model=ModelIdentity(name=model_name, architecture=_architecture(original),
@@ -132,7 +142,7 @@ def build_record(*, unlearned: UnlearnResult, audit_result: AuditResult, forget:
                       records_used=dict(unlearned.records_used), code_version=code_version(),
                       library_versions=library_versions(), wall_time_s=unlearned.wall_time_s,
                       started_at=started_at or now, finished_at=now, command=command),
-        gold_standard=_gold(gold, gold_file, gold_file_sha256),
+        gold_standard=_gold(gold, gold_files),
         tests=Tests(attacks=audit_result.attacks, reference_models=reference_models,
                     thresholds=audit_result.config, overall=audit_result.overall,
                     passed=statuses["PASS"], failed=statuses["FAIL"],
@@ -149,14 +159,20 @@ def _architecture(model: nn.Module) -> dict[str, Any]:
     return dict(spec) if spec else {"class": f"{type(model).__module__}.{type(model).__qualname__}"}
 
 
-def _gold(gold: UnlearnResult | None, file: str | None, file_sha: str | None) -> GoldStandard:
+def _gold(gold: GoldStandardModels | None, files: tuple[tuple[str, str], ...]) -> GoldStandard:
     if gold is None:
         return GoldStandard(built=False, how="not built: the forget-set tests compare with "
-                            "held-out non-members instead", seed=None, weights_sha256=None,
-                            file=None, file_sha256=None, wall_time_s=None)
+                            "held-out non-members instead", models=(), wall_time_s=None)
+    if files and len(files) != gold.count:
+        raise ValueError(f"{len(files)} gold-standard files for {gold.count} models")
+    named = files or ((None, None),) * gold.count
+    retain = int(gold.trained_on[0].sum())
     return GoldStandard(
-        built=True, how=(f"retrained from scratch without the forget set on "
-                         f"{gold.records_used.get('retain', 0)} retain records, with the "
-                         f"original training recipe (method {gold.method!r}, one seed)"),
-        seed=gold.seed, weights_sha256=gold.weights_sha256, file=file, file_sha256=file_sha,
-        wall_time_s=gold.wall_time_s)
+        built=True, how=(f"{gold.count} models retrained from scratch without the forget set "
+                         f"on {retain} retain records, with the original training recipe "
+                         f"(method 'retrain', seeds {list(gold.seeds)})"
+                         + (", read from the cache" if gold.from_cache else "")),
+        models=tuple(GoldModel(seed=s, weights_sha256=h, file=f, file_sha256=fh)
+                     for s, h, (f, fh) in zip(gold.seeds, gold.weights_sha256, named,
+                                              strict=True)),
+        wall_time_s=round(gold.train_time_s, 3))

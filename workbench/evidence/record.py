@@ -18,10 +18,11 @@ from workbench.atomic import atomic_path
 from workbench.audit import AuditResult, VerdictConfig
 from workbench.audit._json import JsonRecord
 from workbench.evidence._validate import RecordError, check_sha256, check_utc
+from workbench.evidence.selection import Selection
 from workbench.hashing import record_sha256
 
 SCHEMA = "erasure-workbench/audit-record"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: calibrated verdicts and a gold-standard ensemble (v1 up to 2026-12-01)
 DECISIONS = ("pending", "approved", "rejected")
 STATUSES = ("PASS", "FAIL", "INCONCLUSIVE")
 SEALED_FIELDS = ("record_sha256", "signature", "public_key")  # not covered by the hash
@@ -44,13 +45,15 @@ class Request(JsonRecord):
 
 @dataclass(frozen=True)
 class Erased(JsonRecord):
-    """What was erased: ids, the rule that chose them, and one SHA-256 per record.
+    """What was erased: ids, the rule that chose them (``selection``, re-applied by
+    ``verify``; ``rule`` in words), and one SHA-256 per record.
 
     ``record_sha256[i]`` hashes the canonical JSON of record ``record_ids[i]`` (id, label,
     member flag and raw features); ``data_sha256`` hashes the whole encoded table.
     """
 
     records_source: str
+    selection: Selection
     rule: str
     count: int
     is_class_request: bool
@@ -111,20 +114,36 @@ class Method(JsonRecord):
 
 
 @dataclass(frozen=True)
+class GoldModel(JsonRecord):
+    """One retrained model of the gold standard: its seed, weights hash and file."""
+
+    seed: int
+    weights_sha256: str
+    file: str | None
+    file_sha256: str | None
+
+    def __post_init__(self) -> None:
+        check_sha256(self.weights_sha256, "gold_standard.models[].weights_sha256")
+        check_sha256(self.file_sha256, "gold_standard.models[].file_sha256", optional=True)
+
+
+@dataclass(frozen=True)
 class GoldStandard(JsonRecord):
-    """The retrained reference: whether it was built, how, and its identity."""
+    """The retrained reference: whether it was built, how, and each model's identity.
+
+    ``models`` are retrained without the forget set with different seeds (files relative to
+    the record's folder); their spread is the verdicts' yardstick.
+    """
 
     built: bool
     how: str
-    seed: int | None
-    weights_sha256: str | None
-    file: str | None
-    file_sha256: str | None
+    models: tuple[GoldModel, ...]
     wall_time_s: float | None
 
     def __post_init__(self) -> None:
-        check_sha256(self.weights_sha256, "gold_standard.weights_sha256", optional=not self.built)
-        check_sha256(self.file_sha256, "gold_standard.file_sha256", optional=True)
+        if self.built != bool(self.models):
+            raise RecordError("gold_standard: built must be true exactly when models are "
+                              "listed")
 
 
 @dataclass(frozen=True)
@@ -213,6 +232,12 @@ class AuditRecord(JsonRecord):
         """Validate and rebuild; a wrong schema, version, type or format: ``RecordError``."""
         if not isinstance(data, dict):
             raise RecordError(f"an audit record is a JSON object, not {type(data).__name__}")
+        if data.get("schema") == SCHEMA and data.get("schema_version") == 1:
+            code = data.get("method", {}).get("code_version", "unknown")
+            raise RecordError(f"this is a version-1 audit record (one gold model, uncalibrated "
+                              f"verdicts), written by {code}; verify it with that code version "
+                              "(e.g. git checkout of its commit): this workbench reads and "
+                              f"re-runs version {SCHEMA_VERSION} only")
         if (data.get("schema"), data.get("schema_version")) != (SCHEMA, SCHEMA_VERSION):
             raise RecordError(f"not an audit record of schema {SCHEMA!r} version "
                               f"{SCHEMA_VERSION}: found {data.get('schema')!r} version "

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from workbench.atomic import atomic_path
+from workbench.audit.summary import question_lines, verdict_rows, yardstick_text
 from workbench.evidence.record import AuditRecord
 from workbench.plots import plot_confidence, plot_drift, plot_roc
 
@@ -54,28 +55,22 @@ def _table(header: list[str], rows: list[list[str]]) -> str:
 
 def _scorecard(record: AuditRecord) -> str:
     tests, result = record.tests, record.tests.audit
-    rows = []
-    for v in result.verdicts:
-        band = ", ".join("∞" if b is None else f"{b:+.3f}" for b in v.allowed)
-        rows.append([_badge(v.status), _e(v.test), _e(v.question), _e(v.metric),
-                     f"{v.value:.3f}", f"{v.target:.3f} ({_e(v.compared_to)})",
-                     f"{v.difference:+.3f} [{v.interval[0]:+.3f}, {v.interval[1]:+.3f}]",
-                     f"[{band}]"])
-    lists = "".join(f"<p><b>{label}</b> ({len(names)}): {_e(', '.join(names) or 'none')}</p>"
-                    for label, names in (("Passed checks", tests.passed),
-                                         ("Failed checks", tests.failed),
-                                         ("Inconclusive checks", tests.inconclusive)))
+    rows = [[_badge(r[2].split(" ")[0]) + _e(r[2][len(r[2].split(" ")[0]):]), *map(_e, r[:2]),
+             *map(_e, r[3:])] for r in verdict_rows(result)]
+    reasons = "".join(f"<li><b>{_e(v.test)}</b>: {_e(v.reason)}</li>" for v in result.verdicts)
+    questions = "".join(f"<p>{_badge(status)} {_e(text)}</p>"
+                        for status, text in question_lines(result))
     req = record.request
-    return (f"<h2>Scorecard</h2><p class='big'>Overall: {_badge(tests.overall, True)}</p>"
+    return (f"<h2>Scorecard</h2><p class='big'>Erasure: {_badge(tests.overall, True)}</p>"
+            + questions +
             f"<p>Request <b>{_e(req.reference or '–')}</b> ({_e(req.legal_basis or '–')}), "
             f"received {_e(req.received or '–')}, due {_e(req.due or '–')}. "
             f"{record.erased.count} record(s) erased from <b>{_e(record.model.name)}</b> by "
-            f"<b>{_e(record.method.name)}</b>; compared with the {_e(result.compared_to)}.</p>"
-            + lists + "<p>Targets: each difference (unlearned minus target) and its "
-            f"{result.config.confidence_level:.0%} bootstrap interval must lie in the allowed "
-            "band.</p>"
-            + _table(["verdict", "test", "question", "metric", "value", "target",
-                      "difference [interval]", "allowed"], rows))
+            f"<b>{_e(record.method.name)}</b>. {_e(yardstick_text(result))}</p>"
+            f"<p><b>Decision rule.</b> {_e(result.decision_rule)}</p>"
+            + _table(["verdict", "question", "test", "value", "target ± spread",
+                      "difference [interval]", "band", "original (power)"], rows)
+            + f"<h3>Why each verdict</h3><ul class='small'>{reasons}</ul>")
 
 
 def _membership_table(record: AuditRecord) -> str:
@@ -120,7 +115,8 @@ def _reproducibility(record: AuditRecord, pdf_renderer: str) -> str:
         ("weights after (SHA-256)", record.model.after_sha256),
         ("unlearned model file", f"{record.model.after_file} ({record.model.after_file_sha256})"),
         ("gold standard", f"{'built' if g.built else 'not built'}: {g.how}"),
-        ("gold standard weights", g.weights_sha256 or "–"),
+        ("gold standard weights (SHA-256)",
+         "; ".join(f"seed {m.seed}: {m.weights_sha256}" for m in g.models) or "–"),
         ("attacks", ", ".join(record.tests.attacks)),
         ("reference models", ref.note if ref else "none (LOSS attack only)"),
         ("thresholds", json.dumps(record.tests.thresholds.to_dict(), sort_keys=True)),

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Literal
 
 from workbench.atomic import atomic_path
+from workbench.audit.summary import HEADER, question_lines, verdict_rows, yardstick_text
 from workbench.evidence.record import AuditRecord
 from workbench.plots import plot_confidence, plot_drift, plot_roc
 
@@ -88,23 +89,17 @@ def _matplotlib(record: AuditRecord, pdf_path: Path) -> None:
     result = record.tests.audit
     with atomic_path(pdf_path) as tmp, PdfPages(tmp) as pdf:
         page = Figure(figsize=(8.27, 11.69))
-        header = (f"Erasure audit {record.request.reference}\nOverall: {record.tests.overall}  "
+        header = (f"Erasure audit {record.request.reference}\nErasure: {record.tests.overall}  "
                   f"({record.erased.count} record(s), model {record.model.name}, method "
-                  f"{record.method.name}, compared with the {result.compared_to})\n"
-                  f"Passed: {', '.join(record.tests.passed) or 'none'}\n"
-                  f"Failed: {', '.join(record.tests.failed) or 'none'}\n"
-                  f"Inconclusive: {', '.join(record.tests.inconclusive) or 'none'}")
+                  f"{record.method.name})\n"
+                  + "\n".join(f"{status}: {text}" for status, text in question_lines(result))
+                  + f"\n{yardstick_text(result)}\nDecision rule: {result.decision_rule}")
         page.text(0.05, 0.97, "\n".join(textwrap.fill(line, 95) for line in header.split("\n")),
                   va="top", fontsize=9, family="monospace")
-        rows = [[v.status, v.test, f"{v.value:.3f}", f"{v.target:.3f}",
-                 f"{v.difference:+.3f} [{v.interval[0]:+.3f}, {v.interval[1]:+.3f}]",
-                 "[" + ", ".join("inf" if b is None else f"{b:+.3f}" for b in v.allowed) + "]"]
-                for v in result.verdicts]
-        ax = page.add_axes((0.05, 0.35, 0.9, 0.45))
+        rows = [list(r[1:]) for r in verdict_rows(result)]
+        ax = page.add_axes((0.05, 0.35, 0.9, 0.4))
         ax.axis("off")
-        table = ax.table(cellText=rows, colLabels=["verdict", "test", "value", "target",
-                                                   "difference [interval]", "allowed"],
-                         loc="upper center")
+        table = ax.table(cellText=rows, colLabels=list(HEADER[1:]), loc="upper center")
         table.auto_set_font_size(False)
         table.set_fontsize(7)
         page.text(0.05, 0.3, textwrap.fill(record.tests.limitations, 110) + "\n\nRecord SHA-256 "

@@ -18,11 +18,11 @@ from workbench.audit import AuditResult, audit
 from workbench.audit.reference import table_sha256
 from workbench.evidence.build import record_hashes
 from workbench.evidence.ledger import find_entry
-from workbench.evidence.record import AuditRecord, load_record
+from workbench.evidence.record import AuditRecord, GoldModel, load_record
 from workbench.evidence.signing import check_signature
 from workbench.hashing import sha256_file, weights_sha256
 from workbench.models import load_model
-from workbench.records import RecordTable
+from workbench.records import ForgetSet, RecordTable
 from workbench.samples import load_sample
 from workbench.samples.load import load_folder
 
@@ -47,15 +47,24 @@ class VerifyReport:
 
 def load_records_source(source: str, *, samples_root: Path | None = None
                         ) -> tuple[RecordTable, nn.Module | None]:
-    """The table (and the model shipped with it) named by ``sample:NAME`` / ``folder:PATH``."""
+    """The table (and the model shipped with it) named by ``sample:NAME``, ``folder:PATH`` or
+    ``csv:PATH#id=...&label=...&member=...`` (a user's CSV; no model ships with it)."""
     kind, _, where = source.partition(":")
     if kind == "sample":
         sample = load_sample(where, root=samples_root)
     elif kind == "folder":
         sample = load_folder(Path(where))
+    elif kind == "csv":
+        path, _, spec = where.rpartition("#")
+        columns = dict(part.partition("=")[::2] for part in spec.split("&"))
+        if not path or set(columns) != {"id", "label", "member"}:
+            raise ValueError(f"records source {source!r} must read csv:PATH#id=...&label=..."
+                             "&member=...")
+        return RecordTable.from_csv(path, id_column=columns["id"], label_column=columns["label"],
+                                    member_column=columns["member"] or None), None
     else:
-        raise ValueError(f"unknown records source {source!r}; expected sample:NAME or "
-                         "folder:PATH")
+        raise ValueError(f"unknown records source {source!r}; expected sample:NAME, "
+                         "folder:PATH or csv:PATH#id=...&label=...&member=...")
     return sample.records, sample.model
 
 
@@ -78,6 +87,33 @@ def _model_check(report: VerifyReport, name: str, path: Path | None, model: nn.M
         return None
     report.add(name, True, f"weights match ({weights[:16]}...)")
     return model
+
+
+def _reselect(report: VerifyReport, record: AuditRecord, table: RecordTable) -> ForgetSet | None:
+    """The forget set the recorded rule selects today; it must be the recorded records."""
+    rule = record.erased.selection
+    try:
+        forget = rule.apply(table)
+    except ValueError as error:
+        report.add("selection", False, f"the recorded rule ({rule.kind}) no longer selects: "
+                                       f"{error}")
+        return None
+    same = forget.ids == record.erased.record_ids
+    report.add("selection", same, f"the recorded rule ({rule.kind}: {record.erased.rule}) "
+                                  f"selects the {len(forget)} recorded records" if same else
+               f"the recorded rule ({rule.kind}) now selects {len(forget)} records, not the "
+               f"{record.erased.count} recorded")
+    return forget if same else None
+
+
+def _gold_check(report: VerifyReport, folder: Path, model: GoldModel,
+                name: str) -> nn.Module | None:
+    if model.file is None:
+        report.add(name, False, "the record names no file for this gold-standard model, so "
+                                "the audit cannot be re-run against it")
+        return None
+    return _model_check(report, name, folder / model.file, None, model.weights_sha256,
+                        model.file_sha256)
 
 
 def verify_record(path: str | Path, *, model_before: Path | None = None,
@@ -104,22 +140,21 @@ def verify_record(path: str | Path, *, model_before: Path | None = None,
     after = _model_check(report, "model after", model_after or folder / record.model.after_file,
                          None, record.model.after_sha256,
                          None if model_after else record.model.after_file_sha256)
-    gold = None
-    if record.gold_standard.built:
-        gold = _model_check(report, "gold standard", folder / record.gold_standard.file, None,
-                            record.gold_standard.weights_sha256, record.gold_standard.file_sha256)
+    listed = record.gold_standard.models
+    gold = [_gold_check(report, folder, m, f"gold standard {k + 1}/{len(listed)}")
+            for k, m in enumerate(listed)]
     data_ok = report.add("records", table_sha256(table) == record.erased.data_sha256,
                          "record table matches its hash" if table_sha256(table) ==
                          record.erased.data_sha256 else "the record table has changed")
-    forget = table.select(ids=list(record.erased.record_ids)) if data_ok else None
+    forget = _reselect(report, record, table) if data_ok else None
     if forget is not None:
         same = record_hashes(forget) == record.erased.record_sha256
         report.add("erased records", same, f"{len(forget)} record hashes match" if same
                    else "an erased record's content differs from its recorded hash")
-    if not report.ok or before is None or after is None:
+    if not report.ok or before is None or after is None or None in gold:
         report.add("tests", False, "not re-run: an identity check above failed")
         return report
-    rerun = audit(before, after, records=table, forget=forget, reference=gold,
+    rerun = audit(before, after, records=table, forget=forget, reference=gold or None,
                   attacks=record.tests.attacks, seed=record.tests.audit.seed,
                   config=record.tests.thresholds,
                   reference_models=record.tests.reference_models or 4, cache_dir=cache_dir)
@@ -128,8 +163,9 @@ def verify_record(path: str | Path, *, model_before: Path | None = None,
 
 
 def _compare(report: VerifyReport, old: AuditResult, new: AuditResult, tol: float) -> None:
-    report.add("overall verdict", old.overall == new.overall,
-               f"recorded {old.overall}, re-run {new.overall}")
+    for question in ("erasure", "collateral", "utility"):
+        was, now = getattr(old, question), getattr(new, question)
+        report.add(f"{question} verdict", was == now, f"recorded {was}, re-run {now}")
     for v in old.verdicts:
         w = new.verdict(v.test)
         gap = max(abs(v.value - w.value), abs(v.difference - w.difference))

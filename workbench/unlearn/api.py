@@ -6,7 +6,7 @@ import contextlib
 import copy
 import time
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, Literal
 
 import torch
 from torch import nn
@@ -20,7 +20,8 @@ from workbench.unlearn.result import UnlearnResult
 
 
 def unlearn(model: nn.Module, forget: ForgetSet, *, method: str = "synthetic",
-            params: Params | dict[str, Any] | None = None, retain: RecordSet | None = None,
+            params: Params | dict[str, Any] | None = None,
+            retain: RecordSet | Literal["auto"] | None = None,
             device: str | torch.device = "auto", seed: int = 0,
             progress: Progress | None = None) -> UnlearnResult:
     """Remove ``forget`` from ``model`` with ``method``; return a new model and the run's record.
@@ -33,12 +34,19 @@ def unlearn(model: nn.Module, forget: ForgetSet, *, method: str = "synthetic",
         forget: the records to forget (``RecordTable.select``).
         method: a registered method name (see ``available_methods()``).
         params: the method's ``Params`` or a dict of overrides of its defaults.
-        retain: retain records, for methods that use them (``table.retain_for(forget)``).
+        retain: retain records, for methods that use them (``table.retain_for(forget)``);
+            ``"auto"`` passes them exactly when the method declares it needs them (the one
+            place that dispatch happens).
         device: ``"auto"``, ``"cpu"`` or ``"cuda"``.
         seed: seeds every random draw; the same seed on the same device gives the same model.
         progress: called as ``progress(step, total, message)``.
     """
     cls = get_unlearner(method)
+    if isinstance(retain, str):
+        if retain != "auto":
+            raise ValueError(f"retain must be a RecordSet, None or 'auto', got {retain!r}")
+        retain = forget.table.retain_for(forget) if cls.data_access.needs_retain and \
+            isinstance(forget, ForgetSet) else None
     params = _coerce_params(cls.Params, params)
     _check_request(cls, model, forget, retain)
     target = resolve_device(device)

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import ipywidgets as W
 from torch import nn
 
+from workbench.audit.gold import DEFAULT_GOLD_COUNT
+from workbench.pipeline import ErasureRequest
 from workbench.records import ForgetSet, RecordTable
 from workbench.widgets.export import ExportPanel
 from workbench.widgets.method import MethodPanel
@@ -29,7 +32,8 @@ class ErasureApp:
 
     def __init__(self, sample: str | None = "clinic", *, method: str = "synthetic",
                  attacks: tuple[str, ...] = ("loss",), reference_models: int = 4,
-                 gold_standard: bool = True, seed: int = 0, background: bool = True,
+                 gold_standard: bool = True, gold_models: int = DEFAULT_GOLD_COUNT,
+                 seed: int = 0, background: bool = True, ledger: Path | None = None,
                  export_folder: str = "evidence") -> None:
         self.seed = seed
         self.model: nn.Module | None = None
@@ -38,10 +42,12 @@ class ErasureApp:
         self.source = SourcePanel(sample, on_load=self._loaded)
         self.finder = RecordFinder()
         self.method = MethodPanel(method, attacks=attacks, reference_models=reference_models,
-                                  gold_standard=gold_standard)
+                                  gold_standard=gold_standard, gold_models=gold_models)
         self.results = ResultsPanel()
         self.run = RunPanel(self.request, self.results.show, background=background)
-        self.export = ExportPanel(lambda: self.results.outcome, folder=export_folder)
+        self.export = ExportPanel(lambda: self.results.outcome,
+                                  lambda: (self.model, self.table), folder=export_folder,
+                                  ledger=ledger)
         self.widget = W.VBox([
             W.HTML("<h2>Erasure request</h2>"),
             _section("1. Model and records", self.source.widget),
@@ -55,10 +61,10 @@ class ErasureApp:
 
     def _loaded(self, model: nn.Module, table: RecordTable, name: str) -> None:
         self.model, self.table, self.name = model, table, name
-        self.export.model_name = name
-        self.export.records_source = self.source.records_source
-        self.export.model_file = self.source.model_file
         self.finder.set_table(table)
+        if self.results.outcome is not None:  # never leave another model's result on screen
+            self.results.clear(f"Loaded {name}: the previous result belonged to other records "
+                               "or another model and was cleared. Run a request to see one.")
 
     @property
     def forget(self) -> ForgetSet | None:
@@ -68,15 +74,20 @@ class ErasureApp:
     def outcome(self) -> Outcome | None:
         return self.results.outcome
 
-    def request(self) -> dict[str, Any]:
-        """The keyword arguments of ``run_erasure`` from the panels' current state."""
+    def request(self) -> ErasureRequest:
+        """The erasure request the panels describe now (the pipeline checks it before work)."""
         if self.model is None or self.table is None:
             raise ValueError("load a model and its records first (step 1)")
-        if self.forget is None:
+        if self.finder.selection is None:
             raise ValueError("select the records to forget first (step 2)")
-        settings = self.method.settings()
-        return {"model": self.model, "table": self.table, "forget": self.forget,
-                "seed": self.seed, **settings}
+        s = self.method.settings()
+        return ErasureRequest(
+            model=self.model, table=self.table, selection=self.finder.selection,
+            method=s["method"], params=s["params"].to_dict(), device=s["device"],
+            gold_models=s["gold_models"] if s["gold_standard"] else 0, attacks=s["attacks"],
+            shadow_models=s["reference_models"], seed=self.seed, model_name=self.name,
+            records_source=self.source.records_source, before_file=self.source.model_file,
+            ticket={"reference": self.run.reference.value.strip()})
 
 
 def app(sample: str | None = "clinic", **options: Any) -> ErasureApp:

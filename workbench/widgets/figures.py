@@ -13,6 +13,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from workbench.audit import AuditResult
+from workbench.audit.summary import HEADER, question_lines, verdict_rows, yardstick_text
 
 MODEL_LABELS = {"original": "original", "unlearned": "unlearned",
                 "gold_standard": "gold standard (retrained)"}
@@ -23,7 +24,7 @@ LAYOUT = {"template": "plotly_white", "height": 360, "margin": {"l": 60, "r": 20
 
 
 def _models(result: AuditResult) -> list[str]:
-    return [m for m in MODEL_LABELS if m != "gold_standard" or result.gold_standard_sha256]
+    return [m for m in MODEL_LABELS if m != "gold_standard" or result.gold_standard_sha256s]
 
 
 def confidence_figure(result: AuditResult) -> go.Figure:
@@ -103,33 +104,26 @@ def drift_figure(result: AuditResult) -> go.Figure:
     return fig
 
 
-def _band(allowed: tuple[float | None, float | None]) -> str:
-    low, high = allowed
-    return f"[{'-∞' if low is None else f'{low:+.3f}'}, {'+∞' if high is None else f'{high:+.3f}'}]"
-
-
 def scorecard_html(result: AuditResult) -> str:
-    """The verdict scorecard: PASS / FAIL / INCONCLUSIVE per test with the thresholds used."""
+    """The three questions' verdicts, then every test (hover a row for its reason)."""
+    reasons = {v.test: v.reason for v in result.verdicts}
     rows = []
-    for v in result.verdicts:
-        colour = STATUS_COLOURS.get(v.status, "black")
-        flag = " ⚠ over-forgetting" if v.over_forgetting else ""
-        rows.append(
-            f"<tr title='{html.escape(v.reason, quote=True)}'><td>{html.escape(v.test)}</td>"
-            f"<td style='color:{colour};font-weight:bold'>{v.status}{flag}</td>"
-            f"<td>{html.escape(v.metric)}</td><td>{v.value:.3f}</td><td>{v.target:.3f}</td>"
-            f"<td>{v.difference:+.3f}</td><td>[{v.interval[0]:+.3f}, {v.interval[1]:+.3f}]</td>"
-            f"<td>{_band(v.allowed)}</td></tr>")
-    overall = STATUS_COLOURS.get(result.overall, "black")
-    head = ("<tr><th>test</th><th>verdict</th><th>metric</th><th>value</th><th>target</th>"
-            "<th>difference</th><th>interval</th><th>allowed</th></tr>")
+    for row in verdict_rows(result):
+        colour = STATUS_COLOURS.get(row[2].split(" ")[0], "black")
+        cells = "".join(f"<td>{html.escape(c)}</td>" for c in (row[1], *row[3:]))
+        rows.append(f"<tr title='{html.escape(reasons[row[1]], quote=True)}'>"
+                    f"<td>{html.escape(row[0])}</td><td style='color:{colour};font-weight:bold'>"
+                    f"{html.escape(row[2])}</td>{cells}</tr>")
+    head = "".join(f"<th>{h}</th>" for h in (HEADER[0], HEADER[2], HEADER[1], *HEADER[3:]))
+    questions = "".join(
+        f"<li><b style='color:{STATUS_COLOURS.get(status, 'black')}'>{status}</b> "
+        f"{html.escape(text)}</li>" for status, text in question_lines(result))
     notes = "".join(f"<li>{html.escape(n)}</li>" for n in result.notes)
-    return (f"<div class='wb-scorecard'><h3>Verdict scorecard: <span style='color:{overall}'>"
-            f"{result.overall}</span></h3><p>Targets: the {html.escape(result.compared_to)}; "
-            f"{result.forget_count} forgotten records, {result.non_member_count} non-members, "
-            f"attacks {', '.join(result.attacks)}, seed {result.seed}, "
-            f"{result.config.confidence_level:.0%} bootstrap intervals.</p>"
-            f"<table style='border-collapse:collapse' border='1' cellpadding='4'>{head}"
+    erasure = STATUS_COLOURS.get(result.erasure, "black")
+    return (f"<div class='wb-scorecard'><h3>Erasure verdict: <span style='color:{erasure}'>"
+            f"{result.erasure}</span></h3><ul>{questions}</ul>"
+            f"<p>{html.escape(yardstick_text(result))}</p>"
+            f"<table style='border-collapse:collapse' border='1' cellpadding='4'><tr>{head}</tr>"
             f"{''.join(rows)}</table><ul style='font-size:90%'>{notes}</ul></div>")
 
 

@@ -7,6 +7,7 @@ from typing import Any
 import ipywidgets as W
 
 import workbench as wb
+from workbench.audit.gold import DEFAULT_GOLD_COUNT, MIN_GOLD_COUNT
 from workbench.unlearn.params import ParamSpec
 from workbench.widgets.common import Messages, guarded
 
@@ -38,7 +39,8 @@ class MethodPanel:
     """Method (default ``synthetic``), its parameters, device, gold standard and audit size."""
 
     def __init__(self, method: str = "synthetic", attacks: tuple[str, ...] = ("loss",),
-                 reference_models: int = 4, gold_standard: bool = True) -> None:
+                 reference_models: int = 4, gold_standard: bool = True,
+                 gold_models: int = DEFAULT_GOLD_COUNT) -> None:
         self.messages = Messages()
         self.method = W.Dropdown(options=wb.available_methods(), value=method,
                                  description="Method", style=STYLE)
@@ -50,6 +52,10 @@ class MethodPanel:
                                       description="Device", style=STYLE)
         self.gold = W.Checkbox(value=gold_standard, description="also build the gold standard "
                                "(retrain without the records)", indent=False)
+        self.gold_models = W.BoundedIntText(
+            value=gold_models, min=MIN_GOLD_COUNT, max=64, description="retrained models",
+            style=STYLE, tooltip="how many models are retrained with different seeds; their "
+            "spread is what every verdict is measured against (more: fewer INCONCLUSIVE)")
         self.attacks = W.SelectMultiple(options=ATTACKS, value=attacks, rows=3,
                                         description="MIA attacks", style=STYLE)
         self.reference_models = W.BoundedIntText(value=reference_models, min=2, max=256, step=2,
@@ -59,7 +65,7 @@ class MethodPanel:
         self.method.observe(self._rebuild, names="value")
         self._rebuild()
         self.widget = W.VBox([self.method, self.summary, self.params_box, self.reset_button,
-                              self.device, self.gold,
+                              self.device, W.HBox([self.gold, self.gold_models]),
                               W.HBox([self.attacks, self.reference_models]),
                               self.messages.widget])
 
@@ -101,6 +107,6 @@ class MethodPanel:
         if not self.attacks.value:
             raise ValueError("choose at least one membership-inference attack")
         return {"method": self.method.value, "params": params, "device": self.device.value,
-                "gold_standard": self.gold.value, "attacks": tuple(self.attacks.value),
-                "reference_models": self.reference_models.value,
-                "needs_retain": cls.data_access.needs_retain}
+                "gold_standard": self.gold.value, "gold_models": self.gold_models.value,
+                "attacks": tuple(self.attacks.value),
+                "reference_models": self.reference_models.value}

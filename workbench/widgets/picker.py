@@ -10,6 +10,7 @@ import pandas as pd
 from torch import nn
 
 import workbench as wb
+from workbench.evidence.selection import Selection
 from workbench.records import ForgetSet, RecordTable
 from workbench.widgets.common import Messages, guarded
 
@@ -39,7 +40,7 @@ class SourcePanel:
         self.sample.observe(self._toggle_own, names="value")
         self.model: nn.Module | None = None
         self.table: RecordTable | None = None
-        self.records_source = ""  # as evidence records name it: sample:NAME or file:PATH
+        self.records_source = ""  # as evidence names it: sample:NAME or csv:PATH#columns
         self.model_file: str | None = None  # the model file loaded (own model only)
         self.widget = W.VBox([W.HBox([self.sample, self.load_button]), self.own,
                               self.messages.widget])
@@ -51,7 +52,9 @@ class SourcePanel:
     def load(self, _button: W.Button | None = None) -> None:
         if self.sample.value == OWN:
             model, table, name = self._load_own()
-            source = f"file:{Path(self.records_path.value).resolve()}"
+            id_col, label_col, member_col = (c.strip() for c in self.columns.value.split(","))
+            source = table.csv_source(self.records_path.value, id_column=id_col,
+                                      label_column=label_col, member_column=member_col)
             model_file = str(Path(self.model_path.value).resolve())
         elif self.sample.value is None:
             raise ValueError("choose a sample model or your own files first")
@@ -76,9 +79,8 @@ class SourcePanel:
         if len(columns) != 3:
             raise ValueError("name three columns: id, label, member (e.g. 'record_id, label, "
                              "member')")
-        frame = pd.read_csv(records_path, dtype={columns[0]: str})
-        table = RecordTable.from_frame(frame, id_column=columns[0], label_column=columns[1],
-                                       member_column=columns[2], name=records_path.stem)
+        table = RecordTable.from_csv(records_path, id_column=columns[0],
+                                     label_column=columns[1], member_column=columns[2])
         return wb.load_model(model_path), table, records_path.stem
 
 
@@ -90,6 +92,7 @@ class RecordFinder:
         self.messages = Messages()
         self.table: RecordTable | None = None
         self.forget: ForgetSet | None = None
+        self.selection: Selection | None = None  # the rule behind ``forget``, as recorded
         self.search = W.Text(placeholder="record id contains…", description="Search")
         self.klass = W.Dropdown(options=[("any class", None)], description="Class")
         self.query = W.Text(placeholder="e.g. age > 50 and gender == 0", description="Attribute",
@@ -171,7 +174,7 @@ class RecordFinder:
             raise ValueError("nothing to add: no records are chosen")
         current = list(self.forget.ids) if self.forget and not self.forget.classes else []
         merged = list(dict.fromkeys([*current, *ids]))
-        self._set(self.table.select(ids=merged))
+        self._set(Selection.by_ids(merged))
 
     @guarded
     def add_selected(self, _button: W.Button | None = None) -> None:
@@ -179,7 +182,12 @@ class RecordFinder:
 
     @guarded
     def add_matching(self, _button: W.Button | None = None) -> None:
-        self._add(list(self.matching()["record_id"]))
+        query = self.query.value.strip()
+        if query and self.forget is None and not self.search.value.strip() \
+                and self.klass.value is None:
+            self._set(Selection.where(query))  # the rule itself, not just today's ids
+        else:
+            self._add(list(self.matching()["record_id"]))
 
     @guarded
     def add_pasted(self, _button: W.Button | None = None) -> None:
@@ -191,14 +199,15 @@ class RecordFinder:
     def whole_class(self, _button: W.Button | None = None) -> None:
         if self.klass.value is None:
             raise ValueError("choose a class in the Class filter first")
-        self._set(self.table.select(classes=[self.klass.value]))
+        self._set(Selection.of_classes([self.table.schema.classes[self.klass.value]]))
 
     @guarded
     def clear(self, _button: W.Button | None = None) -> None:
         self._set(None)
 
-    def _set(self, forget: ForgetSet | None) -> None:
-        self.forget = forget
+    def _set(self, selection: Selection | None) -> None:
+        forget = selection.apply(self.table) if selection is not None else None
+        self.selection, self.forget = selection, forget
         self.messages.clear()
         if forget is None:
             self.summary.value = "<b>Selected:</b> nothing yet"

@@ -29,7 +29,8 @@ class ResultsPanel:
         bundles = {name: figures.mimebundle(make(outcome.audit)) for name, make in PLOTS.items()}
         card = figures.scorecard_html(outcome.audit)
         u, g = outcome.unlearned, outcome.gold
-        gold = f"; gold standard retrained in {g.wall_time_s:.1f} s" if g else ""
+        gold = (f"; gold standard: {g.count} models retrained in {g.train_time_s:.1f} s"
+                f"{' (from the cache)' if g.from_cache else ''}" if g else "")
         self.outcome = outcome
         self.header.value = (
             f"<h3>Result</h3><p>Forgot {u.forget_count} records ({html.escape(u.forget_rule)}) "
@@ -40,6 +41,14 @@ class ResultsPanel:
             self.plots[name].outputs = ({"output_type": "display_data", "data": bundle,
                                          "metadata": {}},)
         self.scorecard.value = card
+
+    def clear(self, why: str) -> None:
+        """Take every result off the screen (the inputs changed) and say why."""
+        self.outcome = None
+        self.header.value = f"<i>{html.escape(why)}</i>"
+        for widget in self.plots.values():
+            widget.outputs = ()
+        self.scorecard.value = ""
 
     def titles(self) -> list[str]:
         """The titles of the plots on screen (for tests and notebooks)."""

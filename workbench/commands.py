@@ -1,4 +1,4 @@
-"""The evidence subcommands of ``workbench``: ``erase``, ``verify`` and ``ledger verify``.
+"""The erasure and evidence subcommands of ``workbench``: ``erase``, ``verify``, ``ledger``.
 
 Exit codes: 0 success; 1 a verification found something that does not match (a tampered
 model, record or ledger, or tests that do not reproduce); 2 bad input (raised as
@@ -10,16 +10,25 @@ from __future__ import annotations
 import argparse
 import getpass
 import json
-import shlex
 import sys
 import time
 from pathlib import Path
 
 from workbench.audit import ATTACK_NAMES
+from workbench.audit.gold import DEFAULT_GOLD_COUNT
 from workbench.evidence.ledger import default_ledger_path, verify_ledger
-from workbench.evidence.pipeline import erase_to_folder, read_ids_file
 from workbench.evidence.verify import load_records_source, verify_record
 from workbench.models import load_model
+from workbench.pipeline import (
+    ErasureRequest,
+    Selection,
+    check_out_dir,
+    check_request,
+    cli_command,
+    run_request,
+    write_evidence,
+)
+from workbench.pipeline.batch import read_batch, read_text_csv, run_batch, summary_table
 from workbench.samples import load_sample
 from workbench.unlearn import available_methods
 
@@ -66,13 +75,30 @@ class ProgressBar:
             cls.open_line = False
 
 
-def _ids(args: argparse.Namespace) -> list[str]:
+def read_ids_file(path: str | Path, column: str = "record_id") -> list[str]:
+    """Record ids from a CSV file's ``column`` (read as text)."""
+    frame = read_text_csv(path, "ids file")
+    if column not in frame.columns:
+        raise ValueError(f"ids file {path} has no {column!r} column (columns: "
+                         f"{list(frame.columns)[:10]}); name the id column with --id-column")
+    ids = [i.strip() for i in frame[column] if i.strip()]
+    if not ids:
+        raise ValueError(f"ids file {path} lists no ids in column {column!r}")
+    return ids
+
+
+def _selection(args: argparse.Namespace) -> Selection:
+    """The records to forget: --ids, --ids-file, --where or --class."""
+    if args.where is not None:
+        return Selection.where(args.where)
+    if args.classes is not None:
+        return Selection.of_classes(args.classes)
     if args.ids is not None:
         ids = [i.strip() for i in args.ids.split(",") if i.strip()]
         if not ids:
             raise ValueError("--ids lists no record ids")
-        return ids
-    return read_ids_file(args.ids_file, args.id_column)
+        return Selection.by_ids(ids)
+    return Selection.by_ids(read_ids_file(args.ids_file, args.id_column))
 
 
 def _source(args: argparse.Namespace):
@@ -92,38 +118,66 @@ def _source(args: argparse.Namespace):
 
 def cmd_erase(args: argparse.Namespace) -> int:
     start = time.perf_counter()
-    ids = _ids(args)
+    rows = read_batch(args.batch) if args.batch else None  # a bad file: refused before work
+    selection = rows[0].selection if rows else _selection(args)
     model, table, name, source, before_file = _source(args)
-    command = shlex.join(["workbench", "erase", *(["--sample", args.sample] if args.sample else
-                                                   ["--model", str(args.model), "--records",
-                                                    str(args.records)]),
-                          "--ids", ",".join(ids), "--method", args.method,
-                          *(["--params", json.dumps(args.params)] if args.params else []),
-                          "--reference",
-                          args.reference, "--attacks", *args.attacks, "--reference-models",
-                          str(args.reference_models), "--seed", str(args.seed), "--out",
-                          str(args.out)])
-    request = {"reference": args.request_ref or "", "legal_basis": args.legal_basis,
-               "received": args.received, "due": args.due, "notes": args.notes or ""}
-    outcome = erase_to_folder(
-        model=model, table=table, ids=ids, out=args.out, ledger=args.ledger or
-        default_ledger_path(), model_name=name, records_source=source, before_file=before_file,
-        method=args.method, params=args.params, reference=args.reference, attacks=args.attacks,
-        reference_models=args.reference_models, seed=args.seed, device=args.device,
-        cache_dir=args.cache_dir, request=request, operator=args.operator,
-        approver=args.approver, command=command, force=args.force, sign_key=args.sign_key,
-        pdf_renderer=args.pdf_renderer, figures=args.figures,
-        progress=lambda label: ProgressBar(label, quiet=args.quiet))
+    request = ErasureRequest(
+        model=model, table=table, selection=selection, method=args.method, params=args.params,
+        gold_models=args.gold_models if args.reference == "retrain" else 0,
+        attacks=tuple(args.attacks), shadow_models=args.reference_models, seed=args.seed,
+        device=args.device, cache_dir=args.cache_dir, model_name=name, records_source=source,
+        before_file=before_file,
+        ticket={"reference": args.request_ref or "", "legal_basis": args.legal_basis,
+                "received": args.received, "due": args.due, "notes": args.notes or ""})
+    if rows is not None:
+        return _erase_batch(args, request, rows, start)
+    check_request(request)  # bad input: refused before any work or any file
+    check_out_dir(Path(args.out), force=args.force)
+    outcome = run_request(request, lambda label: ProgressBar(label, quiet=args.quiet))
     ProgressBar.end_line()
-    record = outcome.record
-    print(f"overall: {record.tests.overall}  (passed {len(record.tests.passed)}, failed "
+    written = write_evidence(
+        outcome, args.out, ledger=args.ledger, operator=args.operator, approver=args.approver,
+        command=cli_command(request, args.out), force=args.force, sign_key=args.sign_key,
+        pdf_renderer=args.pdf_renderer, figures=args.figures)
+    record = written.record
+    audited = record.tests.audit
+    print(f"erasure: {audited.erasure}  collateral: {audited.collateral}  utility: "
+          f"{audited.utility}  (tests passed {len(record.tests.passed)}, failed "
           f"{len(record.tests.failed)}, inconclusive {len(record.tests.inconclusive)})")
-    for key, path in outcome.files.items():
+    for key, path in written.files.items():
         print(f"{key:7} {path}")
     print(f"ledger  {args.ledger or default_ledger_path()} entry "
           f"{record.integrity.ledger_sequence} ({record.integrity.record_sha256})")
-    print(f"pdf renderer: {outcome.pdf_renderer}; {time.perf_counter() - start:.1f}s")
+    if written.purged is not None:
+        print(f"cache   deleted {len(written.purged.deleted)} cached model set(s) trained on the "
+              f"erased records, kept {len(written.purged.kept)}")
+    print(f"pdf renderer: {written.pdf_renderer}; {time.perf_counter() - start:.1f}s")
     return 0
+
+
+def _erase_batch(args: argparse.Namespace, base: ErasureRequest, rows: list, start: float) -> int:
+    """``erase --batch``: one request per row into ``--out/<request_id>/``, then a summary."""
+    overall = ProgressBar(f"batch ({len(rows)} requests)", quiet=args.quiet)
+
+    def row_done(k: int, total: int, result) -> None:
+        overall(k, total, f"{result.request_id}: {result.erasure or 'bad input'}")
+
+    results, purged = run_batch(
+        base, rows, args.out, ledger=args.ledger, operator=args.operator,
+        command=cli_command(base, args.out, ["--batch", str(args.batch)]),
+        pdf_renderer=args.pdf_renderer, on_row=row_done,
+        stage=lambda label: ProgressBar(label, quiet=args.quiet))
+    ProgressBar.end_line()
+    print(summary_table(results))
+    failed = [r for r in results if r.error]
+    if purged is not None:
+        print(f"cache: deleted {len(purged.deleted)} cached model set(s) trained on the erased "
+              "records")
+    print(f"{len(results) - len(failed)} of {len(results)} requests erased and on the ledger "
+          f"{args.ledger or default_ledger_path()}; {time.perf_counter() - start:.1f}s")
+    for r in failed:
+        print(f"workbench: request {r.request_id} not run: {r.error}", file=sys.stderr)
+    return 2 if failed else 0
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
@@ -166,12 +220,22 @@ def add_evidence_commands(sub: argparse._SubParsersAction) -> None:
     ids = erase.add_mutually_exclusive_group(required=True)
     ids.add_argument("--ids", help="comma-separated record ids to erase")
     ids.add_argument("--ids-file", type=Path, help="CSV file with an id column")
+    ids.add_argument("--where", help="a condition on the records' columns, e.g. "
+                                     "\"age > 60 and label == 1\" (training records only)")
+    ids.add_argument("--class", dest="classes", nargs="+", metavar="CLASS",
+                     help="every training record of these classes (a class-level request)")
+    ids.add_argument("--batch", type=Path, help="a CSV of requests (request_id and one of "
+                                                "ids / where / class per row); --out is then "
+                                                "the folder that gets one folder per request")
     erase.add_argument("--id-column", default="record_id", help="id column of --ids-file")
     erase.add_argument("--method", default="synthetic", choices=available_methods())
     erase.add_argument("--params", type=_json_object, default=None,
                        help='method parameters as JSON, e.g. \'{"steps": 100}\'')
     erase.add_argument("--reference", default="retrain", choices=("retrain", "none"),
                        help="build the gold standard by retraining (default) or not")
+    erase.add_argument("--gold-models", type=int, default=DEFAULT_GOLD_COUNT,
+                       help=f"retrained models in the gold standard (default "
+                            f"{DEFAULT_GOLD_COUNT}; their spread calibrates every verdict)")
     erase.add_argument("--attacks", nargs="+", default=["loss", "rmia", "lira"],
                        choices=ATTACK_NAMES)
     erase.add_argument("--reference-models", type=int, default=4,
@@ -219,7 +283,8 @@ def _common(parser: argparse.ArgumentParser) -> None:
                                                         "or ~/.local/share/erasure-workbench/)")
     else:
         parser.add_argument("--ledger", type=Path, help="also check the record's ledger entry")
-    parser.add_argument("--cache-dir", type=Path, help="reference-model cache")
+    parser.add_argument("--cache-dir", type=Path, help="model cache (shadow models and gold "
+                                                       "standards)")
     parser.add_argument("--samples-root", type=Path, help="folder of sample models")
 
 

@@ -1,0 +1,122 @@
+"""``write_evidence``: the one writer of an erasure's evidence, for every entry point.
+
+It writes the unlearned model (a new file), the gold-standard models, the sealed record, the
+HTML and PDF reports, and appends the record to the ledger. Every file is written
+atomically; the ledger entry is committed last, and an error or Ctrl-C before that removes
+the files this run wrote and adds no entry. Once the record is on the ledger, every cached
+model trained on an erased record is deleted (this request's gold standard, trained without
+them, stays).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+from pathlib import Path
+
+from workbench.audit.model_cache import PurgeReport, purge_trained_on
+from workbench.audit.reference import default_cache_dir, table_sha256
+from workbench.evidence.build import build_record
+from workbench.evidence.ledger import append_session, default_ledger_path
+from workbench.evidence.record import AuditRecord, save_record
+from workbench.evidence.report_html import write_html
+from workbench.evidence.report_pdf import planned_renderer, write_pdf
+from workbench.hashing import sha256_file
+from workbench.models import save_model
+from workbench.pipeline.run import ErasureOutcome
+
+FILES = {"model": "model-unlearned.safetensors", "record": "record.json",
+         "html": "report.html", "pdf": "report.pdf"}
+GOLD_FILE = "gold-standard-{k}.safetensors"  # one per gold-standard model
+
+
+@dataclass
+class Evidence:
+    """The sealed record, the files written, the PDF renderer used, what the purge did."""
+
+    record: AuditRecord
+    files: dict[str, Path]
+    pdf_renderer: str
+    purged: PurgeReport | None = None
+
+
+def check_out_dir(out: Path, *, force: bool) -> None:
+    """Refuse a file, or a folder that already holds a record, unless ``force``."""
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"the output {out} is a file, not a folder")
+    if (out / FILES["record"]).exists() and not force:
+        raise ValueError(f"{out} already holds an erasure record ({FILES['record']}); choose "
+                         "a new folder or pass --force to overwrite it")
+
+
+def write_evidence(outcome: ErasureOutcome, out: str | Path, *, ledger: Path | None = None,
+                   operator: str = "unknown", approver: str | None = None, command: str = "",
+                   force: bool = False, sign_key: Path | None = None,
+                   pdf_renderer: str = "auto", figures: str = "svg",
+                   purge: bool = True) -> Evidence:
+    """Write ``outcome``'s evidence into the folder ``out`` and append it to ``ledger``
+    (default ``$WORKBENCH_LEDGER`` or ``~/.local/share/erasure-workbench/ledger.sqlite``).
+
+    ``purge``: afterwards delete every cached model trained on an erased record.
+    """
+    out = Path(out).expanduser()
+    check_out_dir(out, force=force)
+    if not outcome.request.records_source:
+        raise ValueError("the request names no records source (sample:NAME, folder:PATH or "
+                         "csv:PATH#id=...&label=...&member=...): evidence without one could "
+                         "never be verified; set ErasureRequest.records_source")
+    if sign_key is not None:
+        from workbench.evidence.signing import _require
+
+        _require()
+    request, gold = outcome.request, outcome.gold
+    written: list[Path] = []
+    try:
+        files = {k: out / v for k, v in FILES.items()}
+        gold_paths = [out / GOLD_FILE.format(k=k) for k in range(gold.count if gold else 0)]
+        out.mkdir(parents=True, exist_ok=True)
+        written.append(save_model(outcome.unlearned.model, files["model"]))
+        for path, net in zip(gold_paths, gold.models if gold else (), strict=True):
+            written.append(save_model(net, path))
+            files[path.stem] = path
+        record = build_record(
+            unlearned=outcome.unlearned, audit_result=outcome.audit, forget=outcome.forget,
+            selection=request.selection, original=request.model, request=request.ticket,
+            model_name=request.model_name, records_source=request.records_source,
+            before_file=request.before_file, after_file=FILES["model"],
+            after_file_sha256=sha256_file(files["model"]), gold=gold,
+            gold_files=tuple((p.name, sha256_file(p)) for p in gold_paths),
+            reference_models=(request.shadow_models
+                              if set(request.attacks) & {"rmia", "lira"} else 0),
+            operator=operator, approver=approver, started_at=outcome.started_at,
+            command=command)
+        with append_session(ledger or default_ledger_path()) as (seq, prev, append):
+            record = record.sealed(ledger_sequence=seq, previous_sha256=prev)
+            if sign_key is not None:
+                from workbench.evidence.signing import sign_record
+
+                record = sign_record(record, sign_key)
+            written.append(save_record(record, files["record"]))
+            planned = planned_renderer(pdf_renderer)
+            written.append(write_html(record, files["html"], pdf_renderer=planned,
+                                      figures=figures))
+            used = write_pdf(record, files["pdf"], html_path=files["html"],
+                             renderer=pdf_renderer)
+            written.append(files["pdf"])
+            if used != planned:
+                write_html(record, files["html"], pdf_renderer=used, figures=figures)
+            append(record)
+    except BaseException:
+        for path in written:
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+        raise
+    for stale in out.glob(GOLD_FILE.format(k="*")):  # --force: no gold file of an earlier run
+        if stale not in gold_paths:
+            stale.unlink()
+    purged = None
+    if purge:
+        cache = Path(request.cache_dir) if request.cache_dir else default_cache_dir()
+        purged = purge_trained_on(table_sha256(request.table),
+                                  request.table.positions(outcome.forget.ids), cache)
+    return Evidence(record, files, used, purged)
