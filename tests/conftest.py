@@ -22,11 +22,14 @@ import pytest
 
 import workbench
 
-# Trained models (shadow models, gold standards) go to a fresh cache for the whole run, never
-# the user's: a stale entry there must not change a test, and tests must not fill it. Set
-# before any kernel starts, so notebooks under nbval inherit it.
+# Trained models (shadow models, gold standards), ledger entries and signing keys go to a fresh
+# folder for the whole run, never the user's: a stale entry there must not change a test, and
+# tests must not fill it. Set before any kernel starts, so notebooks under nbval inherit it.
 _CACHE = tempfile.mkdtemp(prefix="workbench-test-cache-")
 os.environ["WORKBENCH_CACHE"] = _CACHE
+os.environ["WORKBENCH_LEDGER"] = str(Path(_CACHE) / "ledger.sqlite")  # never the user's ledger
+os.environ["WORKBENCH_KEY"] = str(Path(_CACHE) / "keys" / "test-key.pem")  # nor their key
+os.environ.pop("WORKBENCH_WITNESS", None)
 atexit.register(shutil.rmtree, _CACHE, ignore_errors=True)
 
 REPO = Path(workbench.__file__).resolve().parents[1]

@@ -11,10 +11,12 @@ from pathlib import Path
 import workbench as wb
 from workbench.audit.gold import gold_standard
 from workbench.evidence import build_record
+from workbench.evidence.keys import load_key
 from workbench.evidence.selection import Selection
 from workbench.hashing import sha256_file
 from workbench.models import save_model
 
+KEY = load_key(Path(tempfile.mkdtemp(prefix="workbench-keys-")) / "operator.pem")
 FAST = {"steps": 30, "min_steps": 5, "inversion_steps": 5}
 REQUEST = {"reference": "REQ-TEST-1", "legal_basis": "GDPR Art. 17(1)(a)",
            "received": "2026-11-01", "due": "2026-12-01", "notes": "test request"}

@@ -2,24 +2,16 @@
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 import shutil
 import sqlite3
 
 import pytest
+from cli_toys import run_cli
 from evidence_toys import FAST, clinic_ids
 
-from workbench.cli import main
 from workbench.evidence import load_record, verify_ledger
-
-
-def run_cli(*argv) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = main([str(a) for a in argv])
-    return code, out.getvalue(), err.getvalue()
+from workbench.evidence.ledger import read_entries
 
 
 def erase_args(out, ledger, cache, *extra, ids=None):
@@ -60,7 +52,8 @@ def test_erase_writes_model_record_reports_and_ledger(erased):
     assert "--gold-models 2" in record.method.command
     report = verify_ledger(root / "ledger.sqlite")
     assert report.ok and report.entries == 1
-    assert report.head_sha256 == record.integrity.record_sha256
+    assert report.head_sha256 == read_entries(root / "ledger.sqlite")[0].entry_hash
+    assert read_entries(root / "ledger.sqlite")[0].body_hash == record.integrity.record_sha256
     # shadow models trained on the erased records are purged; the gold standard is not
     assert "cache   deleted 1 cached model set(s) trained on the erased records, kept 1" in out
     assert not list((root / "cache" / "reference-models").iterdir())
@@ -221,12 +214,12 @@ def test_ledger_verify_cli_names_the_broken_entry(erased, tmp_path):
     shutil.copy(root / "ledger.sqlite", ledger)
     conn = sqlite3.connect(ledger)
     conn.executescript("DROP TRIGGER entries_no_update;"
-                       "UPDATE entries SET record_json = replace(record_json, 'REQ-CLI-1', "
+                       "UPDATE entries SET body_json = replace(body_json, 'REQ-CLI-1', "
                        "'REQ-CLI-2');")
     conn.commit()
     conn.close()
     code, _, err = run_cli("ledger", "verify", ledger)
-    assert code == 1 and "chain broken at entry 1: its record was edited" in err
+    assert code == 1 and "entry 1: its record was edited" in err
 
 
 def test_verify_missing_record_file(tmp_path):

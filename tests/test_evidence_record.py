@@ -7,7 +7,8 @@ import json
 import sqlite3
 
 import pytest
-from evidence_toys import REQUEST, clinic_erasure, unsealed_record
+from cli_toys import tamper
+from evidence_toys import KEY, REQUEST, clinic_erasure, unsealed_record
 
 from workbench.evidence import (
     AuditRecord,
@@ -18,6 +19,7 @@ from workbench.evidence import (
     verify_ledger,
 )
 from workbench.evidence.build import record_hashes
+from workbench.evidence.keys import load_key
 from workbench.evidence.ledger import LedgerError
 from workbench.evidence.record import dumps
 from workbench.hashing import record_sha256
@@ -25,7 +27,7 @@ from workbench.hashing import record_sha256
 
 @pytest.fixture
 def record(tmp_path):
-    return append_record(tmp_path / "ledger.sqlite", unsealed_record(tmp_path))
+    return append_record(tmp_path / "ledger.sqlite", unsealed_record(tmp_path), KEY)
 
 
 def test_record_holds_the_checklist(record):
@@ -119,8 +121,8 @@ def test_a_sealed_record_with_a_wrong_link_is_refused_by_the_ledger(record, tmp_
     from workbench.evidence.ledger import append_session
 
     with pytest.raises(LedgerError, match="not linked"), \
-            append_session(tmp_path / "ledger.sqlite") as (_, _, append):
-        append(record)  # sequence 1 again, but the head is now 1
+            append_session(tmp_path / "ledger.sqlite", KEY) as (_, _, append):
+        append("record", record.to_dict(), record.integrity.record_sha256)  # 1 again
 
 
 def _ledger(tmp_path, n=3):
@@ -128,7 +130,7 @@ def _ledger(tmp_path, n=3):
     base = unsealed_record(tmp_path)
     for i in range(n):
         append_record(path, dataclasses.replace(
-            base, request=dataclasses.replace(base.request, reference=f"REQ-{i}")))
+            base, request=dataclasses.replace(base.request, reference=f"REQ-{i}")), KEY)
     return path
 
 
@@ -145,23 +147,14 @@ def test_ledger_refuses_update_and_delete(tmp_path):
                 conn.execute(sql)
 
 
-def _tamper(path, *sql):
-    conn = sqlite3.connect(path)
-    conn.executescript("DROP TRIGGER entries_no_update; DROP TRIGGER entries_no_delete;")
-    for s in sql:
-        conn.execute(*((s,) if isinstance(s, str) else s))
-    conn.commit()
-    conn.close()
-
-
 def test_ledger_detects_an_edited_entry(tmp_path):
     path = _ledger(tmp_path)
     conn = sqlite3.connect(path)
-    text = conn.execute("SELECT record_json FROM entries WHERE seq = 2").fetchone()[0]
+    text = conn.execute("SELECT body_json FROM entries WHERE seq = 2").fetchone()[0]
     conn.close()
     edited = text.replace('"REQ-1"', '"REQ-X"')
     assert edited != text
-    _tamper(path, ("UPDATE entries SET record_json = ? WHERE seq = 2", (edited,)))
+    tamper(path, ("UPDATE entries SET body_json = ? WHERE seq = 2", (edited,)))
     report = verify_ledger(path)
     assert not report.ok and report.entries == 1
     assert report.problem.startswith("entry 2: its record was edited")
@@ -169,14 +162,14 @@ def test_ledger_detects_an_edited_entry(tmp_path):
 
 def test_ledger_detects_a_deleted_entry(tmp_path):
     path = _ledger(tmp_path)
-    _tamper(path, "DELETE FROM entries WHERE seq = 2")
+    tamper(path, "DELETE FROM entries WHERE seq = 2")
     report = verify_ledger(path)
     assert not report.ok and "entry 2 was deleted" in report.problem
 
 
 def test_ledger_detects_a_deleted_and_renumbered_entry(tmp_path):
     path = _ledger(tmp_path)
-    _tamper(path, "DELETE FROM entries WHERE seq = 2", "UPDATE entries SET seq = 2 WHERE seq = 3")
+    tamper(path, "DELETE FROM entries WHERE seq = 2", "UPDATE entries SET seq = 2 WHERE seq = 3")
     report = verify_ledger(path)
     assert not report.ok and "link to the previous entry" in report.problem
 
@@ -190,20 +183,17 @@ def test_ledger_missing_or_not_a_ledger(tmp_path):
 
 
 def test_ed25519_signature(record, tmp_path):
-    pytest.importorskip("cryptography")
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-
     from workbench.evidence.signing import check_signature, sign_record
 
-    key = Ed25519PrivateKey.generate()
-    pem = tmp_path / "key.pem"
-    pem.write_bytes(key.private_bytes(serialization.Encoding.PEM,
-                                      serialization.PrivateFormat.PKCS8,
-                                      serialization.NoEncryption()))
-    signed = sign_record(record, pem)
+    signed = sign_record(record, KEY)
     assert "valid" in check_signature(signed, signed.integrity.public_key)
+    assert "valid" in check_signature(signed, KEY.fingerprint)
+    with pytest.raises(RecordError, match="not by the trusted key"):
+        check_signature(signed, load_key(tmp_path / "other.pem").fingerprint)
     forged = dataclasses.replace(signed, integrity=dataclasses.replace(
         signed.integrity, signature="00" * 64))
     with pytest.raises(RecordError, match="does not verify"):
         check_signature(forged)
+    with pytest.raises(RecordError, match="not signed"):
+        check_signature(record)
+    assert "NOT SIGNED" in check_signature(record, allow_unsigned=True)

@@ -7,7 +7,7 @@ import shutil
 import subprocess
 
 import pytest
-from evidence_toys import clinic_erasure, unsealed_record
+from evidence_toys import KEY, clinic_erasure, unsealed_record
 
 from workbench import plots
 from workbench.evidence import append_record, find_chromium, render_html, write_html, write_pdf
@@ -18,7 +18,7 @@ URL = re.compile(r"(?i)\b(?:https?|ftp|wss?)://|//cdn|\burl\(\s*['\"]?(?!#|data:
 @pytest.fixture(scope="module")
 def record(tmp_path_factory):
     folder = tmp_path_factory.mktemp("report")
-    return append_record(folder / "ledger.sqlite", unsealed_record(folder))
+    return append_record(folder / "ledger.sqlite", unsealed_record(folder), KEY)
 
 
 def test_html_is_self_contained_with_no_url(record):

@@ -101,7 +101,7 @@ def _serve_copy(root: Path, demo_records: int) -> Path:
     path = root / "notebooks" / NOTEBOOK
     nb = nbformat.read(path, as_version=4)
     cell = next(c for c in nb.cells if "parameters" in c.metadata.get("tags", []))
-    cell.source = cell.source.replace("DEMO_RECORDS = 20", f"DEMO_RECORDS = {demo_records}")
+    cell.source = cell.source.replace("DEMO_RECORDS = 53", f"DEMO_RECORDS = {demo_records}")
     assert f"DEMO_RECORDS = {demo_records}" in cell.source
     nbformat.write(nb, path)
     return root / "notebooks"
@@ -183,9 +183,9 @@ def test_notebook01_in_jupyterlab(tmp_path):
             page.screenshot(path=str(screenshot))
             # step 6: export the evidence next to the served copy
             app.locator("button", has_text="Export evidence").click()
-            expect(app.get_by_text("Exported:")).to_be_visible(timeout=120_000)
+            expect(app.get_by_text("Exported to a new folder")).to_be_visible(timeout=120_000)
             chrome.close()
-        assert (served / "evidence" / "evidence.json").is_file()
+        assert len(list((served / "evidence").glob("*/record.json"))) == 1
         print(f"\nnotebook 01 in JupyterLab: Run -> scorecard {ran:.1f} s, "
               f"page open -> scorecard {total:.1f} s; screenshot {screenshot}")
     finally:

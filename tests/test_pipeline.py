@@ -3,14 +3,12 @@ the same erasure, verdicts and record (rule included), and every route verifies.
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 
 import pytest
 import torch
+from cli_toys import run_cli
 
-from workbench.cli import main
 from workbench.evidence import load_record, verify_ledger
 from workbench.evidence.verify import verify_record
 from workbench.models import TabularMLP, save_model
@@ -23,17 +21,11 @@ torch.set_num_threads(1)
 FAST = {"steps": 20, "min_steps": 0, "inversion_steps": 5, "proxies": 256}
 
 
-def cli(*argv) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = main([str(a) for a in argv])
-    return code, out.getvalue(), err.getvalue()
-
-
 def cli_erase(tmp_path, name, *selection):
-    return cli("erase", "--sample", "credit", *selection, "--out", tmp_path / name, "--ledger",
-               tmp_path / "ledger.sqlite", "--params", json.dumps(FAST), "--gold-models", "2",
-               "--attacks", "loss", "--pdf-renderer", "matplotlib", "--quiet")
+    return run_cli("erase", "--sample", "credit", *selection, "--out", tmp_path / name,
+                   "--ledger", tmp_path / "ledger.sqlite", "--params", json.dumps(FAST),
+                   "--gold-models", "2", "--attacks", "loss", "--pdf-renderer", "matplotlib",
+                   "--quiet")
 
 
 def api_request(samples, selection) -> ErasureRequest:
@@ -94,7 +86,7 @@ def test_a_condition_request_records_its_rule_and_verifies(samples, tmp_path):
     assert record.erased.selection == Selection.where(query)
     assert record.erased.rule == f"query: {query}"
     assert "--where" in record.method.command and query in record.method.command
-    code, out, _ = cli("verify", tmp_path / "cli" / "record.json")
+    code, out, _ = run_cli("verify", tmp_path / "cli" / "record.json")
     assert code == 0, out
 
     app = ErasureApp("credit", background=False)
@@ -166,7 +158,7 @@ def test_a_batch_runs_every_good_row_and_reports_the_bad_one(samples, tmp_path):
                         f"DSR-1,{ids},,,2026-12-31\n"
                         "DSR-2,,duration_in_month > 40 and label == 1,,\n"
                         "DSR-3,,,excellent,\n")
-    code, out, err = cli("erase", "--sample", "credit", "--batch", batch, "--out",
+    code, out, err = run_cli("erase", "--sample", "credit", "--batch", batch, "--out",
                          tmp_path / "out", "--ledger", tmp_path / "ledger.sqlite", "--params",
                          json.dumps(FAST), "--gold-models", "2", "--attacks", "loss",
                          "--pdf-renderer", "matplotlib", "--quiet")
@@ -189,7 +181,7 @@ def test_a_batch_runs_every_good_row_and_reports_the_bad_one(samples, tmp_path):
 ])
 def test_a_bad_batch_file_writes_nothing(tmp_path, text, message):
     batch = write_batch(tmp_path / "requests.csv", text)
-    code, _, err = cli("erase", "--sample", "credit", "--batch", batch, "--out",
+    code, _, err = run_cli("erase", "--sample", "credit", "--batch", batch, "--out",
                        tmp_path / "out", "--ledger", tmp_path / "ledger.sqlite")
     assert code == 2 and message in err
     assert not (tmp_path / "out").exists() and not (tmp_path / "ledger.sqlite").exists()

@@ -68,3 +68,25 @@ def test_digits_figure_shows_each_forgotten_image(samples):
                                       ids=list(samples["credit"].records.members().ids[:3])),
                                   method="synthetic", params=FAST, gold_standard=False).audit,
                       samples["credit"].records)
+
+
+def test_a_failure_never_sits_under_a_leftover_success(evidence, tmp_path):
+    """good -> tampered -> missing -> not JSON: after each failure no green table remains."""
+    panel = VerifyPanel(path=str(evidence["record"]))
+    panel.verify_button.click()
+    assert "the verdict reproduces" in panel.report.value
+    tampered = tmp_path / "record.json"
+    tampered.write_text(evidence["record"].read_text().replace('"FAIL"', '"PASS"', 1)
+                        .replace('"INCONCLUSIVE"', '"PASS"', 1))
+    junk = tmp_path / "junk.json"
+    junk.write_text("not json")
+    for path, message in ((tampered, "changed after it was sealed"),
+                          (tmp_path / "missing.json", "does not exist"), (junk, "not valid JSON")):
+        panel.path.value = str(path)
+        assert panel.report.value == "" and panel.result is None  # cleared on a new path
+        panel.verify_button.click()
+        assert message in panel.messages.error
+        assert panel.report.value == "" and panel.result is None
+        panel.path.value = str(evidence["record"])
+        panel.verify_button.click()
+        assert "the verdict reproduces" in panel.report.value

@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from workbench.commands import add_evidence_commands
+from workbench.commands import add_evidence_commands, add_lifecycle_commands
 from workbench.evidence import LedgerError, RecordError
 from workbench.samples import SAMPLES, list_samples, rebuild_samples
 from workbench.samples.catalog import ALL_SAMPLES, EXTRA_SAMPLES
@@ -55,6 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
     rebuild.add_argument("--device", default="cpu", help="train on this device (default cpu)")
     rebuild.set_defaults(run=cmd_rebuild)
     add_evidence_commands(sub)  # erase, verify, ledger verify (workbench/commands.py)
+    add_lifecycle_commands(sub)  # approve, reject, deployed, answered, close, status, key
     return parser
 
 

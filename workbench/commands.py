@@ -16,7 +16,9 @@ from pathlib import Path
 
 from workbench.audit import ATTACK_NAMES
 from workbench.audit.gold import DEFAULT_GOLD_COUNT
-from workbench.evidence.ledger import default_ledger_path, verify_ledger
+from workbench.evidence.keys import load_key
+from workbench.evidence.ledger import default_ledger_path, default_witness_path, verify_ledger
+from workbench.evidence.lifecycle import advance, find_case, status_lines
 from workbench.evidence.verify import load_records_source, verify_record
 from workbench.models import load_model
 from workbench.pipeline import (
@@ -128,26 +130,31 @@ def cmd_erase(args: argparse.Namespace) -> int:
         device=args.device, cache_dir=args.cache_dir, model_name=name, records_source=source,
         before_file=before_file,
         ticket={"reference": args.request_ref or "", "legal_basis": args.legal_basis,
-                "received": args.received, "due": args.due, "notes": args.notes or ""})
+                "received": args.received, "due": args.due, "notes": args.notes or "",
+                "exceptions": args.exceptions, "identity_check": args.identity_check,
+                "recipients": args.recipients, "processing_activity": args.processing_activity,
+                "model_registry_id": args.registry_id, "model_version": args.model_version})
     if rows is not None:
         return _erase_batch(args, request, rows, start)
     check_request(request)  # bad input: refused before any work or any file
     check_out_dir(Path(args.out), force=args.force)
+    key = load_key(args.key)  # created on first use; a bad key: refused before any work
     outcome = run_request(request, lambda label: ProgressBar(label, quiet=args.quiet))
     ProgressBar.end_line()
     written = write_evidence(
         outcome, args.out, ledger=args.ledger, operator=args.operator, approver=args.approver,
-        command=cli_command(request, args.out), force=args.force, sign_key=args.sign_key,
-        pdf_renderer=args.pdf_renderer, figures=args.figures)
+        command=cli_command(request, args.out), force=args.force, key=key,
+        witness=args.witness, pdf_renderer=args.pdf_renderer, figures=args.figures)
     record = written.record
     audited = record.tests.audit
     print(f"erasure: {audited.erasure}  collateral: {audited.collateral}  utility: "
           f"{audited.utility}  (tests passed {len(record.tests.passed)}, failed "
           f"{len(record.tests.failed)}, inconclusive {len(record.tests.inconclusive)})")
-    for key, path in written.files.items():
-        print(f"{key:7} {path}")
+    for role, path in written.files.items():
+        print(f"{role:7} {path}")
     print(f"ledger  {args.ledger or default_ledger_path()} entry "
-          f"{record.integrity.ledger_sequence} ({record.integrity.record_sha256})")
+          f"{record.integrity.ledger_sequence} ({record.integrity.record_sha256}), signed by "
+          f"key {key.fingerprint}")
     if written.purged is not None:
         print(f"cache   deleted {len(written.purged.deleted)} cached model set(s) trained on the "
               f"erased records, kept {len(written.purged.kept)}")
@@ -164,6 +171,7 @@ def _erase_batch(args: argparse.Namespace, base: ErasureRequest, rows: list, sta
 
     results, purged = run_batch(
         base, rows, args.out, ledger=args.ledger, operator=args.operator,
+        key=load_key(args.key), witness=args.witness,
         command=cli_command(base, args.out, ["--batch", str(args.batch)]),
         pdf_renderer=args.pdf_renderer, on_row=row_done,
         stage=lambda label: ProgressBar(label, quiet=args.quiet))
@@ -183,7 +191,8 @@ def _erase_batch(args: argparse.Namespace, base: ErasureRequest, rows: list, sta
 def cmd_verify(args: argparse.Namespace) -> int:
     report = verify_record(args.record, model_before=args.model_before,
                            model_after=args.model_after, ledger=args.ledger,
-                           cache_dir=args.cache_dir, public_key=args.public_key,
+                           cache_dir=args.cache_dir, trusted_key=args.trusted_key,
+                           allow_unsigned=args.allow_unsigned, witness=args.witness,
                            samples_root=args.samples_root)
     for name, ok, detail in report.checks:
         print(f"{'ok  ' if ok else 'FAIL'} {name}: {detail}")
@@ -198,14 +207,86 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 def cmd_ledger_verify(args: argparse.Namespace) -> int:
     path = args.ledger or default_ledger_path()
-    report = verify_ledger(path)
+    report = verify_ledger(path, witness=args.witness)
+    signers = ", ".join(report.signers) or "none"
     if not report.ok:
-        print(f"workbench: ledger {path}: chain broken at {report.problem} ({report.entries} "
-              "entries before it are intact)", file=sys.stderr)
+        print(f"workbench: ledger {path}: {report.problem} ({report.entries} entries before it "
+              "are intact)", file=sys.stderr)
         return 1
-    print(f"ledger {path}: {report.entries} entries, chain intact; head {report.head_sha256} "
-          "(keep this head hash elsewhere to detect deletion of the newest entries)")
+    witnessed = (f"; matches the witness ({report.witnessed} heads)" if args.witness else
+                 "; no witness given: a truncated or wholly rewritten ledger is caught only "
+                 "with --witness")
+    print(f"ledger {path}: {report.entries} entries, chain intact, signatures valid; head "
+          f"{report.head_sha256}; signed by key(s) {signers}{witnessed}")
     return 0
+
+
+def cmd_key(args: argparse.Namespace) -> int:
+    key = load_key(args.key)
+    print(f"key         {key.path}\npublic key  {key.public_hex}\nfingerprint {key.fingerprint}")
+    return 0
+
+
+def cmd_step(args: argparse.Namespace) -> int:
+    """approve / reject / deployed / answered / close: one signed step on the ledger."""
+    details = {"model_registry_id": getattr(args, "registry_id", None),
+               "model_version": getattr(args, "model_version", None),
+               "channel": getattr(args, "channel", None)}
+    case = advance(args.ledger or default_ledger_path(), args.request, args.step,
+                   key=load_key(args.key), actor=args.actor, reason=args.reason or "",
+                   override=getattr(args, "override_reason", None) or "", details=details,
+                   witness=args.witness)
+    print("\n".join(status_lines(case)))
+    return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    print("\n".join(status_lines(find_case(args.ledger or default_ledger_path(), args.request))))
+    return 0
+
+
+def add_lifecycle_commands(sub: argparse._SubParsersAction) -> None:
+    """``approve``, ``reject``, ``deployed``, ``answered``, ``close``, ``status`` and ``key``."""
+    steps = {"approve": ("approved", "approve an audited erasure (a FAIL needs "
+                                     "--override-reason)"),
+             "reject": ("rejected", "reject an audited erasure (needs --reason)"),
+             "deployed": ("deployed", "record that the approved model is in production"),
+             "answered": ("answered", "record that the data subject was answered"),
+             "close": ("closed", "close an answered request")}
+    for command, (step, text) in steps.items():
+        parser = sub.add_parser(command, help=text)
+        parser.add_argument("request", help="the request reference, or the start of its record "
+                                            "hash (8+ hex digits)")
+        parser.add_argument("--reason", help="why (required to reject)")
+        if step == "approved":
+            parser.add_argument("--override-reason", help="why a FAIL (or INCONCLUSIVE) "
+                                                          "erasure is approved anyway")
+        if step == "deployed":
+            parser.add_argument("--registry-id", help="the model's id in your registry")
+            parser.add_argument("--model-version", help="the version now in production")
+        if step == "answered":
+            parser.add_argument("--channel", help="how the data subject was answered")
+        parser.add_argument("--actor", default=_user(), help="who takes this step")
+        _ledger_options(parser)
+        parser.set_defaults(run=cmd_step, step=step)
+    status = sub.add_parser("status", help="a request's life: steps, signers, due date")
+    status.add_argument("request", help="the request reference or the start of its record hash")
+    status.add_argument("--ledger", type=Path, help="ledger file (default $WORKBENCH_LEDGER)")
+    status.set_defaults(run=cmd_status)
+    key = sub.add_parser("key", help="show (and create on first use) your signing key")
+    key.add_argument("--key", type=Path, help="key file (default $WORKBENCH_KEY or "
+                                              "~/.config/erasure-workbench/key.pem)")
+    key.set_defaults(run=cmd_key)
+
+
+def _ledger_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--ledger", type=Path, help="ledger file (default $WORKBENCH_LEDGER "
+                                                    "or ~/.local/share/erasure-workbench/)")
+    parser.add_argument("--key", type=Path, help="your signing key (default $WORKBENCH_KEY "
+                                                 "or ~/.config/erasure-workbench/key.pem)")
+    parser.add_argument("--witness", type=Path, default=default_witness_path(),
+                        help="the file that keeps every ledger head (default "
+                             "$WORKBENCH_WITNESS)")
 
 
 def add_evidence_commands(sub: argparse._SubParsersAction) -> None:
@@ -252,7 +333,13 @@ def add_evidence_commands(sub: argparse._SubParsersAction) -> None:
     erase.add_argument("--notes", help="free text for the record")
     erase.add_argument("--operator", default=_user(), help="who runs the erasure")
     erase.add_argument("--approver", help="who is to approve it (decision starts 'pending')")
-    erase.add_argument("--sign-key", type=Path, help="Ed25519 private key (PEM) to sign with")
+    erase.add_argument("--exceptions", help="GDPR Art. 17(3) exceptions considered")
+    erase.add_argument("--identity-check", help="how the requester's identity was checked "
+                                                "(Art. 12(6))")
+    erase.add_argument("--recipients", help="recipients notified (Art. 17(2), 19)")
+    erase.add_argument("--processing-activity", help="the processing activity (Art. 30)")
+    erase.add_argument("--registry-id", help="the production model's registry id")
+    erase.add_argument("--model-version", help="the production model's version")
     erase.add_argument("--pdf-renderer", default="auto", choices=("auto", "chromium",
                                                                   "matplotlib"))
     erase.add_argument("--figures", default="svg", choices=("svg", "plotly"),
@@ -265,7 +352,12 @@ def add_evidence_commands(sub: argparse._SubParsersAction) -> None:
     verify.add_argument("record", type=Path, help="the record.json to verify")
     verify.add_argument("--model-before", type=Path, help="the original model file")
     verify.add_argument("--model-after", type=Path, help="the unlearned model file")
-    verify.add_argument("--public-key", help="trusted Ed25519 public key (hex)")
+    verify.add_argument("--trusted-key", "--public-key", dest="trusted_key",
+                        help="the signer you trust: Ed25519 public key (hex) or fingerprint")
+    verify.add_argument("--allow-unsigned", action="store_true",
+                        help="check an unsigned record anyway (it says so)")
+    verify.add_argument("--witness", type=Path, default=default_witness_path(),
+                        help="with --ledger: also compare the chain with this witness")
     _common(verify)
     verify.set_defaults(run=cmd_verify)
 
@@ -274,13 +366,14 @@ def add_evidence_commands(sub: argparse._SubParsersAction) -> None:
     check = ledger_sub.add_parser("verify", help="walk the chain; report the first broken link")
     check.add_argument("ledger", type=Path, nargs="?", help="ledger file (default "
                                                             "$WORKBENCH_LEDGER or ~/.local/...)")
+    check.add_argument("--witness", type=Path, default=default_witness_path(),
+                       help="the witness file of its heads (default $WORKBENCH_WITNESS)")
     check.set_defaults(run=cmd_ledger_verify)
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
     if parser.prog.endswith("erase"):
-        parser.add_argument("--ledger", type=Path, help="ledger file (default $WORKBENCH_LEDGER "
-                                                        "or ~/.local/share/erasure-workbench/)")
+        _ledger_options(parser)
     else:
         parser.add_argument("--ledger", type=Path, help="also check the record's ledger entry")
     parser.add_argument("--cache-dir", type=Path, help="model cache (shadow models and gold "

@@ -34,3 +34,15 @@ def check_utc(value: str | None, where: str, *, optional: bool = False) -> None:
     if "T" in str(value) and parsed.utcoffset() is None or (
             parsed.utcoffset() is not None and parsed.utcoffset().total_seconds() != 0):
         raise RecordError(f"{where} must be in UTC (ending in Z or +00:00), got {value!r}")
+
+
+def one_month_after(date: str) -> str:
+    """The same day one calendar month later (the month's last day when it is shorter), as
+    a UTC date: GDPR Art. 12(3)'s default time to answer."""
+    import calendar
+    import datetime as dt
+
+    day = dt.date.fromisoformat(str(date)[:10])
+    year, month = (day.year + 1, 1) if day.month == 12 else (day.year, day.month + 1)
+    last = calendar.monthrange(year, month)[1]
+    return dt.date(year, month, min(day.day, last)).isoformat()

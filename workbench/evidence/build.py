@@ -14,7 +14,7 @@ from torch import nn
 from workbench.audit import AuditResult
 from workbench.audit.gold import GoldStandard as GoldStandardModels
 from workbench.audit.reference import table_sha256
-from workbench.evidence._validate import utc_now
+from workbench.evidence._validate import RecordError, check_utc, one_month_after, utc_now
 from workbench.evidence.record import (
     Approval,
     AuditRecord,
@@ -124,10 +124,7 @@ def build_record(*, unlearned: UnlearnResult, audit_result: AuditResult, forget:
         raise ValueError("the audit was run against other gold-standard models than `gold`")
     return AuditRecord(
         created_at=now,
-        request=Request(reference=str(request.get("reference", "")),
-                        legal_basis=str(request.get("legal_basis", "")),
-                        received=request.get("received"), due=request.get("due"),
-                        notes=str(request.get("notes", ""))),
+        request=ticket(request),
         erased=Erased(records_source=records_source, selection=selection, rule=forget.rule,
                       count=len(forget),
                       is_class_request=forget.is_class_request, record_ids=tuple(forget.ids),
@@ -152,6 +149,26 @@ def build_record(*, unlearned: UnlearnResult, audit_result: AuditResult, forget:
         approval=Approval(operator=operator, approver=approver, decision="pending",
                           decided_at=None),
         integrity=Integrity(None, None, None, None, None))
+
+
+TICKET_FIELDS = ("reference", "legal_basis", "received", "due", "notes", "exceptions",
+                 "identity_check", "recipients", "processing_activity", "model_registry_id",
+                 "model_version")
+
+
+def ticket(fields: dict[str, Any]) -> Request:
+    """The record's ``Request`` from a ticket dict; ``due`` defaults to one month after
+    ``received``. Unknown fields and bad dates raise ``RecordError``."""
+    unknown = sorted(set(fields) - set(TICKET_FIELDS))
+    if unknown:
+        raise RecordError(f"unknown request field(s) {unknown}; the fields are "
+                          f"{list(TICKET_FIELDS)}")
+    received, due = fields.get("received") or None, fields.get("due") or None
+    if received and not due:
+        check_utc(received, "request.received")
+        due = one_month_after(received)
+    text = {k: str(fields.get(k) or "") for k in TICKET_FIELDS if k not in ("received", "due")}
+    return Request(received=received, due=due, **text)
 
 
 def _architecture(model: nn.Module) -> dict[str, Any]:

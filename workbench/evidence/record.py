@@ -30,17 +30,34 @@ SEALED_FIELDS = ("record_sha256", "signature", "public_key")  # not covered by t
 
 @dataclass(frozen=True)
 class Request(JsonRecord):
-    """The erasure request: ticket reference, legal basis, dates (UTC ISO-8601), free text."""
+    """The data subject's request and what a DPO is asked about it.
+
+    ``reference`` the ticket; ``legal_basis`` the ground (GDPR Art. 17(1)); ``received`` /
+    ``due`` UTC ISO-8601 dates (``due`` defaults to one month after ``received``, Art. 12(3));
+    ``exceptions`` the exceptions considered (Art. 17(3)); ``identity_check`` how the
+    requester's identity was checked (Art. 12(6)); ``recipients`` who was notified (Art.
+    17(2), 19); ``processing_activity`` the record of processing it belongs to (Art. 30);
+    ``model_registry_id`` / ``model_version`` the production model this erasure is for.
+    """
 
     reference: str
     legal_basis: str
     received: str | None
     due: str | None
     notes: str
+    exceptions: str = ""
+    identity_check: str = ""
+    recipients: str = ""
+    processing_activity: str = ""
+    model_registry_id: str = ""
+    model_version: str = ""
 
     def __post_init__(self) -> None:
         check_utc(self.received, "request.received", optional=True)
         check_utc(self.due, "request.due", optional=True)
+        if self.received and self.due and self.due[:10] < self.received[:10]:
+            raise RecordError(f"request.due ({self.due}) is before request.received "
+                              f"({self.received})")
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from torch import nn
 from workbench.audit import AuditResult, audit
 from workbench.audit.reference import table_sha256
 from workbench.evidence.build import record_hashes
-from workbench.evidence.ledger import find_entry
+from workbench.evidence.ledger import find_entry, verify_ledger
 from workbench.evidence.record import AuditRecord, GoldModel, load_record
 from workbench.evidence.signing import check_signature
 from workbench.hashing import sha256_file, weights_sha256
@@ -89,6 +89,21 @@ def _model_check(report: VerifyReport, name: str, path: Path | None, model: nn.M
     return model
 
 
+def _check_ledger(report: VerifyReport, record: AuditRecord, ledger: Path,
+                  witness: Path | None) -> None:
+    """The record's entry, and the whole chain up to it (and the witness, when given)."""
+    seq, named = find_entry(ledger, record.integrity.record_sha256), \
+        record.integrity.ledger_sequence
+    if seq != named:
+        report.add("ledger", False, f"the record is not in {ledger}" if seq is None else
+                   f"the record sits at entry {seq}, not at the entry {named} it names")
+        return
+    chain = verify_ledger(ledger, witness=witness, until=None if witness else seq)
+    report.add("ledger", chain.ok, f"entry {seq} of {ledger}; the chain up to it is intact"
+               + (f" and matches the witness ({chain.witnessed} heads)" if witness else "")
+               if chain.ok else f"the ledger does not verify: {chain.problem}")
+
+
 def _reselect(report: VerifyReport, record: AuditRecord, table: RecordTable) -> ForgetSet | None:
     """The forget set the recorded rule selects today; it must be the recorded records."""
     rule = record.erased.selection
@@ -118,7 +133,8 @@ def _gold_check(report: VerifyReport, folder: Path, model: GoldModel,
 
 def verify_record(path: str | Path, *, model_before: Path | None = None,
                   model_after: Path | None = None, ledger: Path | None = None,
-                  cache_dir: Path | None = None, public_key: str | None = None,
+                  cache_dir: Path | None = None, trusted_key: str | None = None,
+                  allow_unsigned: bool = False, witness: Path | None = None,
                   samples_root: Path | None = None) -> VerifyReport:
     """Verify the record at ``path``. Unreadable or tampered records raise ``RecordError``."""
     path = Path(path)
@@ -126,11 +142,10 @@ def verify_record(path: str | Path, *, model_before: Path | None = None,
     report = VerifyReport(record)
     report.add("record", True, f"schema valid, hash {record.integrity.record_sha256[:16]}... "
                                "matches, file unchanged")
-    report.add("signature", True, check_signature(record, public_key))
+    report.add("signature", True, check_signature(record, trusted_key,
+                                                  allow_unsigned=allow_unsigned))
     if ledger is not None:
-        seq = find_entry(ledger, record.integrity.record_sha256)
-        report.add("ledger", seq == record.integrity.ledger_sequence,
-                   f"entry {seq} of {ledger}" if seq else f"the record is not in {ledger}")
+        _check_ledger(report, record, Path(ledger), witness)
     table, shipped = load_records_source(record.erased.records_source, samples_root=samples_root)
     folder = path.parent
     before_path = model_before or (Path(record.model.before_file) if record.model.before_file

@@ -23,6 +23,7 @@ import pandas as pd
 
 from workbench.audit.model_cache import PurgeReport, purge_trained_on
 from workbench.audit.reference import default_cache_dir, table_sha256
+from workbench.evidence.keys import SigningKey
 from workbench.evidence.selection import Selection
 from workbench.pipeline.run import ErasureRequest, Stage, check_request, run_request
 from workbench.pipeline.write import write_evidence
@@ -116,6 +117,7 @@ def row_request(base: ErasureRequest, row: BatchRow) -> ErasureRequest:
 
 def run_batch(base: ErasureRequest, rows: list[BatchRow], out: str | Path, *,
               ledger: Path | None = None, operator: str = "unknown", command: str = "",
+              key: SigningKey | None = None, witness: Path | None = None,
               pdf_renderer: str = "auto", stage: Stage | None = None,
               on_row: Callable[[int, int, BatchResult], None] | None = None
               ) -> tuple[list[BatchResult], PurgeReport | None]:
@@ -130,6 +132,7 @@ def run_batch(base: ErasureRequest, rows: list[BatchRow], out: str | Path, *,
             forget = check_request(request)
             outcome = run_request(request, stage)
             written = write_evidence(outcome, folder, ledger=ledger, operator=operator,
+                                     key=key, witness=witness,
                                      command=f"{command} (row {row.line}: {row.request_id})",
                                      pdf_renderer=pdf_renderer, purge=False)
         except ValueError as error:  # bad input for this row: report it, run the others

@@ -29,7 +29,7 @@ from workbench.audit.attacks import ATTACK_NAMES
 from workbench.audit.gold import DEFAULT_GOLD_COUNT, MIN_GOLD_COUNT, GoldStandard, gold_standard
 from workbench.audit.sets import audit_sets
 from workbench.evidence._validate import RecordError, utc_now
-from workbench.evidence.record import Request
+from workbench.evidence.build import ticket
 from workbench.evidence.selection import Selection
 from workbench.records import ForgetSet, RecordTable
 from workbench.training import predict_logits
@@ -37,7 +37,6 @@ from workbench.unlearn import UnlearnResult, get_unlearner, unlearn
 
 Progress = Callable[[int, int, str], None]
 Stage = Callable[[str], Progress | None]  # stage label -> its progress callback (or None)
-TICKET_FIELDS = ("reference", "legal_basis", "received", "due", "notes")
 
 
 @dataclass(frozen=True, eq=False)
@@ -58,7 +57,9 @@ class ErasureRequest:
         model_name, records_source, before_file: how the evidence names the model and the
             records (``sample:NAME`` or ``folder:PATH``), and the original model's file.
         ticket: the data subject's request: ``reference``, ``legal_basis``, ``received``,
-            ``due``, ``notes``.
+            ``due`` (default: one month after ``received``), ``notes``, ``exceptions``,
+            ``identity_check``, ``recipients``, ``processing_activity``,
+            ``model_registry_id``, ``model_version`` (see ``workbench.evidence.Request``).
     """
 
     model: nn.Module
@@ -104,13 +105,8 @@ def check_request(request: ErasureRequest) -> ForgetSet:
         raise ValueError(f"model must be a torch.nn.Module, got {type(request.model).__name__}")
     if not isinstance(request.table, RecordTable):
         raise ValueError(f"table must be a RecordTable, got {type(request.table).__name__}")
-    unknown = sorted(set(request.ticket) - set(TICKET_FIELDS))
-    if unknown:
-        raise ValueError(f"unknown request field(s) {unknown}; the fields are "
-                         f"{list(TICKET_FIELDS)}")
-    try:  # dates: ISO-8601, UTC (a record would refuse them; here it is bad input)
-        Request(reference="", legal_basis="", received=request.ticket.get("received"),
-                due=request.ticket.get("due"), notes="")
+    try:  # fields and dates (a record would refuse them; here it is bad input)
+        ticket(request.ticket)
     except RecordError as error:
         raise ValueError(str(error)) from None
     cls = get_unlearner(request.method)  # unknown method: ValueError with the names

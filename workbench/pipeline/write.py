@@ -17,10 +17,12 @@ from pathlib import Path
 from workbench.audit.model_cache import PurgeReport, purge_trained_on
 from workbench.audit.reference import default_cache_dir, table_sha256
 from workbench.evidence.build import build_record
-from workbench.evidence.ledger import append_session, default_ledger_path
+from workbench.evidence.keys import SigningKey, load_key
+from workbench.evidence.ledger import append_session, default_ledger_path, default_witness_path
 from workbench.evidence.record import AuditRecord, save_record
 from workbench.evidence.report_html import write_html
 from workbench.evidence.report_pdf import planned_renderer, write_pdf
+from workbench.evidence.signing import sign_record
 from workbench.hashing import sha256_file
 from workbench.models import save_model
 from workbench.pipeline.run import ErasureOutcome
@@ -51,13 +53,16 @@ def check_out_dir(out: Path, *, force: bool) -> None:
 
 def write_evidence(outcome: ErasureOutcome, out: str | Path, *, ledger: Path | None = None,
                    operator: str = "unknown", approver: str | None = None, command: str = "",
-                   force: bool = False, sign_key: Path | None = None,
-                   pdf_renderer: str = "auto", figures: str = "svg",
-                   purge: bool = True) -> Evidence:
+                   force: bool = False, key: SigningKey | Path | None = None,
+                   witness: Path | None = None, pdf_renderer: str = "auto",
+                   figures: str = "svg", purge: bool = True) -> Evidence:
     """Write ``outcome``'s evidence into the folder ``out`` and append it to ``ledger``
     (default ``$WORKBENCH_LEDGER`` or ``~/.local/share/erasure-workbench/ledger.sqlite``).
 
-    ``purge``: afterwards delete every cached model trained on an erased record.
+    ``key``: the operator's signing key (default :func:`~workbench.evidence.keys.load_key`,
+    created on first use); it signs the record and its ledger entry. ``witness``: the file
+    that keeps every ledger head (default ``$WORKBENCH_WITNESS``). ``purge``: afterwards
+    delete every cached model trained on an erased record.
     """
     out = Path(out).expanduser()
     check_out_dir(out, force=force)
@@ -65,10 +70,11 @@ def write_evidence(outcome: ErasureOutcome, out: str | Path, *, ledger: Path | N
         raise ValueError("the request names no records source (sample:NAME, folder:PATH or "
                          "csv:PATH#id=...&label=...&member=...): evidence without one could "
                          "never be verified; set ErasureRequest.records_source")
-    if sign_key is not None:
-        from workbench.evidence.signing import _require
-
-        _require()
+    key = key if isinstance(key, SigningKey) else load_key(key)
+    if out.resolve() in key.path.resolve().parents:
+        raise ValueError(f"the signing key {key.path} lies inside the evidence folder {out}; "
+                         "keep it elsewhere (WORKBENCH_KEY)")
+    witness = witness if witness is not None else default_witness_path()
     request, gold = outcome.request, outcome.gold
     written: list[Path] = []
     try:
@@ -90,12 +96,9 @@ def write_evidence(outcome: ErasureOutcome, out: str | Path, *, ledger: Path | N
                               if set(request.attacks) & {"rmia", "lira"} else 0),
             operator=operator, approver=approver, started_at=outcome.started_at,
             command=command)
-        with append_session(ledger or default_ledger_path()) as (seq, prev, append):
-            record = record.sealed(ledger_sequence=seq, previous_sha256=prev)
-            if sign_key is not None:
-                from workbench.evidence.signing import sign_record
-
-                record = sign_record(record, sign_key)
+        with append_session(ledger or default_ledger_path(), key, witness=witness) \
+                as (seq, prev, append):
+            record = sign_record(record.sealed(ledger_sequence=seq, previous_sha256=prev), key)
             written.append(save_record(record, files["record"]))
             planned = planned_renderer(pdf_renderer)
             written.append(write_html(record, files["html"], pdf_renderer=planned,
@@ -105,7 +108,7 @@ def write_evidence(outcome: ErasureOutcome, out: str | Path, *, ledger: Path | N
             written.append(files["pdf"])
             if used != planned:
                 write_html(record, files["html"], pdf_renderer=used, figures=figures)
-            append(record)
+            append("record", record.to_dict(), record.integrity.record_sha256)
     except BaseException:
         for path in written:
             with contextlib.suppress(FileNotFoundError):

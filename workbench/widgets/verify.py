@@ -33,7 +33,9 @@ def verification_html(report: Any) -> str:
 class VerifyPanel:
     """A path box and a Verify button; the table of checks appears below.
 
-    ``options`` go to ``verify_record`` (``ledger=``, ``public_key=``, ``cache_dir=``, ...).
+    ``options`` go to ``verify_record`` (``ledger=``, ``trusted_key=``, ``cache_dir=``,
+    ...). Every new check, and every change of the path, first takes the previous result off
+    the screen: a failure never sits under a leftover success.
     """
 
     def __init__(self, path: str | Path = "", **options: Any) -> None:
@@ -45,10 +47,20 @@ class VerifyPanel:
         self.verify_button.on_click(self.verify)
         self.result: Any = None
         self.report = W.HTML()
+        self.path.observe(lambda _change: self.clear(), names="value")
         self.widget = W.VBox([self.path, self.verify_button, self.report, self.messages.widget])
 
-    @guarded
+    def clear(self) -> None:
+        """No result on screen (the input changed, or a new check starts)."""
+        self.result, self.report.value = None, ""
+        self.messages.clear()
+
     def verify(self, _button: W.Button | None = None) -> None:
+        self.clear()  # before anything can fail: no stale "verified" under a new error
+        self._verify()
+
+    @guarded
+    def _verify(self) -> None:
         from workbench.evidence import verify
 
         self.messages.note("Checking hashes and re-running the tests…")
