@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import shutil
 import subprocess
@@ -116,3 +117,16 @@ def test_roc_is_log_log_with_every_model_and_attack():
     for part in ("LOSS original", "RMIA unlearned", "gold standard"):
         assert part in names
     assert all(min(t.x) > 0 for t in fig.data)
+
+
+def test_no_erased_id_appears_in_a_report(record):
+    from workbench.evidence.report_html import redact_ids
+
+    ids = record.erased.record_ids
+    command = f"workbench erase --sample clinic --ids {','.join(ids)} --out x"
+    with_ids = dataclasses.replace(record, method=dataclasses.replace(record.method,
+                                                                      command=command))
+    text = re.sub(r"<svg.*?</svg>", "", render_html(with_ids), flags=re.S)  # figures: numbers
+    found = [i for i in ids if re.search(rf"(?<![\w.]){re.escape(i)}(?![\w])", text)]
+    assert found == []
+    assert f"<{len(ids)} record ids, in the record only>" in redact_ids(command)

@@ -3,6 +3,7 @@ the same erasure, verdicts and record (rule included), and every route verifies.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pytest
@@ -185,3 +186,22 @@ def test_a_bad_batch_file_writes_nothing(tmp_path, text, message):
                        tmp_path / "out", "--ledger", tmp_path / "ledger.sqlite")
     assert code == 2 and message in err
     assert not (tmp_path / "out").exists() and not (tmp_path / "ledger.sqlite").exists()
+
+
+def test_a_failing_erasure_climbs_the_escalation_ladder_and_records_every_attempt(
+        samples, tmp_path):
+    members = samples["credit"].records.members().ids
+    request = dataclasses.replace(api_request(samples, Selection.by_ids(members[:40])),
+                                  method="ssd", params=None, escalate=("retrain",))
+    outcome = run_request(request)
+    first = outcome.attempts[0]
+    assert first.method == "ssd" and first.erasure == "FAIL"  # ssd leaves these records as is
+    assert [a.method for a in outcome.attempts] == ["ssd", "retrain"]
+    assert outcome.unlearned.method == "retrain" and outcome.audit.erasure != "FAIL"
+    assert outcome.attempts[1].weights_sha256 == outcome.unlearned.weights_sha256
+    written = write_evidence(outcome, tmp_path / "out", ledger=tmp_path / "l.sqlite",
+                             pdf_renderer="matplotlib")
+    assert written.record.attempts == outcome.attempts
+    assert "ssd" in (tmp_path / "out" / "report.html").read_text()
+    with pytest.raises(ValueError, match="forgets whole classes only"):
+        check_request(dataclasses.replace(request, escalate=("unsir",)))

@@ -228,3 +228,31 @@ def test_own_model_and_records(samples, tmp_path):
     assert a.source.messages.error is None, a.source.messages.error
     assert len(a.table) == len(pd.read_csv(tmp_path / "r.csv"))
     assert a.finder.count.value.startswith(f"{len(a.table.members())} matching")
+
+
+def test_the_case_panel_records_signed_steps_in_order(clinic_app, tmp_path):
+    a = clinic_app
+    a.export.ledger = a.case.ledger = tmp_path / "ledger.sqlite"
+    _select_two(a)
+    _fast(a)
+    a.run.reference.value = "DSR-CASE"
+    a.run.run_button.click()
+    a.export.folder.value = str(tmp_path / "evidence")
+    a.export.export_button.click()
+    assert "Next step." in a.export.listing.value
+    panel = a.case
+    panel.request.value = "DSR-CASE"
+    panel.buttons["Deployed"].click()
+    assert "cannot be deployed now" in panel.messages.error and panel.view.value == ""
+    verdict = a.outcome.audit.erasure
+    if verdict != "PASS":
+        panel.buttons["Approve"].click()
+        assert "override reason" in panel.messages.error
+    panel.override.value = "the DPO accepts the residual risk"
+    panel.buttons["Approve"].click()
+    assert panel.messages.error is None, panel.messages.error
+    assert "approved" in panel.view.value
+    if verdict != "PASS":
+        assert "color:#cf222e" in panel.view.value and "OVERRIDE" in panel.view.value
+    panel.status_button.click()
+    assert "now       approved" in panel.view.value

@@ -128,7 +128,7 @@ def cmd_erase(args: argparse.Namespace) -> int:
         gold_models=args.gold_models if args.reference == "retrain" else 0,
         attacks=tuple(args.attacks), shadow_models=args.reference_models, seed=args.seed,
         device=args.device, cache_dir=args.cache_dir, model_name=name, records_source=source,
-        before_file=before_file,
+        before_file=before_file, escalate=tuple(args.escalate or ()),
         ticket={"reference": args.request_ref or "", "legal_basis": args.legal_basis,
                 "received": args.received, "due": args.due, "notes": args.notes or "",
                 "exceptions": args.exceptions, "identity_check": args.identity_check,
@@ -147,6 +147,8 @@ def cmd_erase(args: argparse.Namespace) -> int:
         witness=args.witness, pdf_renderer=args.pdf_renderer, figures=args.figures)
     record = written.record
     audited = record.tests.audit
+    if len(outcome.attempts) > 1:
+        print("attempts: " + " -> ".join(f"{a.method} {a.erasure}" for a in outcome.attempts))
     print(f"erasure: {audited.erasure}  collateral: {audited.collateral}  utility: "
           f"{audited.utility}  (tests passed {len(record.tests.passed)}, failed "
           f"{len(record.tests.failed)}, inconclusive {len(record.tests.inconclusive)})")
@@ -159,6 +161,7 @@ def cmd_erase(args: argparse.Namespace) -> int:
         print(f"cache   deleted {len(written.purged.deleted)} cached model set(s) trained on the "
               f"erased records, kept {len(written.purged.kept)}")
     print(f"pdf renderer: {written.pdf_renderer}; {time.perf_counter() - start:.1f}s")
+    print(f"next: {outcome.next_step}")
     return 0
 
 
@@ -310,6 +313,9 @@ def add_evidence_commands(sub: argparse._SubParsersAction) -> None:
                                                 "the folder that gets one folder per request")
     erase.add_argument("--id-column", default="record_id", help="id column of --ids-file")
     erase.add_argument("--method", default="synthetic", choices=available_methods())
+    erase.add_argument("--escalate", nargs="+", choices=available_methods(), metavar="METHOD",
+                       help="methods to try in turn while the erasure verdict FAILs, e.g. "
+                            "neggrad_plus retrain (every attempt is recorded)")
     erase.add_argument("--params", type=_json_object, default=None,
                        help='method parameters as JSON, e.g. \'{"steps": 100}\'')
     erase.add_argument("--reference", default="retrain", choices=("retrain", "none"),

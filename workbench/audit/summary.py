@@ -70,3 +70,18 @@ def yardstick_text(result: AuditResult) -> str:
     return (f"Compared with {who}; {result.forget_count} forgotten records, "
             f"{result.non_member_count} non-members, attacks {', '.join(result.attacks)}, "
             f"seed {result.seed}.")
+
+
+def next_step(erasure: str, tried: list[str]) -> str:
+    """What to do now, given the erasure verdict and the methods tried, in one sentence."""
+    if erasure == "PASS":
+        return ("The erasure PASSed: review the report, then approve it (workbench approve) and "
+                "deploy the unlearned model.")
+    methods = ", ".join(tried) or "this method"
+    if erasure == "FAIL":
+        return (f"The erasure FAILed after {methods}: do not deploy this model. Run a stronger "
+                "method (escalate, e.g. to a method that uses the retain set, or to retrain), "
+                "or reject the erasure; approving it needs a written override reason.")
+    return (f"The erasure is INCONCLUSIVE after {methods}: more retrained models, more records "
+            "or a stronger method would settle it (see the notes); approving it needs a written "
+            "override reason.")

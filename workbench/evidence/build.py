@@ -17,6 +17,7 @@ from workbench.audit.reference import table_sha256
 from workbench.evidence._validate import RecordError, check_utc, one_month_after, utc_now
 from workbench.evidence.record import (
     Approval,
+    Attempt,
     AuditRecord,
     Erased,
     GoldModel,
@@ -104,6 +105,7 @@ def build_record(*, unlearned: UnlearnResult, audit_result: AuditResult, forget:
                  gold_files: tuple[tuple[str, str], ...] = (), reference_models: int = 0,
                  operator: str = "unknown", approver: str | None = None,
                  started_at: str | None = None, command: str = "",
+                 attempts: tuple[Attempt, ...] = (),
                  reproduce_tolerance: float = DEFAULT_REPRODUCE_TOLERANCE) -> AuditRecord:
     """An unsealed ``AuditRecord`` (seal it with ``append_record`` or ``record.sealed``).
 
@@ -148,7 +150,7 @@ def build_record(*, unlearned: UnlearnResult, audit_result: AuditResult, forget:
                     reproduce_tolerance=reproduce_tolerance, audit=redact(audit_result)),
         approval=Approval(operator=operator, approver=approver, decision="pending",
                           decided_at=None),
-        integrity=Integrity(None, None, None, None, None))
+        integrity=Integrity(None, None, None, None, None), attempts=tuple(attempts))
 
 
 TICKET_FIELDS = ("reference", "legal_basis", "received", "due", "notes", "exceptions",

@@ -131,6 +131,19 @@ class Method(JsonRecord):
 
 
 @dataclass(frozen=True)
+class Attempt(JsonRecord):
+    """One rung of an escalation: a method, its verdicts and the model it made. The record's
+    model is the last attempt's; the earlier ones FAILed."""
+
+    method: str
+    erasure: str
+    collateral: str
+    utility: str
+    weights_sha256: str
+    seconds: float
+
+
+@dataclass(frozen=True)
 class GoldModel(JsonRecord):
     """One retrained model of the gold standard: its seed, weights hash and file."""
 
@@ -238,6 +251,7 @@ class AuditRecord(JsonRecord):
     tests: Tests
     approval: Approval
     integrity: Integrity
+    attempts: tuple[Attempt, ...] = ()
     schema: str = SCHEMA
     schema_version: int = SCHEMA_VERSION
 

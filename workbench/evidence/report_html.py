@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from workbench.atomic import atomic_path
-from workbench.audit.summary import question_lines, verdict_rows, yardstick_text
+from workbench.audit.summary import next_step, question_lines, verdict_rows, yardstick_text
 from workbench.evidence.record import AuditRecord
 from workbench.plots import plot_confidence, plot_drift, plot_roc
 
@@ -61,13 +61,18 @@ def _scorecard(record: AuditRecord) -> str:
     questions = "".join(f"<p>{_badge(status)} {_e(text)}</p>"
                         for status, text in question_lines(result))
     req = record.request
+    tried = [a.method for a in record.attempts] or [record.method.name]
     return (f"<h2>Scorecard</h2><p class='big'>Erasure: {_badge(tests.overall, True)}</p>"
             + questions +
             f"<p>Request <b>{_e(req.reference or '–')}</b> ({_e(req.legal_basis or '–')}), "
             f"received {_e(req.received or '–')}, due {_e(req.due or '–')}. "
             f"{record.erased.count} record(s) erased from <b>{_e(record.model.name)}</b> by "
             f"<b>{_e(record.method.name)}</b>. {_e(yardstick_text(result))}</p>"
-            f"<p><b>Decision rule.</b> {_e(result.decision_rule)}</p>"
+            + ("<p><b>Attempts</b> (an escalation; this record holds the last): "
+               + " &rarr; ".join(f"{_e(a.method)} {_badge(a.erasure)}" for a in record.attempts)
+               + "</p>" if len(record.attempts) > 1 else "")
+            + f"<p><b>Next step.</b> {_e(next_step(tests.overall, tried))}</p>"
+            + f"<p><b>Decision rule.</b> {_e(result.decision_rule)}</p>"
             + _table(["verdict", "question", "test", "value", "target ± spread",
                       "difference [interval]", "band", "original (power)"], rows)
             + f"<h3>Why each verdict</h3><ul class='small'>{reasons}</ul>")
@@ -98,6 +103,21 @@ def _kv(pairs: list[tuple[str, Any]]) -> str:
     return _table(["field", "value"], [[_e(k), f"<code>{_e(v)}</code>"] for k, v in pairs])
 
 
+def redact_ids(command: str) -> str:
+    """``command`` with the record ids after ``--ids`` replaced by how many there are: a
+    report names no erased record (the sealed record keeps them for ``verify``)."""
+    import shlex
+
+    try:
+        words = shlex.split(command)
+    except ValueError:
+        return "(command not shown: it could not be parsed to leave the record ids out)"
+    for i, word in enumerate(words[:-1]):
+        if word == "--ids":
+            words[i + 1] = f"<{len(words[i + 1].split(','))} record ids, in the record only>"
+    return shlex.join(words)
+
+
 def _reproducibility(record: AuditRecord, pdf_renderer: str) -> str:
     m, g, i, a = record.method, record.gold_standard, record.integrity, record.approval
     ref = record.tests.audit.reference
@@ -108,7 +128,7 @@ def _reproducibility(record: AuditRecord, pdf_renderer: str) -> str:
         ("library versions", json.dumps(m.library_versions, sort_keys=True)),
         ("run time (s)", m.wall_time_s), ("started / finished (UTC)",
                                           f"{m.started_at} / {m.finished_at}"),
-        ("command", m.command or "–"),
+        ("command", redact_ids(m.command) or "–"),
         ("selection rule", record.erased.rule), ("records source", record.erased.records_source),
         ("record table SHA-256", record.erased.data_sha256),
         ("weights before (SHA-256)", record.model.before_sha256),

@@ -28,8 +28,10 @@ from workbench.audit import AuditResult, VerdictConfig, audit
 from workbench.audit.attacks import ATTACK_NAMES
 from workbench.audit.gold import DEFAULT_GOLD_COUNT, MIN_GOLD_COUNT, GoldStandard, gold_standard
 from workbench.audit.sets import audit_sets
+from workbench.audit.summary import next_step
 from workbench.evidence._validate import RecordError, utc_now
 from workbench.evidence.build import ticket
+from workbench.evidence.record import Attempt
 from workbench.evidence.selection import Selection
 from workbench.records import ForgetSet, RecordTable
 from workbench.training import predict_logits
@@ -48,6 +50,8 @@ class ErasureRequest:
         table: the records it was trained on.
         selection: which records to forget (ids, a condition or whole classes).
         method, params: the unlearning method and its parameter overrides.
+        escalate: methods to try in turn while the erasure verdict FAILs (e.g.
+            ``("neggrad_plus", "retrain")``), each at its defaults; every attempt is recorded.
         gold_models: retrains in the gold standard (0: none; verdicts then compare with
             held-out non-members).
         attacks, shadow_models: membership attacks and the shadow (reference) models that
@@ -78,6 +82,7 @@ class ErasureRequest:
     records_source: str = ""
     before_file: str | None = None
     ticket: dict[str, Any] = field(default_factory=dict)
+    escalate: tuple[str, ...] = ()
 
 
 @dataclass(eq=False)
@@ -92,10 +97,16 @@ class ErasureOutcome:
     audit: AuditResult
     started_at: str
     timings_s: dict[str, float] = field(default_factory=dict)
+    attempts: tuple[Attempt, ...] = ()
 
     @property
     def seconds(self) -> float:
         return round(sum(self.timings_s.values()), 2)
+
+    @property
+    def next_step(self) -> str:
+        """What to do now, in one sentence (for the CLI, the notebook and the report)."""
+        return next_step(self.audit.erasure, [a.method for a in self.attempts])
 
 
 def check_request(request: ErasureRequest) -> ForgetSet:
@@ -133,8 +144,11 @@ def check_request(request: ErasureRequest) -> ForgetSet:
                          "run without a gold standard (gold_models=0) and with the LOSS attack "
                          "only")
     forget = request.selection.apply(request.table)
-    if cls.class_level_only and not forget.is_class_request:
-        raise ValueError(f"method {cls.name!r} forgets whole classes only; select classes")
+    for rung in (request.method, *request.escalate):
+        rung_cls = get_unlearner(rung)
+        if rung_cls.class_level_only and not forget.is_class_request:
+            raise ValueError(f"method {rung!r} forgets whole classes only; select classes, or "
+                             "leave it out of the escalation")
     audit_sets(request.table, forget)  # a forget set with no held-out counterpart
     _check_fit(request.model, request.table)
     return forget
@@ -156,33 +170,44 @@ def _check_fit(model: nn.Module, table: RecordTable) -> None:
 
 
 def run_request(request: ErasureRequest, stage: Stage | None = None) -> ErasureOutcome:
-    """Check the request, then unlearn, build the gold standard and audit.
+    """Check the request, then unlearn, build the gold standard and audit; while the erasure
+    verdict FAILs, climb ``request.escalate`` (each rung a method, audited against the same
+    gold standard). The outcome holds the last attempt, and every attempt's verdicts.
 
     ``stage(label)`` returns the progress callback of one stage (``unlearn``, ``gold
     standard``, ``audit``); raising inside a callback stops the run.
     """
     forget = check_request(request)
     bar = stage or (lambda label: None)
-    timings, started = {}, utc_now()
-    clock = time.perf_counter()
-    unlearned = unlearn(request.model, forget, method=request.method, params=request.params,
-                        retain="auto", device=request.device, seed=request.seed,
-                        progress=bar(f"unlearn ({request.method})"))
-    timings["unlearn"], clock = time.perf_counter() - clock, time.perf_counter()
-    gold = None
-    if request.gold_models:
-        gold = gold_standard(request.model, forget, count=request.gold_models,
-                             seed=request.seed, cache_dir=request.cache_dir,
-                             device=request.device,
-                             progress=bar(f"gold standard ({request.gold_models} retrains)"))
-        timings["gold standard"], clock = time.perf_counter() - clock, time.perf_counter()
-    audited = audit(request.model, unlearned, records=request.table, forget=forget,
-                    reference=gold, attacks=request.attacks, seed=request.seed,
-                    config=request.config, reference_models=request.shadow_models,
-                    cache_dir=request.cache_dir, progress=bar("audit"))
-    timings["audit"] = time.perf_counter() - clock
+    timings: dict[str, float] = {}
+    started, gold, attempts = utc_now(), None, []
+    for rung, method in enumerate((request.method, *request.escalate)):
+        params = request.params if rung == 0 else None
+        clock = time.perf_counter()
+        unlearned = unlearn(request.model, forget, method=method, params=params,
+                            retain="auto", device=request.device, seed=request.seed,
+                            progress=bar(f"unlearn ({method})"))
+        timings["unlearn"] = timings.get("unlearn", 0.0) + time.perf_counter() - clock
+        if request.gold_models and gold is None:
+            clock = time.perf_counter()
+            gold = gold_standard(request.model, forget, count=request.gold_models,
+                                 seed=request.seed, cache_dir=request.cache_dir,
+                                 device=request.device,
+                                 progress=bar(f"gold standard ({request.gold_models} "
+                                              "retrains)"))
+            timings["gold standard"] = time.perf_counter() - clock
+        clock = time.perf_counter()
+        audited = audit(request.model, unlearned, records=request.table, forget=forget,
+                        reference=gold, attacks=request.attacks, seed=request.seed,
+                        config=request.config, reference_models=request.shadow_models,
+                        cache_dir=request.cache_dir, progress=bar("audit"))
+        timings["audit"] = timings.get("audit", 0.0) + time.perf_counter() - clock
+        attempts.append(Attempt(method, audited.erasure, audited.collateral, audited.utility,
+                                unlearned.weights_sha256, unlearned.wall_time_s))
+        if audited.erasure != "FAIL":
+            break
     return ErasureOutcome(request, forget, unlearned, gold, audited, started,
-                          {k: round(v, 3) for k, v in timings.items()})
+                          {k: round(v, 3) for k, v in timings.items()}, tuple(attempts))
 
 
 def with_selection(request: ErasureRequest, selection: Selection) -> ErasureRequest:
@@ -199,8 +224,9 @@ def cli_command(request: ErasureRequest, out: Path | str, extra: Sequence[str] =
               else ["--model", str(request.before_file), "--records",
                     request.records_source.partition(":")[2]])
     params = [] if not request.params else ["--params", _json(request.params)]
+    escalate = ["--escalate", *request.escalate] if request.escalate else []
     return shlex.join(["workbench", "erase", *source, *request.selection.cli_args(),
-                       "--method", request.method, *params, "--gold-models",
+                       "--method", request.method, *params, *escalate, "--gold-models",
                        str(request.gold_models), "--attacks", *request.attacks,
                        "--reference-models", str(request.shadow_models), "--seed",
                        str(request.seed), "--out", str(out), *extra])

@@ -95,7 +95,7 @@ def write_evidence(outcome: ErasureOutcome, out: str | Path, *, ledger: Path | N
             reference_models=(request.shadow_models
                               if set(request.attacks) & {"rmia", "lira"} else 0),
             operator=operator, approver=approver, started_at=outcome.started_at,
-            command=command)
+            command=command, attempts=outcome.attempts)
         with append_session(ledger or default_ledger_path(), key, witness=witness) \
                 as (seq, prev, append):
             record = sign_record(record.sealed(ledger_sequence=seq, previous_sha256=prev), key)

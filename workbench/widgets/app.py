@@ -12,6 +12,7 @@ from workbench.audit.gold import DEFAULT_GOLD_COUNT
 from workbench.pipeline import ErasureRequest
 from workbench.records import ForgetSet, RecordTable
 from workbench.widgets.export import ExportPanel
+from workbench.widgets.lifecycle import CasePanel
 from workbench.widgets.method import MethodPanel
 from workbench.widgets.picker import RecordFinder, SourcePanel
 from workbench.widgets.results import ResultsPanel
@@ -48,6 +49,7 @@ class ErasureApp:
         self.export = ExportPanel(lambda: self.results.outcome,
                                   lambda: (self.model, self.table), folder=export_folder,
                                   ledger=ledger)
+        self.case = CasePanel(ledger=ledger)
         self.widget = W.VBox([
             W.HTML("<h2>Erasure request</h2>"),
             _section("1. Model and records", self.source.widget),
@@ -55,7 +57,8 @@ class ErasureApp:
             _section("3. Method", self.method.widget),
             _section("4. Run", self.run.widget),
             _section("5. Results", self.results.widget),
-            _section("6. Export evidence", self.export.widget)])
+            _section("6. Export evidence", self.export.widget),
+            _section("7. Decide: approve or reject, deploy, answer, close", self.case.widget)])
         if sample is not None:
             self.source.load()
 

@@ -81,7 +81,8 @@ class ExportPanel:
                         f"target='_blank' download>{html.escape(str(p))}</a></li>"
                         for k, p in written.files.items())
         seq = written.record.integrity.ledger_sequence
-        self.listing.value = f"<ul>{items}</ul>"
+        advice = html.escape(outcome.next_step)
+        self.listing.value = f"<ul>{items}</ul><p><b>Next step.</b> {advice}</p>"
         self.messages.note(f"Exported to a new folder; ledger entry {seq}, PDF rendered with "
                            f"{written.pdf_renderer}.")
 
