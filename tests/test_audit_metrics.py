@@ -169,3 +169,16 @@ def test_upper_quantile_leaves_the_asked_share_above():
     assert (values > upper_quantile(values, 0.95)).mean() == pytest.approx(0.05)
     weights = np.r_[np.zeros(50), np.ones(50)]  # only 50..99 count
     assert upper_quantile(values, 0.9, weights) == 94.0
+
+
+@pytest.mark.parametrize("ties", [False, True])
+def test_bootstrap_auc_is_the_bootstrap_stats_auc(ties):
+    from workbench.audit.metrics import bootstrap_auc, bootstrap_stats, bootstrap_weights
+
+    rng = np.random.default_rng(3)
+    scores = rng.normal(size=400)
+    scores = np.round(scores, 1) if ties else scores
+    member = rng.random(400) < 0.2
+    weights = bootstrap_weights(member, 300, 1, np.where(member, 1.0, rng.random(400) + 0.5))
+    assert np.allclose(bootstrap_auc(scores, member, weights),
+                       bootstrap_stats(scores, member, weights)["auc"], atol=1e-6)

@@ -171,6 +171,12 @@ def test_a_request_lives_through_signed_steps_in_order(case, tmp_path):
     assert code == 0
     code, out, _ = run_cli("status", "DSR-2", "--ledger", root / "ledger.sqlite")
     assert code == 0 and "now       audited" in out
+    code, _, _ = run_cli("status", "DSR-1", "--ledger", root / "ledger.sqlite", "--html",
+                         root / "case.html")
+    page = (root / "case.html").read_text()
+    assert code == 0 and "Decisions since the erasure" in page and "closed" in page
+    if verdict != "PASS":
+        assert "class='override'>  !! OVERRIDE" in page
 
 
 def test_a_rejected_erasure_is_never_deployed(case, tmp_path):

@@ -19,6 +19,7 @@ from workbench.audit.gold import DEFAULT_GOLD_COUNT
 from workbench.evidence.keys import load_key
 from workbench.evidence.ledger import default_ledger_path, default_witness_path, verify_ledger
 from workbench.evidence.lifecycle import advance, find_case, status_lines
+from workbench.evidence.report_html import write_html
 from workbench.evidence.verify import load_records_source, verify_record
 from workbench.models import load_model
 from workbench.pipeline import (
@@ -244,7 +245,12 @@ def cmd_step(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    print("\n".join(status_lines(find_case(args.ledger or default_ledger_path(), args.request))))
+    case = find_case(args.ledger or default_ledger_path(), args.request)
+    lines = status_lines(case)
+    print("\n".join(lines))
+    if args.html:
+        path = write_html(case.record, args.html, decisions=lines)
+        print(f"report with the decisions: {path}")
     return 0
 
 
@@ -275,6 +281,8 @@ def add_lifecycle_commands(sub: argparse._SubParsersAction) -> None:
     status = sub.add_parser("status", help="a request's life: steps, signers, due date")
     status.add_argument("request", help="the request reference or the start of its record hash")
     status.add_argument("--ledger", type=Path, help="ledger file (default $WORKBENCH_LEDGER)")
+    status.add_argument("--html", type=Path, help="also write the record's report with the "
+                                                  "decisions since (an override in red)")
     status.set_defaults(run=cmd_status)
     key = sub.add_parser("key", help="show (and create on first use) your signing key")
     key.add_argument("--key", type=Path, help="key file (default $WORKBENCH_KEY or "

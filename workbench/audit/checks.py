@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from workbench.audit.metrics import bootstrap_stats, bootstrap_weights, roc_auc
+from workbench.audit.metrics import bootstrap_auc, bootstrap_weights, roc_auc
 from workbench.audit.sets import AuditSets
 from workbench.audit.verdict import (
     COLLATERAL,
@@ -72,7 +72,7 @@ class Comparison:
         """Membership AUC of ``(N,)`` table-wide scores, and its replicates."""
         s = scores[self.positions]
         return (roc_auc(s, self.truth, self.weights),
-                bootstrap_stats(s, self.truth, self.replicates)["auc"])
+                bootstrap_auc(s, self.truth, self.replicates))
 
     def accuracy(self, correct: np.ndarray, members: bool) -> Values:
         """Accuracy on the members (or the weighted others), and its replicates."""

@@ -169,6 +169,27 @@ def bootstrap_stats(scores: np.ndarray, is_member: np.ndarray,
     return _stats(*_weighted_roc(scores, is_member, weights))
 
 
+def bootstrap_auc(scores: np.ndarray, is_member: np.ndarray,
+                  weights: np.ndarray) -> np.ndarray:
+    """The AUC alone on each replicate of ``weights`` ``(B, N)``: ``(B,)``, equal to
+    ``bootstrap_stats(...)["auc"]`` (ties count half) at a fraction of its cost, since it
+    needs one running sum of the non-members' weights instead of the whole ROC."""
+    scores, is_member = _check(scores, is_member)
+    order = np.argsort(scores, kind="stable")
+    ranked, member = scores[order], is_member[order]
+    starts = np.flatnonzero(np.r_[True, ranked[1:] != ranked[:-1]])  # first of each tie group
+    group = np.cumsum(np.r_[True, ranked[1:] != ranked[:-1]]) - 1  # (N,) tie group of each
+    ends = np.r_[starts[1:], len(ranked)]
+    w = weights[:, order]
+    below = np.zeros((len(w), len(ranked) + 1), dtype=np.float64)
+    np.cumsum(np.where(member, 0.0, w), axis=1, out=below[:, 1:])  # non-member weight up to
+    before, upto = below[:, starts], below[:, ends]  # (B, G): strictly below, up to and with
+    credit = before + 0.5 * (upto - before)  # a member beats lower non-members, ties half
+    wins = (w[:, member] * credit[:, group[member]]).sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return wins / (w[:, member].sum(axis=1) * below[:, -1])
+
+
 def interval(values: np.ndarray, level: float) -> tuple[float, float]:
     """Percentile interval of ``values`` at confidence ``level``."""
     tail = 100.0 * (1.0 - level) / 2.0

@@ -24,6 +24,7 @@ _NO_META = {"Creator": None, "Date": None, "Format": None, "Type": None}
 _NAMESPACES = re.compile(r'\s+xmlns(:\w+)?="[^"]*"')
 Figures = Literal["svg", "plotly"]
 _CSS = """
+.override{color:#cf222e;font-weight:bold}pre.case{white-space:pre-wrap;font-size:.85em}
 body{font-family:Helvetica,Arial,sans-serif;margin:2em auto;max-width:1000px;color:#222}
 h1{font-size:1.6em}h2{border-bottom:1px solid #ccc;padding-bottom:.2em;margin-top:1.6em}
 table{border-collapse:collapse;margin:.6em 0;font-size:.85em;width:100%}
@@ -174,12 +175,14 @@ def _figures(record: AuditRecord, figures: Figures) -> list[str]:
 
 
 def render_html(record: AuditRecord, *, pdf_renderer: str = "none",
-                figures: Figures = "svg") -> str:
+                figures: Figures = "svg", decisions: list[str] | None = None) -> str:
     """The report as one HTML string that loads nothing from outside.
 
     ``figures="svg"`` embeds static SVG figures (small; no URL at all); ``"plotly"`` embeds
     interactive plotly figures with plotly.js inline (about 5 MB; the library's source
     mentions URLs it would only fetch for map traces, which the report has none of).
+    ``decisions``: the request's life since (``workbench status`` lines), shown first, an
+    override and a missed due date in red.
     """
     if figures not in ("svg", "plotly"):
         raise ValueError(f"figures must be 'svg' or 'plotly', got {figures!r}")
@@ -187,16 +190,23 @@ def render_html(record: AuditRecord, *, pdf_renderer: str = "none",
     title = f"Erasure audit {record.request.reference or record.integrity.record_sha256 or ''}"
     return (f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{_e(title)}"
             f"</title><style>{_CSS}</style></head><body><h1>{_e(title)}</h1>"
-            + _scorecard(record) + "<h2>Plots</h2>" + "".join(figs)
+            + (_decisions(decisions) if decisions else "") + _scorecard(record)
+            + "<h2>Plots</h2>" + "".join(figs)
             + "<h2>Attack metrics</h2>" + _membership_table(record)
             + "<h2>Accuracy drift</h2>" + _drift_table(record)
             + _reproducibility(record, pdf_renderer) + "</body></html>")
 
 
+def _decisions(lines: list[str]) -> str:
+    rows = "".join(f"<div class='{'override' if 'OVERRIDE' in line or 'MISSED' in line else ''}'>"
+                   f"{_e(line)}</div>" for line in lines)
+    return f"<h2>Decisions since the erasure</h2><pre class='case'>{rows}</pre>"
+
+
 def write_html(record: AuditRecord, path: str | Path, *, pdf_renderer: str = "none",
-               figures: Figures = "svg") -> Path:
+               figures: Figures = "svg", decisions: list[str] | None = None) -> Path:
     """Write the report atomically."""
-    text = render_html(record, pdf_renderer=pdf_renderer, figures=figures)
+    text = render_html(record, pdf_renderer=pdf_renderer, figures=figures, decisions=decisions)
     with atomic_path(path) as tmp:
         tmp.write_text(text, encoding="utf-8")
     return Path(path)
