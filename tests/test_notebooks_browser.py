@@ -184,6 +184,14 @@ def test_notebook01_in_jupyterlab(tmp_path):
             # step 6: export the evidence next to the served copy
             app.locator("button", has_text="Export evidence").click()
             expect(app.get_by_text("Exported to a new folder")).to_be_visible(timeout=120_000)
+            # loading other records takes the old result off the screen; export then refuses
+            app.locator(".widget-dropdown", has_text="Model").locator("select") \
+                .select_option(label="credit")
+            app.locator("button", has_text="Load").click()
+            expect(app.get_by_text("was cleared")).to_be_visible(timeout=60_000)
+            expect(app.locator(".wb-scorecard")).to_have_count(0)
+            app.locator("button", has_text="Export evidence").click()
+            expect(app.get_by_text("nothing to export yet")).to_be_visible(timeout=30_000)
             chrome.close()
         assert len(list((served / "evidence").glob("*/record.json"))) == 1
         print(f"\nnotebook 01 in JupyterLab: Run -> scorecard {ran:.1f} s, "
@@ -222,6 +230,15 @@ def test_notebook01_in_voila(tmp_path):
             expect(page.get_by_text("Selected: 10 records")).to_be_visible()
             expect(page.get_by_text("from workbench.widgets import app")).to_have_count(0)
             page.screenshot(path=str(tmp_path / "voila.png"))
+            # export: the files are offered as downloads in the page itself
+            page.locator("button", has_text="Export evidence").click()
+            link = page.locator("a", has_text="download record.json")
+            expect(link).to_be_visible(timeout=120_000)
+            with page.expect_download() as download:
+                link.click()
+            saved = tmp_path / "downloaded-record.json"
+            download.value.save_as(saved)
+            assert '"schema": "erasure-workbench/audit-record"' in saved.read_text()
             chrome.close()
     finally:
         _stop(proc)

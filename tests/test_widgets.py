@@ -193,7 +193,8 @@ def test_export_goes_through_the_pipeline_to_a_new_folder_and_the_ledger(clinic_
     record = load_record(folders[0] / "record.json")
     assert record.approval.operator == operator_name()  # who ran it, not "unknown"
     assert record.erased.selection.kind == "ids" and "run_request" in record.method.command
-    assert "files/" in a.export.listing.value or "file://" in a.export.listing.value
+    assert "download record.json" in a.export.listing.value  # a link that needs no server route
+    assert "data:application/json;base64," in a.export.listing.value
 
 
 def test_loading_other_records_clears_the_result_and_export_refuses_a_stale_one(

@@ -7,6 +7,7 @@ does. A result that does not belong to the model and records loaded now is refus
 
 from __future__ import annotations
 
+import base64
 import getpass
 import html
 import re
@@ -77,8 +78,7 @@ class ExportPanel:
                              "than the ones loaded now; run the request again before exporting")
         written = export_evidence(outcome, self.folder.value, ledger=self.ledger)
         self.files = written.files
-        items = "".join(f"<li>{html.escape(k)}: <a href='{html.escape(_link(p))}' "
-                        f"target='_blank' download>{html.escape(str(p))}</a></li>"
+        items = "".join(f"<li>{html.escape(k)}: {_download(p)}</li>"
                         for k, p in written.files.items())
         seq = written.record.integrity.ledger_sequence
         advice = html.escape(outcome.next_step)
@@ -87,9 +87,18 @@ class ExportPanel:
                            f"{written.pdf_renderer}.")
 
 
-def _link(path: Path) -> str:
-    """A link JupyterLab and Voila serve: relative to the server's folder when inside it."""
-    try:
-        return "files/" + str(Path(path).resolve().relative_to(Path.cwd().resolve()))
-    except ValueError:
-        return Path(path).resolve().as_uri()
+INLINE_LIMIT = 5_000_000  # bytes: smaller files are offered as a download in the page itself
+MIME = {".json": "application/json", ".html": "text/html", ".pdf": "application/pdf",
+        ".safetensors": "application/octet-stream"}
+
+
+def _download(path: Path) -> str:
+    """A download link that works in JupyterLab and Voila alike (the file inlined as a data
+    URL, so no server route is needed), and the file's path."""
+    shown = html.escape(str(path))
+    if not path.is_file() or path.stat().st_size > INLINE_LIMIT:
+        return f"<code>{shown}</code>"
+    data = base64.b64encode(path.read_bytes()).decode()
+    mime = MIME.get(path.suffix, "application/octet-stream")
+    return (f"<a download='{html.escape(path.name)}' href='data:{mime};base64,{data}'>"
+            f"download {html.escape(path.name)}</a> <code>{shown}</code>")
