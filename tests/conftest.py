@@ -29,6 +29,8 @@ _CACHE = tempfile.mkdtemp(prefix="workbench-test-cache-")
 os.environ["WORKBENCH_CACHE"] = _CACHE
 os.environ["WORKBENCH_LEDGER"] = str(Path(_CACHE) / "ledger.sqlite")  # never the user's ledger
 os.environ["WORKBENCH_KEY"] = str(Path(_CACHE) / "keys" / "test-key.pem")  # nor their key
+os.environ["WORKBENCH_VAULT"] = str(Path(_CACHE) / "vault")  # nor their vault
+os.environ["WORKBENCH_VAULT_KEYS"] = str(Path(_CACHE) / "vault-keys")
 os.environ.pop("WORKBENCH_WITNESS", None)
 atexit.register(shutil.rmtree, _CACHE, ignore_errors=True)
 

@@ -129,4 +129,4 @@ def test_no_erased_id_appears_in_a_report(record):
     text = re.sub(r"<svg.*?</svg>", "", render_html(with_ids), flags=re.S)  # figures: numbers
     found = [i for i in ids if re.search(rf"(?<![\w.]){re.escape(i)}(?![\w])", text)]
     assert found == []
-    assert f"<{len(ids)} record ids, in the record only>" in redact_ids(command)
+    assert f"<{len(ids)} record ids, not shown>" in redact_ids(command)

@@ -41,9 +41,17 @@ def case(tmp_path_factory):
     return root
 
 
-def copy(case, tmp_path):
-    shutil.copytree(case, tmp_path / "c")
-    return tmp_path / "c"
+@pytest.fixture
+def work(case, tmp_path, monkeypatch):
+    """A copy of the case, with its own copy of the vaults (a close shreds only these)."""
+    import os
+
+    root = tmp_path / "c"
+    shutil.copytree(case, root)
+    for env in ("WORKBENCH_VAULT", "WORKBENCH_VAULT_KEYS"):
+        shutil.copytree(os.environ[env], root / env)
+        monkeypatch.setenv(env, str(root / env))
+    return root
 
 
 def ledger_args(root):
@@ -61,8 +69,8 @@ def test_a_fresh_erasure_verifies_with_its_signer_and_witness(case):
     assert code == 0 and f"signed by key(s) {alice}" in out
 
 
-def test_a_forged_reseal_without_the_key_is_caught(case, tmp_path):
-    root = copy(case, tmp_path)
+def test_a_forged_reseal_without_the_key_is_caught(work, tmp_path):
+    root = work
     path = root / "DSR-1" / "record.json"
     record = load_record(path)
     approved = dataclasses.replace(record, approval=dataclasses.replace(
@@ -77,8 +85,8 @@ def test_a_forged_reseal_without_the_key_is_caught(case, tmp_path):
     assert code == 1 and "FAIL ledger: the record is not in" in out
 
 
-def test_an_unsigned_record_needs_an_explicit_flag(case, tmp_path):
-    root = copy(case, tmp_path)
+def test_an_unsigned_record_needs_an_explicit_flag(work, tmp_path):
+    root = work
     path = root / "DSR-1" / "record.json"
     record = load_record(path)
     save_record(dataclasses.replace(record, integrity=dataclasses.replace(
@@ -95,8 +103,8 @@ def test_an_unsigned_record_needs_an_explicit_flag(case, tmp_path):
     ("edit", "its record was edited"),
     ("rewrite", "differs from the one the witness saw"),
 ])
-def test_ledger_tampering_is_caught(case, tmp_path, attack, message):
-    root = copy(case, tmp_path)
+def test_ledger_tampering_is_caught(work, tmp_path, attack, message):
+    root = work
     ledger = root / "ledger.sqlite"
     if attack == "truncate":
         tamper(ledger, "DELETE FROM entries WHERE seq = 2")
@@ -121,8 +129,8 @@ def test_ledger_tampering_is_caught(case, tmp_path, attack, message):
     assert code == 1 and "FAIL ledger" in out
 
 
-def test_appending_refuses_a_witness_that_disagrees(case, tmp_path):
-    root = copy(case, tmp_path)
+def test_appending_refuses_a_witness_that_disagrees(work, tmp_path):
+    root = work
     tamper(root / "ledger.sqlite", "DELETE FROM entries WHERE seq = 2")
     before = (root / "witness.jsonl").read_text()
     code, _, err = run_cli("approve", "DSR-1", *ledger_args(root), "--key", root / "alice.pem",
@@ -131,8 +139,8 @@ def test_appending_refuses_a_witness_that_disagrees(case, tmp_path):
     assert (root / "witness.jsonl").read_text() == before
 
 
-def test_a_request_lives_through_signed_steps_in_order(case, tmp_path):
-    root = copy(case, tmp_path)
+def test_a_request_lives_through_signed_steps_in_order(work, tmp_path):
+    root = work
     key = ("--key", root / "dpo.pem")
     verdict = load_record(root / "DSR-1" / "record.json").tests.overall
     def step(*a):
@@ -179,10 +187,55 @@ def test_a_request_lives_through_signed_steps_in_order(case, tmp_path):
         assert "class='override'>  !! OVERRIDE" in page
 
 
-def test_a_rejected_erasure_is_never_deployed(case, tmp_path):
-    root = copy(case, tmp_path)
+def test_a_rejected_erasure_is_never_deployed(work, tmp_path):
+    root = work
     args = (*ledger_args(root), "--key", root / "dpo.pem")
     assert run_cli("reject", "DSR-2", "--reason", "retrain instead", *args)[0] == 0
     code, _, err = run_cli("deployed", "DSR-2", *args)
     assert code == 2 and "DSR-2' is rejected: it cannot be deployed" in err
     assert run_cli("answered", "DSR-2", *args)[0] == 0
+
+
+def test_the_evidence_keeps_no_plain_id_or_unkeyed_record_hash(case):
+    from workbench.evidence.build import record_hashes
+
+    sample = load_sample("credit")
+    members = sample.records.members().ids[:30]
+    for name in ("DSR-1/record.json", "DSR-1/report.html", "ledger.sqlite"):
+        text = (case / name).read_bytes().decode("utf-8", errors="replace")
+        assert not [i for i in members if i in text], name
+    record = load_record(case / "DSR-1" / "record.json")
+    plain = record_hashes(sample.records.select(ids=list(members)))
+    assert record.erased.protection == "hmac-sha256" and record.erased.vault_until
+    assert not set(plain) & set(record.erased.record_sha256)
+
+
+def test_a_deleted_or_altered_escrow_is_caught(work):
+    root, keys = work, work / "WORKBENCH_VAULT_KEYS"
+    record = load_record(root / "DSR-1" / "record.json")
+    key_file = keys / f"{record.erased.vault_id}.key"
+    key_file.write_bytes(bytes(32))  # altered
+    code, out, _ = run_cli("verify", root / "DSR-1" / "record.json")
+    assert code == 1 and "cannot be decrypted" in out
+    key_file.unlink()  # deleted without a close
+    code, out, _ = run_cli("verify", root / "DSR-1" / "record.json", *ledger_args(root))
+    assert code == 1 and "the escrow was deleted" in out
+
+
+def test_close_shreds_the_vault_and_the_record_still_verifies(work):
+    root = work
+    args = (*ledger_args(root), "--key", root / "dpo.pem")
+    record = load_record(root / "DSR-2" / "record.json")
+    assert run_cli("reject", "DSR-2", "--reason", "retrain instead", *args)[0] == 0
+    assert run_cli("answered", "DSR-2", *args)[0] == 0
+    code, out, err = run_cli("close", "DSR-2", *args)
+    assert code == 0, err
+    assert f"shredded=vault {record.erased.vault_id} and its key" in out
+    assert "left to the user=" in out and "still hold the erased rows" in out
+    assert not list((root / "WORKBENCH_VAULT_KEYS").glob(f"{record.erased.vault_id}*"))
+    assert not list((root / "WORKBENCH_VAULT").glob(f"{record.erased.vault_id}*"))
+    code, out, _ = run_cli("verify", root / "DSR-2" / "record.json", *ledger_args(root))
+    assert code == 0, out
+    assert "shredded when the request was closed" in out and "not re-run: shredded" in out
+    code, _, err = run_cli("close", "DSR-2", *args)  # twice
+    assert code == 2 and "is closed" in err

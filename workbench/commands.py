@@ -20,7 +20,8 @@ from workbench.evidence.keys import load_key
 from workbench.evidence.ledger import default_ledger_path, default_witness_path, verify_ledger
 from workbench.evidence.lifecycle import advance, find_case, status_lines
 from workbench.evidence.report_html import write_html
-from workbench.evidence.verify import load_records_source, verify_record
+from workbench.evidence.sources import load_records_source
+from workbench.evidence.verify import verify_record
 from workbench.models import load_model
 from workbench.pipeline import (
     ErasureRequest,

@@ -29,7 +29,8 @@ from workbench.evidence.record import (
     Tests,
 )
 from workbench.evidence.selection import Selection
-from workbench.hashing import record_sha256
+from workbench.evidence.vault import keyed
+from workbench.hashing import canonical_json, record_sha256
 from workbench.records import ForgetSet
 from workbench.unlearn import UnlearnResult
 
@@ -61,12 +62,25 @@ def library_versions() -> dict[str, str]:
     return out
 
 
-def record_hashes(forget: ForgetSet) -> tuple[str, ...]:
-    """SHA-256 of each forgotten record's canonical JSON (id, label, member, raw features)."""
+def record_rows(forget: ForgetSet) -> list[dict[str, Any]]:
+    """Each forgotten record's raw row (id, label, member, raw features), JSON-native."""
     frame = forget.table.frame
     rows = frame.iloc[forget.table.positions(forget.ids)]
-    return tuple(record_sha256({k: _plain(v) for k, v in row.items()})
-                 for row in rows.to_dict(orient="records"))
+    return [{k: _plain(v) for k, v in row.items()} for row in rows.to_dict(orient="records")]
+
+
+def record_hashes(forget: ForgetSet, secret: bytes | None = None) -> tuple[str, ...]:
+    """Each forgotten record's hash: SHA-256 of its canonical JSON, or with ``secret`` its
+    HMAC-SHA256 under the request's secret (unlinkable without it)."""
+    rows = record_rows(forget)
+    if secret is None:
+        return tuple(record_sha256(row) for row in rows)
+    return tuple(keyed(secret, canonical_json(row)) for row in rows)
+
+
+def keyed_ids(ids: tuple[str, ...] | list[str], secret: bytes) -> tuple[str, ...]:
+    """The ids as the record keeps them under ``secret``."""
+    return tuple(keyed(secret, f"id:{i}") for i in ids)
 
 
 def _plain(value: Any) -> Any:
@@ -105,12 +119,15 @@ def build_record(*, unlearned: UnlearnResult, audit_result: AuditResult, forget:
                  gold_files: tuple[tuple[str, str], ...] = (), reference_models: int = 0,
                  operator: str = "unknown", approver: str | None = None,
                  started_at: str | None = None, command: str = "",
-                 attempts: tuple[Attempt, ...] = (),
+                 attempts: tuple[Attempt, ...] = (), secret: bytes | None = None,
+                 vault: tuple[str, str, str] | None = None,
                  reproduce_tolerance: float = DEFAULT_REPRODUCE_TOLERANCE) -> AuditRecord:
     """An unsealed ``AuditRecord`` (seal it with ``append_record`` or ``record.sealed``).
 
     ``request`` holds ``reference``, ``legal_basis``, ``received``, ``due`` and ``notes``;
     ``gold_files`` the ``(file name, file SHA-256)`` of each gold model saved, in order.
+    With ``secret`` and ``vault`` (``(vault id, vault SHA-256, open until)``) the ids, the
+    record hashes and an id selection are keyed (``protection="hmac-sha256"``).
     """
     if audit_result.unlearned_sha256 != unlearned.weights_sha256:
         raise ValueError("the audit result is of another model than the unlearning result")
@@ -127,10 +144,7 @@ def build_record(*, unlearned: UnlearnResult, audit_result: AuditResult, forget:
     return AuditRecord(
         created_at=now,
         request=ticket(request),
-        erased=Erased(records_source=records_source, selection=selection, rule=forget.rule,
-                      count=len(forget),
-                      is_class_request=forget.is_class_request, record_ids=tuple(forget.ids),
-                      record_sha256=record_hashes(forget), data_sha256=table_sha256(forget.table)),
+        erased=_erased(forget, selection, records_source, secret, vault),
         model=ModelIdentity(name=model_name, architecture=_architecture(original),
                             before_file=before_file,
                             before_sha256=unlearned.original_weights_sha256,
@@ -171,6 +185,23 @@ def ticket(fields: dict[str, Any]) -> Request:
         due = one_month_after(received)
     text = {k: str(fields.get(k) or "") for k in TICKET_FIELDS if k not in ("received", "due")}
     return Request(received=received, due=due, **text)
+
+
+def _erased(forget: ForgetSet, selection: Selection, source: str, secret: bytes | None,
+            vault: tuple[str, str, str] | None) -> Erased:
+    if (secret is None) != (vault is None):
+        raise ValueError("keyed ids need both the request's secret and its vault")
+    common = {"records_source": source, "rule": forget.rule, "count": len(forget),
+              "is_class_request": forget.is_class_request,
+              "data_sha256": table_sha256(forget.table)}
+    if secret is None:
+        return Erased(selection=selection, record_ids=tuple(forget.ids),
+                      record_sha256=record_hashes(forget), **common)
+    if selection.kind == "ids":
+        selection = Selection("ids", ids=keyed_ids(selection.ids, secret))
+    return Erased(selection=selection, record_ids=keyed_ids(forget.ids, secret),
+                  record_sha256=record_hashes(forget, secret), protection="hmac-sha256",
+                  vault_id=vault[0], vault_sha256=vault[1], vault_until=vault[2], **common)
 
 
 def _architecture(model: nn.Module) -> dict[str, Any]:

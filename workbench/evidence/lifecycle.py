@@ -136,12 +136,39 @@ def advance(ledger: str | Path, request: str, step: str, *, key: SigningKey, act
                          "override reason (--override-reason), which every report shows")
     if step == "rejected" and not reason.strip():
         raise ValueError("a rejection needs a reason (--reason)")
+    if step == "closed":
+        details = {**(details or {}), **close_out(case.record)}
     event = Event(request=case.entry.body_hash, step=step, actor=actor, at=utc_now(),
                   reason=reason.strip(), override=override.strip() if step == "approved" else "",
                   details={k: str(v) for k, v in (details or {}).items() if v not in (None, "")})
     with append_session(ledger, key, witness=witness) as (_, _, append):
         append("event", event.to_dict(), event.body_hash())
     return find_case(ledger, request)
+
+
+def close_out(record: AuditRecord) -> dict[str, str]:
+    """Delete what the workbench still holds of the erased records (cached models trained on
+    them, the vault with its key) and name what is left to the user."""
+    from workbench.audit.model_cache import purge_trained_on
+    from workbench.audit.reference import default_cache_dir
+    from workbench.evidence.vault import VaultError, open_vault, shred_vault
+
+    erased, done = record.erased, {}
+    if erased.vault_id is not None:
+        try:
+            positions = open_vault(erased.vault_id).positions
+        except VaultError:
+            positions = ()
+        if positions:
+            purged = purge_trained_on(erased.data_sha256, positions, default_cache_dir())
+            done["purged"] = f"{len(purged.deleted)} cached model set(s) trained on them"
+        gone = shred_vault(erased.vault_id)
+        done["shredded"] = (f"vault {erased.vault_id} and its key" if gone else
+                            f"vault {erased.vault_id} (already gone)")
+    before = record.model.before_file or f"the {record.model.name} model as loaded"
+    done["left to the user"] = (f"{before}; the records at {erased.records_source}, which still "
+                                "hold the erased rows; backups and deployed copies")
+    return done
 
 
 def status_lines(case: Case) -> list[str]:

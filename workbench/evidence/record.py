@@ -63,10 +63,14 @@ class Request(JsonRecord):
 @dataclass(frozen=True)
 class Erased(JsonRecord):
     """What was erased: ids, the rule that chose them (``selection``, re-applied by
-    ``verify``; ``rule`` in words), and one SHA-256 per record.
+    ``verify``; ``rule`` in words), and one hash per record.
 
-    ``record_sha256[i]`` hashes the canonical JSON of record ``record_ids[i]`` (id, label,
-    member flag and raw features); ``data_sha256`` hashes the whole encoded table.
+    ``record_sha256[i]`` hashes the canonical JSON of record ``i`` (id, label, member flag and
+    raw features); ``data_sha256`` hashes the whole encoded table. With ``protection``
+    ``hmac-sha256`` (the default of ``workbench erase``) every id, every record hash and an
+    id selection are keyed with the request's secret, which sits with the records in the
+    vault ``vault_id`` until ``vault_until`` or ``workbench close``
+    (:mod:`workbench.evidence.vault`); ``plain`` keeps them in the clear.
     """
 
     records_source: str
@@ -77,6 +81,10 @@ class Erased(JsonRecord):
     record_ids: tuple[str, ...]
     record_sha256: tuple[str, ...]
     data_sha256: str
+    protection: str = "plain"
+    vault_id: str | None = None
+    vault_sha256: str | None = None
+    vault_until: str | None = None
 
     def __post_init__(self) -> None:
         if not self.count == len(self.record_ids) == len(self.record_sha256) or not self.count:
@@ -85,6 +93,13 @@ class Erased(JsonRecord):
         for i, h in enumerate(self.record_sha256):
             check_sha256(h, f"erased.record_sha256[{i}]")
         check_sha256(self.data_sha256, "erased.data_sha256")
+        if self.protection not in ("plain", "hmac-sha256"):
+            raise RecordError(f"erased.protection must be plain or hmac-sha256, got "
+                              f"{self.protection!r}")
+        if (self.protection == "hmac-sha256") != (self.vault_id is not None):
+            raise RecordError("erased: keyed ids need a vault, and only keyed ids have one")
+        check_sha256(self.vault_sha256, "erased.vault_sha256", optional=True)
+        check_utc(self.vault_until, "erased.vault_until", optional=True)
 
 
 @dataclass(frozen=True)

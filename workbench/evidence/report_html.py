@@ -18,6 +18,7 @@ from typing import Any, Literal
 from workbench.atomic import atomic_path
 from workbench.audit.summary import next_step, question_lines, verdict_rows, yardstick_text
 from workbench.evidence.record import AuditRecord
+from workbench.evidence.selection import redact_ids
 from workbench.plots import plot_confidence, plot_drift, plot_roc
 
 _NO_META = {"Creator": None, "Date": None, "Format": None, "Type": None}
@@ -102,21 +103,6 @@ def _drift_table(record: AuditRecord) -> str:
 
 def _kv(pairs: list[tuple[str, Any]]) -> str:
     return _table(["field", "value"], [[_e(k), f"<code>{_e(v)}</code>"] for k, v in pairs])
-
-
-def redact_ids(command: str) -> str:
-    """``command`` with the record ids after ``--ids`` replaced by how many there are: a
-    report names no erased record (the sealed record keeps them for ``verify``)."""
-    import shlex
-
-    try:
-        words = shlex.split(command)
-    except ValueError:
-        return "(command not shown: it could not be parsed to leave the record ids out)"
-    for i, word in enumerate(words[:-1]):
-        if word == "--ids":
-            words[i + 1] = f"<{len(words[i + 1].split(','))} record ids, in the record only>"
-    return shlex.join(words)
 
 
 def _reproducibility(record: AuditRecord, pdf_renderer: str) -> str:

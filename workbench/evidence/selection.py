@@ -71,3 +71,18 @@ class Selection(JsonRecord):
 def _index(name: str) -> int | str:
     """A class given as a number (``"3"`` when the classes are not named ``"3"``)."""
     return int(name) if name.strip().lstrip("-").isdigit() else name
+
+
+def redact_ids(command: str) -> str:
+    """``command`` with the record ids after ``--ids`` replaced by how many there are: a
+    report names no erased record (the sealed record keeps them for ``verify``)."""
+    import shlex
+
+    try:
+        words = shlex.split(command)
+    except ValueError:
+        return "(command not shown: it could not be parsed to leave the record ids out)"
+    for i, word in enumerate(words[:-1]):
+        if word == "--ids":
+            words[i + 1] = f"<{len(words[i + 1].split(','))} record ids, not shown>"
+    return shlex.join(words)

@@ -16,15 +16,17 @@ from torch import nn
 
 from workbench.audit import AuditResult, audit
 from workbench.audit.reference import table_sha256
-from workbench.evidence.build import record_hashes
+from workbench.audit.verdict import group_status
+from workbench.evidence.build import keyed_ids, record_hashes
 from workbench.evidence.ledger import find_entry, verify_ledger
 from workbench.evidence.record import AuditRecord, GoldModel, load_record
+from workbench.evidence.selection import Selection
 from workbench.evidence.signing import check_signature
+from workbench.evidence.sources import load_records_source
+from workbench.evidence.vault import VaultContents, VaultError, VaultShredded, open_vault
 from workbench.hashing import sha256_file, weights_sha256
 from workbench.models import load_model
 from workbench.records import ForgetSet, RecordTable
-from workbench.samples import load_sample
-from workbench.samples.load import load_folder
 
 METRICS = ("auc", "balanced_accuracy", "tpr_at_1pct_fpr", "tpr_at_01pct_fpr")
 
@@ -43,29 +45,6 @@ class VerifyReport:
     def add(self, name: str, ok: bool, detail: str) -> bool:
         self.checks.append((name, ok, detail))
         return ok
-
-
-def load_records_source(source: str, *, samples_root: Path | None = None
-                        ) -> tuple[RecordTable, nn.Module | None]:
-    """The table (and the model shipped with it) named by ``sample:NAME``, ``folder:PATH`` or
-    ``csv:PATH#id=...&label=...&member=...`` (a user's CSV; no model ships with it)."""
-    kind, _, where = source.partition(":")
-    if kind == "sample":
-        sample = load_sample(where, root=samples_root)
-    elif kind == "folder":
-        sample = load_folder(Path(where))
-    elif kind == "csv":
-        path, _, spec = where.rpartition("#")
-        columns = dict(part.partition("=")[::2] for part in spec.split("&"))
-        if not path or set(columns) != {"id", "label", "member"}:
-            raise ValueError(f"records source {source!r} must read csv:PATH#id=...&label=..."
-                             "&member=...")
-        return RecordTable.from_csv(path, id_column=columns["id"], label_column=columns["label"],
-                                    member_column=columns["member"] or None), None
-    else:
-        raise ValueError(f"unknown records source {source!r}; expected sample:NAME, "
-                         "folder:PATH or csv:PATH#id=...&label=...&member=...")
-    return sample.records, sample.model
 
 
 def _model_check(report: VerifyReport, name: str, path: Path | None, model: nn.Module | None,
@@ -104,21 +83,82 @@ def _check_ledger(report: VerifyReport, record: AuditRecord, ledger: Path,
                if chain.ok else f"the ledger does not verify: {chain.problem}")
 
 
-def _reselect(report: VerifyReport, record: AuditRecord, table: RecordTable) -> ForgetSet | None:
-    """The forget set the recorded rule selects today; it must be the recorded records."""
+def _reselect(report: VerifyReport, record: AuditRecord, table: RecordTable,
+              vault: VaultContents | None) -> ForgetSet | None:
+    """The forget set the recorded rule selects today; it must be the recorded records (an id
+    rule is re-applied with the vault's plain ids, checked against the keyed ones)."""
     rule = record.erased.selection
+    if vault is not None and rule.kind == "ids":
+        if keyed_ids(vault.ids, vault.secret) != rule.ids:
+            report.add("selection", False, "the vault's ids are not the ones the record keys")
+            return None
+        rule = Selection.by_ids(vault.ids)
     try:
         forget = rule.apply(table)
     except ValueError as error:
         report.add("selection", False, f"the recorded rule ({rule.kind}) no longer selects: "
                                        f"{error}")
         return None
-    same = forget.ids == record.erased.record_ids
+    recorded = record.erased.record_ids
+    same = (keyed_ids(forget.ids, vault.secret) if vault is not None else forget.ids) == recorded
     report.add("selection", same, f"the recorded rule ({rule.kind}: {record.erased.rule}) "
                                   f"selects the {len(forget)} recorded records" if same else
                f"the recorded rule ({rule.kind}) now selects {len(forget)} records, not the "
                f"{record.erased.count} recorded")
     return forget if same else None
+
+
+SHREDDED = object()  # the request was closed: its erased records are gone, by design
+
+
+def _open_vault(report: VerifyReport, record: AuditRecord,
+                ledger: Path | None) -> VaultContents | object | None:
+    """The vault's contents (None for a record without one, ``SHREDDED`` after a close)."""
+    erased = record.erased
+    if erased.protection == "plain":
+        report.add("erased ids", True, "kept in the clear (this record has no vault)")
+        return None
+    try:
+        contents = open_vault(erased.vault_id, erased.vault_sha256)
+    except VaultShredded as error:
+        closed = _close_event(ledger, record) if ledger is not None else None
+        if closed is None:
+            report.add("vault", False, f"{error}; no close of this request is on "
+                       + ("the ledger: the escrow was deleted" if ledger is not None else
+                          "record (pass --ledger to check whether it was closed)"))
+            return None
+        report.add("vault", True, f"shredded when the request was closed ({closed}): the "
+                                  "record no longer links to a person, so its tests cannot be "
+                                  "re-run; its signatures, hashes and recorded verdicts can")
+        return SHREDDED
+    except VaultError as error:
+        report.add("vault", False, str(error))
+        return None
+    ok = keyed_ids(contents.ids, contents.secret) == erased.record_ids
+    report.add("vault", ok, f"open until {erased.vault_until}: its {len(contents.ids)} ids are "
+                            "the ones the record keys" if ok else
+               "the vault's ids are not the ones the record keys")
+    return contents if ok else None
+
+
+def _close_event(ledger: Path, record: AuditRecord) -> str | None:
+    from workbench.evidence.lifecycle import find_case
+
+    try:
+        case = find_case(ledger, record.integrity.record_sha256)
+    except (ValueError, FileNotFoundError):
+        return None
+    closing = [e for e, _ in case.events if e.step == "closed" and e.details.get("shredded")]
+    return closing[-1].at if closing else None
+
+
+def _check_recorded_verdicts(report: VerifyReport, record: AuditRecord) -> None:
+    """After a close: each question's recorded verdict follows from its recorded tests."""
+    result = record.tests.audit
+    for question in ("erasure", "collateral", "utility"):
+        derived, recorded = group_status(result.verdicts, question), getattr(result, question)
+        report.add(f"{question} verdict", derived == recorded,
+                   f"recorded {recorded}, its tests give {derived} (not re-run: shredded)")
 
 
 def _gold_check(report: VerifyReport, folder: Path, model: GoldModel,
@@ -146,24 +186,43 @@ def verify_record(path: str | Path, *, model_before: Path | None = None,
                                                   allow_unsigned=allow_unsigned))
     if ledger is not None:
         _check_ledger(report, record, Path(ledger), witness)
-    table, shipped = load_records_source(record.erased.records_source, samples_root=samples_root)
+    vault = _open_vault(report, record, ledger)
     folder = path.parent
     before_path = model_before or (Path(record.model.before_file) if record.model.before_file
                                    else None)
-    before = _model_check(report, "model before", before_path, shipped,
-                          record.model.before_sha256, None)
+    try:
+        table, shipped = load_records_source(
+            record.erased.records_source, samples_root=samples_root,
+            restore=vault if isinstance(vault, VaultContents) else None)
+    except (ValueError, FileNotFoundError):
+        if vault is not SHREDDED:
+            raise
+        table, shipped = None, None  # after a close the records may be gone: the user's duty
+    if before_path is None and shipped is None:
+        report.add("model before", vault is SHREDDED,
+                   "not checked: no file named, and the records source is gone after the close"
+                   if vault is SHREDDED else "no model file is named for the model before "
+                   "(a user's model): pass --model-before")
+        before = None
+    else:
+        before = _model_check(report, "model before", before_path, shipped,
+                              record.model.before_sha256, None)
     after = _model_check(report, "model after", model_after or folder / record.model.after_file,
                          None, record.model.after_sha256,
                          None if model_after else record.model.after_file_sha256)
     listed = record.gold_standard.models
     gold = [_gold_check(report, folder, m, f"gold standard {k + 1}/{len(listed)}")
             for k, m in enumerate(listed)]
+    if vault is SHREDDED:
+        _check_recorded_verdicts(report, record)
+        return report
     data_ok = report.add("records", table_sha256(table) == record.erased.data_sha256,
                          "record table matches its hash" if table_sha256(table) ==
                          record.erased.data_sha256 else "the record table has changed")
-    forget = _reselect(report, record, table) if data_ok else None
+    forget = _reselect(report, record, table, vault) if data_ok else None
     if forget is not None:
-        same = record_hashes(forget) == record.erased.record_sha256
+        secret = vault.secret if vault is not None else None
+        same = record_hashes(forget, secret) == record.erased.record_sha256
         report.add("erased records", same, f"{len(forget)} record hashes match" if same
                    else "an erased record's content differs from its recorded hash")
     if not report.ok or before is None or after is None or None in gold:

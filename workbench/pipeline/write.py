@@ -11,6 +11,7 @@ them, stays).
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,7 +23,16 @@ from workbench.evidence.ledger import append_session, default_ledger_path, defau
 from workbench.evidence.record import AuditRecord, save_record
 from workbench.evidence.report_html import write_html
 from workbench.evidence.report_pdf import planned_renderer, write_pdf
+from workbench.evidence.selection import redact_ids
 from workbench.evidence.signing import sign_record
+from workbench.evidence.sources import source_rows
+from workbench.evidence.vault import (
+    DEFAULT_WINDOW_DAYS,
+    VaultContents,
+    new_secret,
+    seal_vault,
+    shred_vault,
+)
 from workbench.hashing import sha256_file
 from workbench.models import save_model
 from workbench.pipeline.run import ErasureOutcome
@@ -55,15 +65,20 @@ def write_evidence(outcome: ErasureOutcome, out: str | Path, *, ledger: Path | N
                    operator: str = "unknown", approver: str | None = None, command: str = "",
                    force: bool = False, key: SigningKey | Path | None = None,
                    witness: Path | None = None, pdf_renderer: str = "auto",
-                   figures: str = "svg", purge: bool = True) -> Evidence:
+                   figures: str = "svg", purge: bool = True,
+                   window_days: int = DEFAULT_WINDOW_DAYS) -> Evidence:
     """Write ``outcome``'s evidence into the folder ``out`` and append it to ``ledger``
     (default ``$WORKBENCH_LEDGER`` or ``~/.local/share/erasure-workbench/ledger.sqlite``).
 
     ``key``: the operator's signing key (default :func:`~workbench.evidence.keys.load_key`,
     created on first use); it signs the record and its ledger entry. ``witness``: the file
     that keeps every ledger head (default ``$WORKBENCH_WITNESS``). ``purge``: afterwards
-    delete every cached model trained on an erased record.
+    delete every cached model trained on an erased record. The erased ids and record hashes
+    are keyed with a new secret, kept with the erased rows in an encrypted vault for
+    ``window_days`` (until ``workbench close``): see :mod:`workbench.evidence.vault`.
     """
+    if not 0 < window_days <= 3650:
+        raise ValueError(f"the audit window must be 1 to 3650 days, got {window_days}")
     out = Path(out).expanduser()
     check_out_dir(out, force=force)
     if not outcome.request.records_source:
@@ -77,6 +92,11 @@ def write_evidence(outcome: ErasureOutcome, out: str | Path, *, ledger: Path | N
     witness = witness if witness is not None else default_witness_path()
     request, gold = outcome.request, outcome.gold
     written: list[Path] = []
+    secret, forget = new_secret(), outcome.forget
+    positions, rows = source_rows(request.records_source, forget)
+    vault_id, vault_sha = seal_vault(VaultContents(secret, tuple(forget.ids), positions, rows))
+    until = (dt.datetime.now(dt.UTC) + dt.timedelta(days=window_days)).strftime(
+        "%Y-%m-%dT%H:%M:%SZ")
     try:
         files = {k: out / v for k, v in FILES.items()}
         gold_paths = [out / GOLD_FILE.format(k=k) for k in range(gold.count if gold else 0)]
@@ -95,7 +115,8 @@ def write_evidence(outcome: ErasureOutcome, out: str | Path, *, ledger: Path | N
             reference_models=(request.shadow_models
                               if set(request.attacks) & {"rmia", "lira"} else 0),
             operator=operator, approver=approver, started_at=outcome.started_at,
-            command=command, attempts=outcome.attempts)
+            command=redact_ids(command), attempts=outcome.attempts, secret=secret,
+            vault=(vault_id, vault_sha, until))
         with append_session(ledger or default_ledger_path(), key, witness=witness) \
                 as (seq, prev, append):
             record = sign_record(record.sealed(ledger_sequence=seq, previous_sha256=prev), key)
@@ -113,6 +134,7 @@ def write_evidence(outcome: ErasureOutcome, out: str | Path, *, ledger: Path | N
         for path in written:
             with contextlib.suppress(FileNotFoundError):
                 path.unlink()
+        shred_vault(vault_id)  # no record names it: nothing may keep the erased rows
         raise
     for stale in out.glob(GOLD_FILE.format(k="*")):  # --force: no gold file of an earlier run
         if stale not in gold_paths:

@@ -1,0 +1,104 @@
+"""Where a record's records come from, and how ``verify`` reads them back.
+
+``sample:NAME`` (a shipped sample), ``folder:PATH`` (a sample folder) or
+``csv:PATH#id=...&label=...&member=...`` (a user's CSV, read with those columns). The vault
+keeps the erased rows in the source's own form, so a request still verifies after the user
+deleted them from the data: :func:`load_records_source` puts them back where they were,
+before any preprocessing is fitted.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from torch import nn
+
+from workbench.evidence.build import record_rows
+from workbench.records import ForgetSet, RecordTable
+from workbench.samples import load_sample
+from workbench.samples.load import load_folder
+
+
+def parse_csv_source(source: str) -> tuple[Path, dict[str, str]]:
+    """The path and the id / label / member columns of a ``csv:`` source."""
+    path, _, spec = source.partition(":")[2].rpartition("#")
+    columns = dict(part.partition("=")[::2] for part in spec.split("&"))
+    if not path or set(columns) != {"id", "label", "member"}:
+        raise ValueError(f"records source {source!r} must read csv:PATH#id=...&label=..."
+                         "&member=...")
+    return Path(path), columns
+
+
+def _read_csv(path: Path, id_column: str) -> pd.DataFrame:
+    if not path.is_file():
+        raise ValueError(f"the records file {str(path)!r} does not exist")
+    try:
+        return pd.read_csv(path, dtype={id_column: str})
+    except (ValueError, OSError, pd.errors.ParserError) as error:
+        raise ValueError(f"the records file {path} cannot be read as CSV: {error}") from None
+
+
+def _with_rows(frame: pd.DataFrame, id_column: str, ids: tuple[str, ...],
+               positions: tuple[int, ...], rows: tuple[dict[str, Any], ...]) -> pd.DataFrame:
+    """``frame`` with every row of ``ids`` it lacks put back at its position."""
+    present = set(frame[id_column].astype(str))
+    missing = sorted((p, r) for i, p, r in zip(ids, positions, rows, strict=True)
+                     if i not in present)
+    if not missing:
+        return frame
+    records = frame.to_dict(orient="records")
+    for position, row in missing:
+        records.insert(position, dict(row))
+    return pd.DataFrame(records, columns=frame.columns)
+
+
+def load_records_source(source: str, *, samples_root: Path | None = None,
+                        restore: Any = None) -> tuple[RecordTable, nn.Module | None]:
+    """The table (and the model shipped with it) a source names; with ``restore`` (a vault's
+    contents) the erased rows are put back first if the data no longer holds them."""
+    kind, _, where = source.partition(":")
+    if kind == "csv":
+        path, columns = parse_csv_source(source)
+        frame = _read_csv(path, columns["id"])
+        if restore is not None:
+            frame = _with_rows(frame, columns["id"], restore.ids, restore.positions,
+                               restore.rows)
+        return RecordTable.from_frame(frame, id_column=columns["id"],
+                                      label_column=columns["label"],
+                                      member_column=columns["member"] or None,
+                                      name=path.stem), None
+    if kind == "sample":
+        sample = load_sample(where, root=samples_root)
+    elif kind == "folder":
+        sample = load_folder(Path(where))
+    else:
+        raise ValueError(f"unknown records source {source!r}; expected sample:NAME, "
+                         "folder:PATH or csv:PATH#id=...&label=...&member=...")
+    table = sample.records
+    if restore is not None:  # fixed preprocessing: the table's own rows go back in place
+        frame = _with_rows(table.frame, "record_id", restore.ids, restore.positions,
+                           restore.rows)
+        if len(frame) != len(table):
+            table = RecordTable(frame, table.schema, table.encoder, name=table.name,
+                                recipe=table.recipe,
+                                reported_test_accuracy=table.reported_test_accuracy)
+    return table, sample.model
+
+
+def source_rows(source: str, forget: ForgetSet) -> tuple[tuple[int, ...],
+                                                         tuple[dict[str, Any], ...]]:
+    """The erased records' positions and rows in the source's own form (what the vault
+    keeps to restore them)."""
+    if source.startswith("csv:"):
+        path, columns = parse_csv_source(source)
+        frame = _read_csv(path, columns["id"])
+        where = {str(i): k for k, i in enumerate(frame[columns["id"]].astype(str))}
+        positions = tuple(where[i] for i in forget.ids)
+        rows = frame.iloc[list(positions)].astype(object).where(frame.notna(), None)
+        return positions, tuple({k: (v.item() if hasattr(v, "item") else v)
+                                 for k, v in row.items()}
+                                for row in rows.to_dict(orient="records"))
+    table = forget.table
+    return (tuple(int(p) for p in table.positions(forget.ids)), tuple(record_rows(forget)))
