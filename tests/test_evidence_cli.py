@@ -50,9 +50,11 @@ def test_erase_writes_model_record_reports_and_ledger(erased):
     assert f"erasure: {record.tests.overall}" in out
     assert len(record.gold_standard.models) == 2 and record.gold_standard.built
     assert "--gold-models 2" in record.method.command
+    assert "calibrated_sigma" in record.method.resolved  # values settled at run time
+    assert len(record.tests.audit.reference.weights_sha256) == 4  # the shadow models
     report = verify_ledger(root / "ledger.sqlite")
-    assert report.ok and report.entries == 1
-    assert report.head_sha256 == read_entries(root / "ledger.sqlite")[0].entry_hash
+    assert report.ok and report.entries == 2  # the record, then its reports' hashes
+    assert report.head_sha256 == read_entries(root / "ledger.sqlite")[1].entry_hash
     assert read_entries(root / "ledger.sqlite")[0].body_hash == record.integrity.record_sha256
     # shadow models trained on the erased records are purged; the gold standard is not
     assert "cache   deleted 1 cached model set(s) trained on the erased records, kept 1" in out
@@ -82,7 +84,7 @@ def test_verify_with_explicit_models(erased, samples):
 def test_ledger_verify_cli(erased):
     root, _ = erased
     code, out, _ = run_cli("ledger", "verify", root / "ledger.sqlite")
-    assert code == 0 and "1 entries, chain intact" in out
+    assert code == 0 and "2 entries, chain intact, signatures valid" in out
 
 
 def test_existing_record_is_not_overwritten(erased, tmp_path):
@@ -100,8 +102,8 @@ def test_force_overwrites_and_chains(tmp_path):
     code, _, err = run_cli(*quick_args(tmp_path / "out", ledger, tmp_path / "c", "--force"))
     assert code == 0, err
     second = load_record(tmp_path / "out" / "record.json")
-    assert second.integrity.ledger_sequence == 2
-    assert verify_ledger(ledger).entries == 2
+    assert second.integrity.ledger_sequence == 3  # after the first record and its reports
+    assert verify_ledger(ledger).entries == 4
 
 
 def test_unknown_ids(tmp_path):
@@ -160,7 +162,7 @@ def test_fault_halfway_leaves_no_files_and_no_entry(tmp_path, monkeypatch, fault
             run_cli(*quick_args(tmp_path / "out", ledger, tmp_path / "c"))
     assert list((tmp_path / "out").iterdir()) == []  # no record, model, report or temp file
     report = verify_ledger(ledger)
-    assert report.ok and report.entries == 1
+    assert report.ok and report.entries == 2  # the record, then its reports' hashes
 
 
 @pytest.fixture

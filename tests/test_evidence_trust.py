@@ -63,7 +63,7 @@ def test_a_fresh_erasure_verifies_with_its_signer_and_witness(case):
     code, out, err = run_cli("verify", case / "DSR-1" / "record.json", *ledger_args(case),
                          "--trusted-key", alice)
     assert code == 0, out + err
-    assert f"key {alice} (the trusted key)" in out and "matches the witness (2 heads)" in out
+    assert f"key {alice} (the trusted key)" in out and "matches the witness (4 heads)" in out
     code, out, _ = run_cli("ledger", "verify", case / "ledger.sqlite", "--witness",
                        case / "witness.jsonl")
     assert code == 0 and f"signed by key(s) {alice}" in out
@@ -107,13 +107,13 @@ def test_ledger_tampering_is_caught(work, tmp_path, attack, message):
     root = work
     ledger = root / "ledger.sqlite"
     if attack == "truncate":
-        tamper(ledger, "DELETE FROM entries WHERE seq = 2")
+        tamper(ledger, "DELETE FROM entries WHERE seq = 4")
     elif attack == "backdate":
-        tamper(ledger, "UPDATE entries SET appended_at = '2020-01-01T00:00:00Z' WHERE seq = 2")
+        tamper(ledger, "UPDATE entries SET appended_at = '2020-01-01T00:00:00Z' WHERE seq = 3")
     elif attack == "edit":
-        text = read_entries(ledger)[1].body
+        text = read_entries(ledger)[2].body  # entry 3: DSR-2's record
         text["request"]["notes"] = "edited"
-        tamper(ledger, ("UPDATE entries SET body_json = ? WHERE seq = 2", (json.dumps(text),)))
+        tamper(ledger, ("UPDATE entries SET body_json = ? WHERE seq = 3", (json.dumps(text),)))
     else:  # the whole ledger rebuilt with the library and another key: every entry valid
         records = [load_record(root / ref / "record.json") for ref in ("DSR-1", "DSR-2")]
         ledger.unlink()
@@ -125,13 +125,21 @@ def test_ledger_tampering_is_caught(work, tmp_path, attack, message):
         assert code == 0 and mallory.fingerprint in out  # ...but names a stranger's key
     code, _, err = run_cli("ledger", "verify", ledger, "--witness", root / "witness.jsonl")
     assert code == 1 and message in err
-    code, out, _ = run_cli("verify", root / "DSR-1" / "record.json", *ledger_args(root))
+    code, out, _ = run_cli("verify", root / "DSR-2" / "record.json", *ledger_args(root))
     assert code == 1 and "FAIL ledger" in out
+
+
+def test_a_swapped_report_is_caught(work):
+    root = work
+    shutil.copy(root / "DSR-2" / "report.html", root / "DSR-1" / "report.html")
+    code, out, _ = run_cli("verify", root / "DSR-1" / "record.json", *ledger_args(root))
+    assert code == 1 and "FAIL report report.html: differs from the report the ledger" in out
+    assert "ok   report report.pdf" in out
 
 
 def test_appending_refuses_a_witness_that_disagrees(work, tmp_path):
     root = work
-    tamper(root / "ledger.sqlite", "DELETE FROM entries WHERE seq = 2")
+    tamper(root / "ledger.sqlite", "DELETE FROM entries WHERE seq = 4")
     before = (root / "witness.jsonl").read_text()
     code, _, err = run_cli("approve", "DSR-1", *ledger_args(root), "--key", root / "alice.pem",
                        "--override-reason", "x")
@@ -170,10 +178,12 @@ def test_a_request_lives_through_signed_steps_in_order(work, tmp_path):
     assert code == 2 and "is closed" in err
     found = find_case(root / "ledger.sqlite", "DSR-1")
     dpo = load_key(root / "dpo.pem").fingerprint
-    assert [e.step for e, _ in found.events] == ["approved", "deployed", "answered", "closed"]
-    assert {entry.signer for _, entry in found.events} == {dpo}
-    assert found.events[1][0].details == {"model_registry_id": "credit-scorer",
-                                          "model_version": "7"}
+    reported, *steps = found.events  # the reports' hashes, written with the record
+    assert reported[0].step == "reported" and set(reported[0].details) == {"html", "pdf"}
+    assert reported[1].signer == load_key(root / "alice.pem").fingerprint
+    assert [e.step for e, _ in steps] == ["approved", "deployed", "answered", "closed"]
+    assert {entry.signer for _, entry in steps} == {dpo}
+    assert steps[1][0].details == {"model_registry_id": "credit-scorer", "model_version": "7"}
     code, _, _ = run_cli("ledger", "verify", root / "ledger.sqlite", "--witness",
                      root / "witness.jsonl")
     assert code == 0

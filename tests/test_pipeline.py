@@ -80,7 +80,7 @@ def test_a_class_request_is_the_same_from_cli_api_and_notebook(samples, tmp_path
         report = verify_record(record_file, ledger=tmp_path / "ledger.sqlite")
         assert report.ok, [c for c in report.checks if not c[1]]
         assert ("selection", True) in [(n, ok) for n, ok, _ in report.checks]
-    assert verify_ledger(tmp_path / "ledger.sqlite").entries == 3
+    assert verify_ledger(tmp_path / "ledger.sqlite").entries == 6  # records and report hashes
 
 
 def test_a_condition_request_records_its_rule_and_verifies(samples, tmp_path):
@@ -176,7 +176,7 @@ def test_a_batch_runs_every_good_row_and_reports_the_bad_one(samples, tmp_path):
     assert "| DSR-1 | 26 | synthetic |" in out and "| DSR-3 | - |" in out
     assert "2 of 3 requests erased" in out
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["DSR-1", "DSR-2"]
-    assert verify_ledger(tmp_path / "ledger.sqlite").entries == 2
+    assert verify_ledger(tmp_path / "ledger.sqlite").entries == 4
     record = load_record(tmp_path / "out" / "DSR-2" / "record.json")
     assert record.request.reference == "DSR-2" and record.erased.selection.kind == "query"
     assert load_record(tmp_path / "out" / "DSR-1" / "record.json").request.due.startswith(

@@ -189,7 +189,7 @@ def test_export_goes_through_the_pipeline_to_a_new_folder_and_the_ledger(clinic_
     assert len(folders) == 2 and all(f.name.startswith("DSR_7-") for f in folders)
     assert {"model", "record", "html", "pdf", "gold-standard-0"} <= set(a.export.files)
     report = verify_ledger(tmp_path / "ledger.sqlite")
-    assert report.ok and report.entries == 2
+    assert report.ok and report.entries == 4  # records and report hashes
     record = load_record(folders[0] / "record.json")
     assert record.approval.operator == operator_name()  # who ran it, not "unknown"
     assert record.erased.selection.kind == "ids" and "run_request" in record.method.command

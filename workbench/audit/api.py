@@ -173,6 +173,7 @@ def _attack_setup(refs: _reference.ReferenceModels, ref_signals: ReferenceSignal
         rmia_a_source="tuned on the reference models" if tuned is not None else
         f"default {DEFAULT_RMIA_A} (too few reference models to tune)",
         rmia_gamma=options.rmia_gamma, lira_fixed_variance=bool(options.lira_fixed_variance),
+        weights_sha256=tuple(weights_sha256(m) for m in refs.models),
         note=(f"small-K estimate: {size}; more reference models make RMIA and LiRA stronger"
               if refs.count < SMALL_K else size))
     return options, info

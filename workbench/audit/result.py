@@ -47,6 +47,7 @@ class ReferenceInfo(JsonRecord):
     rmia_gamma: float
     lira_fixed_variance: bool
     note: str
+    weights_sha256: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

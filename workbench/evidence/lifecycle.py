@@ -65,7 +65,13 @@ class Case:
 
     @property
     def state(self) -> str:
-        return self.events[-1][0].step if self.events else "audited"
+        steps = [e.step for e, _ in self.events if e.step in TRANSITIONS]
+        return steps[-1] if steps else "audited"
+
+    @property
+    def reports(self) -> dict[str, str]:
+        """The report files' SHA-256 as the ledger recorded them when they were written."""
+        return next((dict(e.details) for e, _ in self.events if e.step == "reported"), {})
 
     @property
     def due(self) -> str | None:
@@ -181,6 +187,8 @@ def status_lines(case: Case) -> list[str]:
              f"  audited   erasure {r.tests.audit.erasure}, collateral "
              f"{r.tests.audit.collateral}, utility {r.tests.audit.utility}"]
     for event, entry in case.events:
+        if event.step not in TRANSITIONS:
+            continue
         note = f" - {event.reason}" if event.reason else ""
         extra = "".join(f" {k}={v}" for k, v in event.details.items())
         lines.append(f"  {event.step:9} {event.at} by {event.actor} (signer {entry.signer})"

@@ -10,7 +10,7 @@ the record's hash and that the file is byte for byte in the canonical form it wa
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -125,7 +125,8 @@ class ModelIdentity(JsonRecord):
 
 @dataclass(frozen=True)
 class Method(JsonRecord):
-    """How the unlearning ran, with everything needed to run it again."""
+    """How the unlearning ran, with everything needed to run it again; ``resolved`` holds the
+    values the method settled at run time (e.g. a calibrated sigma, which weights trained)."""
 
     name: str
     params: dict[str, Any]
@@ -139,6 +140,7 @@ class Method(JsonRecord):
     started_at: str
     finished_at: str
     command: str
+    resolved: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         check_utc(self.started_at, "method.started_at")

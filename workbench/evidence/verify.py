@@ -69,7 +69,7 @@ def _model_check(report: VerifyReport, name: str, path: Path | None, model: nn.M
 
 
 def _check_ledger(report: VerifyReport, record: AuditRecord, ledger: Path,
-                  witness: Path | None) -> None:
+                  witness: Path | None, folder: Path) -> None:
     """The record's entry, and the whole chain up to it (and the witness, when given)."""
     seq, named = find_entry(ledger, record.integrity.record_sha256), \
         record.integrity.ledger_sequence
@@ -77,10 +77,30 @@ def _check_ledger(report: VerifyReport, record: AuditRecord, ledger: Path,
         report.add("ledger", False, f"the record is not in {ledger}" if seq is None else
                    f"the record sits at entry {seq}, not at the entry {named} it names")
         return
-    chain = verify_ledger(ledger, witness=witness, until=None if witness else seq)
+    chain = verify_ledger(ledger, witness=witness, until=None if witness else seq + 1)
     report.add("ledger", chain.ok, f"entry {seq} of {ledger}; the chain up to it is intact"
                + (f" and matches the witness ({chain.witnessed} heads)" if witness else "")
                if chain.ok else f"the ledger does not verify: {chain.problem}")
+    _check_reports(report, record, ledger, folder)
+
+
+def _check_reports(report: VerifyReport, record: AuditRecord, ledger: Path,
+                   folder: Path) -> None:
+    """The HTML and PDF beside the record are the ones the ledger recorded when written."""
+    from workbench.evidence.lifecycle import find_case
+
+    recorded = find_case(ledger, record.integrity.record_sha256).reports
+    if not recorded:
+        report.add("reports", False, "the ledger holds no hashes of this record's reports")
+        return
+    for name, file in (("html", "report.html"), ("pdf", "report.pdf")):
+        path = folder / file
+        if not path.is_file():
+            report.add(f"report {file}", False, f"{path} does not exist")
+        else:
+            same = sha256_file(path) == recorded.get(name)
+            report.add(f"report {file}", same, "matches the hash on the ledger" if same else
+                       "differs from the report the ledger recorded: it was swapped or edited")
 
 
 def _reselect(report: VerifyReport, record: AuditRecord, table: RecordTable,
@@ -185,7 +205,7 @@ def verify_record(path: str | Path, *, model_before: Path | None = None,
     report.add("signature", True, check_signature(record, trusted_key,
                                                   allow_unsigned=allow_unsigned))
     if ledger is not None:
-        _check_ledger(report, record, Path(ledger), witness)
+        _check_ledger(report, record, Path(ledger), witness, path.parent)
     vault = _open_vault(report, record, ledger)
     folder = path.parent
     before_path = model_before or (Path(record.model.before_file) if record.model.before_file

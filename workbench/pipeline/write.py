@@ -17,9 +17,11 @@ from pathlib import Path
 
 from workbench.audit.model_cache import PurgeReport, purge_trained_on
 from workbench.audit.reference import default_cache_dir, table_sha256
+from workbench.evidence._validate import utc_now
 from workbench.evidence.build import build_record
 from workbench.evidence.keys import SigningKey, load_key
 from workbench.evidence.ledger import append_session, default_ledger_path, default_witness_path
+from workbench.evidence.lifecycle import Event
 from workbench.evidence.record import AuditRecord, save_record
 from workbench.evidence.report_html import write_html
 from workbench.evidence.report_pdf import planned_renderer, write_pdf
@@ -130,6 +132,10 @@ def write_evidence(outcome: ErasureOutcome, out: str | Path, *, ledger: Path | N
             if used != planned:
                 write_html(record, files["html"], pdf_renderer=used, figures=figures)
             append("record", record.to_dict(), record.integrity.record_sha256)
+            reported = Event(request=record.integrity.record_sha256, step="reported",
+                             actor=operator, at=utc_now(), reason="", override="",
+                             details={name: sha256_file(files[name]) for name in ("html", "pdf")})
+            append("event", reported.to_dict(), reported.body_hash())
     except BaseException:
         for path in written:
             with contextlib.suppress(FileNotFoundError):
