@@ -242,6 +242,20 @@ def test_bad_options_fail_before_any_work(tmp_path, extra, message):
     assert not (tmp_path / "out").exists() and not (tmp_path / "l.sqlite").exists()
 
 
+def test_an_unwritable_ledger_or_output_fails_before_any_work(tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x")
+    for args, message in (
+            (quick_args(tmp_path / "out", blocker / "ledger.sqlite", tmp_path / "c"),
+             "the ledger"),
+            (quick_args(blocker / "out", tmp_path / "l.sqlite", tmp_path / "c"),
+             "the output folder")):
+        code, _, err = run_cli(*args)
+        assert code == 2 and message in err and "is a file, not a folder" in err
+    assert not (tmp_path / "out").exists() and not (tmp_path / "l.sqlite").exists()
+    assert not (tmp_path / "c").exists()  # nothing was trained
+
+
 def test_erase_a_model_file_then_verify(tmp_path, samples):
     from workbench.models import save_model
 

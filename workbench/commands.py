@@ -28,6 +28,7 @@ from workbench.pipeline import (
     Selection,
     check_out_dir,
     check_request,
+    check_writable,
     cli_command,
     run_request,
     write_evidence,
@@ -140,6 +141,9 @@ def cmd_erase(args: argparse.Namespace) -> int:
         return _erase_batch(args, request, rows, start)
     check_request(request)  # bad input: refused before any work or any file
     check_out_dir(Path(args.out), force=args.force)
+    check_writable(args.ledger or default_ledger_path(), "ledger")
+    if args.witness:
+        check_writable(args.witness, "witness")
     key = load_key(args.key)  # created on first use; a bad key: refused before any work
     outcome = run_request(request, lambda label: ProgressBar(label, quiet=args.quiet))
     ProgressBar.end_line()

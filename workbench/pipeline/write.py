@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -54,8 +55,27 @@ class Evidence:
     purged: PurgeReport | None = None
 
 
+def check_writable(path: Path, what: str) -> None:
+    """Refuse a ``path`` that cannot be created or written, before any work: the nearest
+    folder that exists above it must be a writable folder."""
+    path = Path(path).expanduser()
+    if path.exists():
+        if not os.access(path, os.W_OK):
+            raise ValueError(f"the {what} {path} cannot be written (check its permissions)")
+        return
+    parent = path.parent
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir():
+        raise ValueError(f"the {what} {path} cannot be created: {parent} is a file, not a "
+                         "folder")
+    if not os.access(parent, os.W_OK):
+        raise ValueError(f"the {what} {path} cannot be created: {parent} is not writable")
+
+
 def check_out_dir(out: Path, *, force: bool) -> None:
     """Refuse a file, or a folder that already holds a record, unless ``force``."""
+    check_writable(out, "output folder")
     if out.exists() and not out.is_dir():
         raise ValueError(f"the output {out} is a file, not a folder")
     if (out / FILES["record"]).exists() and not force:

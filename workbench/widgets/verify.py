@@ -18,10 +18,14 @@ from workbench.widgets.common import Messages, guarded
 
 def verification_html(report: Any) -> str:
     """The checks of a ``VerifyReport`` as a table, headed by whether the verdict reproduces."""
+    def colour(ok: bool, detail: str) -> str:  # an accepted unsigned record is red too
+        return "#1a7f37" if ok and "NOT SIGNED" not in detail else "#cf222e"
+
     rows = "".join(
         f"<tr><td>{html.escape(name)}</td>"
-        f"<td style='color:{'#1a7f37' if ok else '#cf222e'};font-weight:bold'>"
-        f"{'✓ ok' if ok else '✗ failed'}</td><td>{html.escape(detail)}</td></tr>"
+        f"<td style='color:{colour(ok, detail)};font-weight:bold'>"
+        f"{'✓ ok' if ok else '✗ failed'}</td><td style='color:{colour(ok, detail)}'>"
+        f"{html.escape(detail)}</td></tr>"
         for name, ok, detail in report.checks)
     verdict = ("<span style='color:#1a7f37'>the hashes match and the verdict reproduces</span>"
                if report.ok else "<span style='color:#cf222e'>verification FAILED</span>")
