@@ -246,6 +246,21 @@ def test_close_shreds_the_vault_and_the_record_still_verifies(work):
     assert not list((root / "WORKBENCH_VAULT").glob(f"{record.erased.vault_id}*"))
     code, out, _ = run_cli("verify", root / "DSR-2" / "record.json", *ledger_args(root))
     assert code == 0, out
-    assert "shredded when the request was closed" in out and "not re-run: shredded" in out
+    assert "shredded when the request was closed or its audit window ended" in out and "not re-run: shredded" in out
     code, _, err = run_cli("close", "DSR-2", *args)  # twice
     assert code == 2 and "is closed" in err
+
+
+def test_a_vault_is_shredded_when_its_audit_window_ends(work):
+    root = work
+    args = (*ledger_args(root), "--key", root / "dpo.pem")
+    code, out, _ = run_cli("vault", "sweep", *args, "--now", "2026-12-01T00:00:00Z")
+    assert code == 0 and "the vaults of 0 request(s)" in out  # the window is still open
+    code, out, err = run_cli("vault", "sweep", *args, "--now", "2099-01-01T00:00:00Z")
+    assert code == 0, err
+    assert "the vaults of 2 request(s)" in out
+    assert not list((root / "WORKBENCH_VAULT_KEYS").glob("*.key"))
+    code, out, _ = run_cli("verify", root / "DSR-1" / "record.json", *ledger_args(root))
+    assert code == 0 and "shredded when the request was closed or its audit window ended" in out
+    code, out, _ = run_cli("vault", "sweep", *args, "--now", "2099-01-01T00:00:00Z")
+    assert "the vaults of 0 request(s)" in out  # nothing left to shred

@@ -18,7 +18,7 @@ from workbench.audit import ATTACK_NAMES
 from workbench.audit.gold import DEFAULT_GOLD_COUNT
 from workbench.evidence.keys import load_key
 from workbench.evidence.ledger import default_ledger_path, default_witness_path, verify_ledger
-from workbench.evidence.lifecycle import advance, find_case, status_lines
+from workbench.evidence.lifecycle import advance, find_case, status_lines, sweep_expired
 from workbench.evidence.report_html import write_html
 from workbench.evidence.sources import load_records_source
 from workbench.evidence.verify import verify_record
@@ -230,6 +230,14 @@ def cmd_ledger_verify(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_vault_sweep(args: argparse.Namespace) -> int:
+    swept = sweep_expired(args.ledger or default_ledger_path(), key=load_key(args.key),
+                          actor=_user(), now=args.now, witness=args.witness)
+    print(f"shredded the vaults of {len(swept)} request(s) whose audit window ended"
+          + "".join(f"\n  {h}" for h in swept))
+    return 0
+
+
 def cmd_key(args: argparse.Namespace) -> int:
     key = load_key(args.key)
     print(f"key         {key.path}\npublic key  {key.public_hex}\nfingerprint {key.fingerprint}")
@@ -289,6 +297,13 @@ def add_lifecycle_commands(sub: argparse._SubParsersAction) -> None:
     status.add_argument("--html", type=Path, help="also write the record's report with the "
                                                   "decisions since (an override in red)")
     status.set_defaults(run=cmd_status)
+    vault = sub.add_parser("vault", help="the evidence vaults of open requests")
+    vault_sub = vault.add_subparsers(dest="vault_command", required=True)
+    sweep = vault_sub.add_parser("sweep", help="shred every vault whose audit window ended "
+                                               "(run it daily, e.g. from cron)")
+    sweep.add_argument("--now", help="the time to compare with (ISO-8601 UTC; default now)")
+    _ledger_options(sweep)
+    sweep.set_defaults(run=cmd_vault_sweep)
     key = sub.add_parser("key", help="show (and create on first use) your signing key")
     key.add_argument("--key", type=Path, help="key file (default $WORKBENCH_KEY or "
                                               "~/.config/erasure-workbench/key.pem)")

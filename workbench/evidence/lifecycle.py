@@ -177,6 +177,33 @@ def close_out(record: AuditRecord) -> dict[str, str]:
     return done
 
 
+def sweep_expired(ledger: str | Path, *, key: SigningKey, actor: str, now: str | None = None,
+                  witness: Path | None = None) -> list[str]:
+    """Shred the vault of every request whose audit window has ended (without a close),
+    each with a signed ``expired`` entry on the ledger; return their record hashes."""
+    from workbench.evidence.vault import vault_key_root
+
+    now = now or utc_now()
+    report = verify_ledger(ledger, witness=witness)
+    if not report.ok:
+        raise LedgerError(f"the ledger does not verify ({report.problem}); nothing was shredded")
+    swept = []
+    for entry in read_entries(ledger):
+        erased = entry.body.get("erased", {}) if entry.kind == "record" else {}
+        until, vault_id = erased.get("vault_until"), erased.get("vault_id")
+        if not until or until > now or not (vault_key_root() / f"{vault_id}.key").exists():
+            continue
+        record = AuditRecord.from_dict(entry.body)
+        details = close_out(record)
+        event = Event(request=entry.body_hash, step="expired", actor=actor, at=utc_now(),
+                      reason=f"the audit window ended on {until}", override="",
+                      details=details)
+        with append_session(ledger, key, witness=witness) as (_, _, append):
+            append("event", event.to_dict(), event.body_hash())
+        swept.append(entry.body_hash)
+    return swept
+
+
 def status_lines(case: Case) -> list[str]:
     """The case as text: the record, each step with its actor and signer, the due date."""
     r = case.record

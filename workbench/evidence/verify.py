@@ -147,7 +147,8 @@ def _open_vault(report: VerifyReport, record: AuditRecord,
                        + ("the ledger: the escrow was deleted" if ledger is not None else
                           "record (pass --ledger to check whether it was closed)"))
             return None
-        report.add("vault", True, f"shredded when the request was closed ({closed}): the "
+        report.add("vault", True, f"shredded when the request was closed or its audit window "
+                                  f"ended ({closed}): the "
                                   "record no longer links to a person, so its tests cannot be "
                                   "re-run; its signatures, hashes and recorded verdicts can")
         return SHREDDED
@@ -168,7 +169,8 @@ def _close_event(ledger: Path, record: AuditRecord) -> str | None:
         case = find_case(ledger, record.integrity.record_sha256)
     except (ValueError, FileNotFoundError):
         return None
-    closing = [e for e, _ in case.events if e.step == "closed" and e.details.get("shredded")]
+    closing = [e for e, _ in case.events
+               if e.step in ("closed", "expired") and e.details.get("shredded")]
     return closing[-1].at if closing else None
 
 
