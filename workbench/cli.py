@@ -7,7 +7,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from workbench.commands import add_evidence_commands, add_lifecycle_commands
+from workbench.cli_lifecycle import add_lifecycle_commands
+from workbench.commands import add_evidence_commands
 from workbench.evidence import LedgerError, RecordError
 from workbench.samples import SAMPLES, list_samples, rebuild_samples
 from workbench.samples.catalog import ALL_SAMPLES, EXTRA_SAMPLES
