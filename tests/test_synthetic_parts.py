@@ -137,3 +137,14 @@ def test_mean_share_with_a_sharpened_target_is_refused(credit):
     with pytest.raises(ValueError, match="mean_share"):
         unlearn(credit.model, forget, method="synthetic",
                 params={"target": "sharpened", "mean_share": 0.25})
+
+
+def test_every_proxy_local_is_a_valid_setting(samples):
+    """local_fraction = 1 lies inside its bounds: it must run, not fail on an empty inversion."""
+    from workbench.unlearn import unlearn
+
+    table = samples["credit"].records
+    forget = table.select(ids=list(table.members().ids[:10]))
+    result = unlearn(samples["credit"].model, forget, device="cpu",
+                     params={"local_fraction": 1.0, "steps": 10, "min_steps": 0})
+    assert result.weights_sha256 != result.original_weights_sha256

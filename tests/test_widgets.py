@@ -105,7 +105,12 @@ def test_finder_errors_are_messages_and_keep_the_selection(clinic_app):
 def test_method_panel_renders_params_with_bounds_and_defaults():
     panel = MethodPanel()
     spec, proxies = panel.controls["proxies"]
-    assert (proxies.value, proxies.min, proxies.max) == (spec.default, spec.low, spec.high)
+    assert proxies.value == spec.default and f"(from {spec.low} to {spec.high})" in proxies.tooltip
+    proxies.value = 10**7  # outside its bounds: refused with them, never clamped
+    with pytest.raises(ValueError, match="proxies"):
+        panel.settings()
+    assert proxies.value == 10**7
+    proxies.value = spec.default
     assert panel.controls["optimizer"][1].options == ("sgd", "adam")
     assert panel.params() == {}
     proxies.value = 512

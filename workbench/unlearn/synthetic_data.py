@@ -64,7 +64,7 @@ def retain_proxies(teacher: nn.Module, x_forget: torch.Tensor, sigma: float, spa
     start = random_inputs(n_global, space, generator).to(device)
     if encode is not None:
         start, local = encode(start), encode(local)
-    if inversion_steps:
+    if inversion_steps and n_global:  # every proxy local (local_fraction 1): nothing to invert
         classes = torch.tensor(kept)[torch.randint(len(kept), (n_global,),
                                                    generator=generator)].to(device)
         start = (invert_classes(teacher, space, start, classes, steps=inversion_steps)

@@ -7,7 +7,7 @@ from typing import Any
 import ipywidgets as W
 
 import workbench as wb
-from workbench.audit.gold import DEFAULT_GOLD_COUNT, MIN_GOLD_COUNT
+from workbench.audit.gold import DEFAULT_GOLD_COUNT
 from workbench.unlearn.params import ParamSpec
 from workbench.widgets.common import Messages, guarded
 
@@ -16,8 +16,13 @@ ATTACKS = ("loss", "rmia", "lira")
 
 
 def control(spec: ParamSpec) -> W.Widget:
-    """One input for one hyperparameter: bounds and default from its spec, help as tooltip."""
-    common = {"description": spec.name, "style": STYLE, "tooltip": spec.help}
+    """One input for one hyperparameter: default from its spec, help and bounds as tooltip.
+
+    Numbers are plain text boxes, never clamped: a value outside the bounds is refused with
+    its bounds when the run is checked, not silently changed."""
+    bounds = (f" (from {spec.low} to {spec.high})" if spec.low is not None
+              and spec.high is not None else "")
+    common = {"description": spec.name, "style": STYLE, "tooltip": f"{spec.help}{bounds}"}
     if spec.choices:
         return W.Dropdown(options=list(spec.choices), value=spec.default, **common)
     if spec.default is None:  # optional: empty means "the method decides"
@@ -26,12 +31,9 @@ def control(spec: ParamSpec) -> W.Widget:
     if isinstance(spec.default, bool):
         return W.Checkbox(value=spec.default, **common)
     if isinstance(spec.default, int) and spec.integer:
-        return W.BoundedIntText(value=spec.default, min=int(spec.low or 0),
-                                max=int(spec.high if spec.high is not None else 10**9), **common)
+        return W.IntText(value=spec.default, **common)
     if isinstance(spec.default, int | float):
-        return W.BoundedFloatText(value=spec.default, min=spec.low if spec.low is not None
-                                  else -1e12, max=spec.high if spec.high is not None else 1e12,
-                                  step=None, **common)
+        return W.FloatText(value=spec.default, step=None, **common)
     return W.Text(value=str(spec.default), **common)
 
 
@@ -52,14 +54,16 @@ class MethodPanel:
                                       description="Device", style=STYLE)
         self.gold = W.Checkbox(value=gold_standard, description="also build the gold standard "
                                "(retrain without the records)", indent=False)
-        self.gold_models = W.BoundedIntText(
-            value=gold_models, min=MIN_GOLD_COUNT, max=64, description="retrained models",
+        self.gold_models = W.IntText(
+            value=gold_models, description="retrained models",
             style=STYLE, tooltip="how many models are retrained with different seeds; their "
             "spread is what every verdict is measured against (more: fewer INCONCLUSIVE)")
         self.attacks = W.SelectMultiple(options=ATTACKS, value=attacks, rows=3,
                                         description="MIA attacks", style=STYLE)
-        self.reference_models = W.BoundedIntText(value=reference_models, min=2, max=256, step=2,
-                                                 description="reference models", style=STYLE)
+        self.reference_models = W.IntText(
+            value=reference_models, description="shadow models", style=STYLE,
+            tooltip="models trained on random halves of the records, for RMIA and LiRA (even, "
+                    "at least 2; LiRA needs 4): more make the attacks stronger and slower")
         self.reset_button = W.Button(description="Reset to defaults")
         self.reset_button.on_click(self.reset)
         self.method.observe(self._rebuild, names="value")
