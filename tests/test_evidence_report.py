@@ -29,11 +29,12 @@ def test_html_is_self_contained_with_no_url(record):
     assert text.count("<svg") == 3
 
 
-def test_html_scorecard_comes_first_and_lists_passed_checks(record):
+def test_html_plain_words_and_scorecard_come_first_and_list_passed_checks(record):
     text = render_html(record)
-    order = [text.index(h) for h in ("<h2>Scorecard", "<h2>Plots", "<h2>Attack metrics",
-                                     "<h2>Accuracy drift", "<h2>Method and reproducibility",
-                                     "<h2>Limitations", "<h2>Approval and integrity")]
+    order = [text.index(h) for h in ("<h2>In plain words", "<h2>Scorecard", "<h2>Plots",
+                                     "<h2>Attack metrics", "<h2>Accuracy drift",
+                                     "<h2>Method and reproducibility", "<h2>Limitations",
+                                     "<h2>Approval and integrity")]
     assert order == sorted(order)
     assert f"Erasure: <span class=\"badge {record.tests.overall}" in text
     assert record.tests.audit.decision_rule in text.replace("&#x27;", "'")

@@ -11,9 +11,9 @@ from workbench.audit.result import AuditResult
 from workbench.audit.verdict import COLLATERAL, ERASURE, UTILITY, Verdict
 
 QUESTIONS = {
-    ERASURE: "Erased: are the forgotten records as member-like, and predicted as well, as "
-             "under a model that never saw them?",
-    COLLATERAL: "Collateral: did the kept training records become more exposed?",
+    ERASURE: "Erased: does the model now treat the forgotten records as a model retrained "
+             "without them would (recognising them no more and no less)?",
+    COLLATERAL: "Collateral: are the kept training records no more exposed than before?",
     UTILITY: "Utility: is accuracy on unseen records kept?",
 }
 HEADER = ("question", "test", "verdict", "value", "target ± spread", "difference [interval]",
@@ -21,10 +21,10 @@ HEADER = ("question", "test", "verdict", "value", "target ± spread", "differenc
 
 
 def band_text(allowed: tuple[float | None, float | None]) -> str:
-    """``[-0.050, +0.050]``, with ``-inf`` / ``+inf`` for an open side."""
+    """``[-0.050, +0.050]``, with ``−∞`` / ``+∞`` for an open side."""
     low, high = allowed
-    return (f"[{'-inf' if low is None else f'{low:+.3f}'}, "
-            f"{'+inf' if high is None else f'{high:+.3f}'}]")
+    return (f"[{'−∞' if low is None else f'{low:+.3f}'}, "
+            f"{'+∞' if high is None else f'{high:+.3f}'}]")
 
 
 def status_text(v: Verdict) -> str:

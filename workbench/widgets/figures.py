@@ -14,6 +14,8 @@ import plotly.graph_objects as go
 
 from workbench.audit import AuditResult
 from workbench.audit.summary import HEADER, question_lines, verdict_rows, yardstick_text
+from workbench.labels import label_for_test
+from workbench.plots import DOT_PLOT_MAX
 
 MODEL_LABELS = {"original": "original", "unlearned": "unlearned",
                 "gold_standard": "gold standard (retrained)"}
@@ -29,8 +31,12 @@ def _models(result: AuditResult) -> list[str]:
 
 def confidence_figure(result: AuditResult) -> go.Figure:
     """Confidence in the true label of each forgotten record under each model, against the
-    held-out non-members' distribution under the unlearned model (the "never seen" look)."""
+    held-out non-members' distribution under the unlearned model (the "never seen" look).
+    Below :data:`workbench.plots.DOT_PLOT_MAX` records every record is a dot (hover: its id),
+    one row per model; above it, overlaid histograms."""
     report = result.confidence
+    if report.records and len(report.records) < DOT_PLOT_MAX:
+        return _confidence_strip(result)
     edges = np.asarray(report.histogram_edges)
     centres, width = (edges[:-1] + edges[1:]) / 2, float(edges[1] - edges[0])
     fig = go.Figure()
@@ -48,6 +54,35 @@ def confidence_figure(result: AuditResult) -> go.Figure:
                       title=f"Confidence on the {result.forget_count} forgotten records, "
                             "before and after",
                       xaxis_title="confidence in the true label", yaxis_title="density",
+                      legend={"orientation": "h", "y": -0.25})
+    fig.update_layout(height=420)
+    return fig
+
+
+def _confidence_strip(result: AuditResult) -> go.Figure:
+    report, models = result.confidence, _models(result)
+    jitter = np.random.default_rng(0).uniform(-0.25, 0.25, len(report.records))
+    rows = {m: len(models) - i for i, m in enumerate(models)}  # original on top, row 0 unseen
+    fig = go.Figure()
+    non = report.non_members["unlearned"]
+    edges = np.asarray(report.histogram_edges)
+    shares = np.asarray(non.histogram, float) / max(max(non.histogram), 1)
+    fig.add_bar(x=(edges[:-1] + edges[1:]) / 2, y=0.7 * shares, base=-0.35,
+                width=float(edges[1] - edges[0]) * 0.9, marker_color="lightgrey",
+                name=f"{report.non_member_rule} (never seen), n={non.count}")
+    for model in models:
+        values = [getattr(r, model) for r in report.records]
+        fig.add_scatter(x=values, y=rows[model] + jitter, mode="markers",
+                        marker={"color": MODEL_COLOURS[model], "size": 9},
+                        text=[f"{r.record_id} ('{r.label}')" for r in report.records],
+                        hovertemplate="%{text}: %{x:.3f}<extra></extra>",
+                        name=f"forgotten records: {MODEL_LABELS[model]}, "
+                             f"mean {np.mean(values):.2f}")
+    names = ["unseen records", *(MODEL_LABELS[m] for m in reversed(models))]
+    fig.update_layout(**LAYOUT, title=f"Confidence on each of the {result.forget_count} "
+                                      "forgotten records, before and after",
+                      xaxis={"title": "confidence in the true label", "range": [-0.02, 1.02]},
+                      yaxis={"tickvals": list(range(len(names))), "ticktext": names},
                       legend={"orientation": "h", "y": -0.25})
     fig.update_layout(height=420)
     return fig
@@ -76,9 +111,12 @@ def roc_figure(result: AuditResult, attack: str | None = None) -> go.Figure:
     low = max(floor or 1e-3, 1e-4) / 2
     fig.add_scatter(x=[low, 1], y=[low, 1], mode="lines", name="chance",
                     line={"dash": "dot", "color": "grey"})
+    if floor:
+        fig.add_vrect(x0=low, x1=floor, fillcolor="grey", opacity=0.15, line_width=0)
     fig.update_layout(**LAYOUT, title=f"Membership inference ({attack.upper()}) on the forgotten "
                                       "records vs non-members",
-                      xaxis={"type": "log", "title": "false positive rate", "range":
+                      xaxis={"type": "log", "title": "false positive rate (grey: below 1/"
+                             f"{round(1 / (2 * low))}, the smallest measurable rate)", "range":
                              [np.log10(low), 0]},
                       yaxis={"type": "log", "title": "true positive rate", "range":
                              [np.log10(low), 0]},
@@ -110,7 +148,9 @@ def scorecard_html(result: AuditResult) -> str:
     rows = []
     for row in verdict_rows(result):
         colour = STATUS_COLOURS.get(row[2].split(" ")[0], "black")
-        cells = "".join(f"<td>{html.escape(c)}</td>" for c in (row[1], *row[3:]))
+        label = html.escape(label_for_test(row[1]).label)
+        cells = (f"<td>{label}<br><code>{html.escape(row[1])}</code></td>"
+                 + "".join(f"<td>{html.escape(c)}</td>" for c in row[3:]))
         rows.append(f"<tr title='{html.escape(reasons[row[1]], quote=True)}'>"
                     f"<td>{html.escape(row[0])}</td><td style='color:{colour};font-weight:bold'>"
                     f"{html.escape(row[2])}</td>{cells}</tr>")
