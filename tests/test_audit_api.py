@@ -283,7 +283,7 @@ def test_bad_input_is_refused_clearly(trained, planted):
         kwargs.setdefault("attacks", ("loss",))
         return audit(original, unlearned_, **kwargs)
 
-    with pytest.raises(ValueError, match="mismatched output sizes"):
+    with pytest.raises(ValueError, match="the unlearned model outputs 3 value"):
         run(unlearned_=TabularMLP(4, 3, (8,)))
     with pytest.raises(ValueError, match="features do not fit the original model"):
         run(original=TabularMLP(5, 2, (8,)))

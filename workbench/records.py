@@ -16,6 +16,14 @@ import numpy as np
 import pandas as pd
 import torch
 
+from workbench.intake import (
+    TRUE_WORDS,  # noqa: F401 - re-exported: the member words
+    check_features,
+    check_members,
+    class_names,
+    clean_ids,
+    parse_membership,
+)
 from workbench.schema import Encoder, FeatureSchema, InputSpace, TabularEncoder
 
 RESERVED_COLUMNS = ("record_id", "label", "member")
@@ -48,6 +56,7 @@ class RecordTable:
                  reported_test_accuracy: float | None = None):
         _validate_frame(frame, schema)
         self._frame = frame.reset_index(drop=True)
+        self._frame["record_id"] = clean_ids(self._frame["record_id"])  # as every lookup
         self.schema = schema
         self.encoder = encoder
         self.name = name
@@ -60,12 +69,20 @@ class RecordTable:
     @classmethod
     def from_frame(cls, frame: pd.DataFrame, *, id_column: str, label_column: str,
                    member_column: str | None = None, features: list[str] | None = None,
-                   encoder: Encoder | None = None, name: str = "records") -> RecordTable:
+                   encoder: Encoder | None = None, categorical: Iterable[str] = (),
+                   name: str = "records") -> RecordTable:
         """Build a table from a user's DataFrame, naming the id, label and member columns.
 
-        Text labels become class indices in sorted order. Without ``member_column`` every
-        record counts as a training member. Without ``encoder``, numeric features are
-        standardised on the member rows and text features one-hot encoded.
+        Ids are text without surrounding spaces. Text labels become class indices in sorted
+        order. Without ``member_column`` every record counts as a training member. Without
+        ``encoder``, numeric features are standardised on the member rows and text features
+        (and those named in ``categorical``) one-hot encoded.
+
+        Raises:
+            ValueError: a missing column, blank or duplicate ids, missing or mixed-type
+                labels, member values that are not true/false or none true, a text column
+                that is mostly numbers, infinite or missing feature values (see
+                :mod:`workbench.intake`).
         """
         for role, column in (("id", id_column), ("label", label_column), ("member", member_column)):
             if column is not None and column not in frame.columns:
@@ -73,23 +90,24 @@ class RecordTable:
                                  f"columns are {list(frame.columns)[:20]}")
         features = features or [c for c in frame.columns
                                 if c not in (id_column, label_column, member_column)]
-        classes = tuple(str(c) for c in sorted(frame[label_column].dropna().unique()))
-        label_index = {c: i for i, c in enumerate(classes)}
-        out = pd.DataFrame({
-            "record_id": frame[id_column].astype(str).to_numpy(),
-            "label": frame[label_column].astype(str).map(label_index).to_numpy(),
-            "member": (parse_membership(frame[member_column]) if member_column
-                       else np.ones(len(frame), dtype=bool)),
-        })
-        out = pd.concat([out, frame[features].reset_index(drop=True)], axis=1)
-        schema = encoder.schema if encoder else FeatureSchema.infer(frame[features], classes)
+        ids = clean_ids(frame[id_column])
+        classes, labels = class_names(frame[label_column], ids)
+        member = (parse_membership(frame[member_column]) if member_column
+                  else np.ones(len(frame), dtype=bool))
+        check_members(member, member_column)
+        raw = check_features(frame[features], ids, categorical)
+        out = pd.DataFrame({"record_id": ids, "label": labels, "member": member})
+        out = pd.concat([out, raw], axis=1)
+        schema = encoder.schema if encoder else FeatureSchema.infer(raw, classes)
         encoder = encoder or TabularEncoder.fit(out[out["member"]], schema)
         return cls(out, schema, encoder, name=name)
 
     @classmethod
     def from_csv(cls, path: str | Path, *, id_column: str, label_column: str,
-                 member_column: str | None = None) -> RecordTable:
-        """:meth:`from_frame` on a CSV file (ids read as text), named after the file."""
+                 member_column: str | None = None,
+                 categorical: Iterable[str] = ()) -> RecordTable:
+        """:meth:`from_frame` on a CSV file (ids read as text), named after the file; a bad
+        value's error names the file."""
         path = Path(path)
         if not path.is_file():
             raise ValueError(f"the records file {str(path)!r} does not exist")
@@ -97,8 +115,12 @@ class RecordTable:
             frame = pd.read_csv(path, dtype={id_column: str})
         except (ValueError, OSError, pd.errors.ParserError) as error:
             raise ValueError(f"the records file {path} cannot be read as CSV: {error}") from None
-        return cls.from_frame(frame, id_column=id_column, label_column=label_column,
-                              member_column=member_column, name=path.stem)
+        try:
+            return cls.from_frame(frame, id_column=id_column, label_column=label_column,
+                                  member_column=member_column, categorical=categorical,
+                                  name=path.stem)
+        except ValueError as error:
+            raise ValueError(f"records file {path}: {error}") from None
 
     def csv_source(self, path: str | Path, *, id_column: str, label_column: str,
                    member_column: str | None) -> str:
@@ -132,7 +154,7 @@ class RecordTable:
         """Row positions of ``ids`` (all rows when None); unknown ids raise ``ValueError``."""
         if ids is None:
             return np.arange(len(self._frame))
-        ids = [str(i) for i in ids]
+        ids = [str(i).strip() for i in ids]
         found = self._position.get_indexer(ids)
         if (found < 0).any():
             unknown = [i for i, p in zip(ids, found, strict=True) if p < 0]
@@ -243,27 +265,6 @@ class RecordTable:
         return tuple(self._frame.loc[mask.to_numpy(dtype=bool), "record_id"])
 
 
-TRUE_WORDS = frozenset({"true", "1", "yes", "y", "member", "in"})
-FALSE_WORDS = frozenset({"false", "0", "no", "n", "non-member", "out"})
-
-
-def parse_membership(column: pd.Series) -> np.ndarray:
-    """A member column as booleans: bools, 0/1, or the words true/false, yes/no (any case).
-
-    Anything else (missing values, other text, other numbers) is an error naming the values,
-    so that "False" is never read as a member.
-    """
-    if pd.api.types.is_bool_dtype(column):
-        return column.to_numpy(dtype=bool)
-    words = column.astype(str).str.strip().str.lower()
-    known = words.isin(TRUE_WORDS | FALSE_WORDS) & column.notna().to_numpy()
-    if not known.all():
-        bad = sorted(set(column[~known].astype(str)))[:5]
-        raise ValueError(f"the member column {column.name!r} holds values that are neither true "
-                         f"nor false: {bad}; use true/false, 1/0 or yes/no")
-    return words.isin(TRUE_WORDS).to_numpy()
-
-
 @dataclass(frozen=True)
 class RecordSet:
     """A chosen subset of a table's records: ids in a fixed order, and why they were chosen."""
@@ -305,7 +306,7 @@ def _validate_frame(frame: pd.DataFrame, schema: FeatureSchema) -> None:
     if missing:
         raise ValueError(f"records are missing the column(s) {missing}; a record table needs "
                          f"{list(RESERVED_COLUMNS)} plus the features")
-    ids = frame["record_id"].astype(str)
+    ids = frame["record_id"].astype(str).str.strip()
     if ids.duplicated().any():
         dupes = sorted(ids[ids.duplicated()].unique())[:10]
         raise ValueError(f"record ids are not unique: {dupes}")

@@ -145,22 +145,34 @@ class TabularEncoder:
         return cls(schema, means, stds)
 
     def transform(self, frame: pd.DataFrame) -> torch.Tensor:
+        """Encode ``frame``. Missing (NaN), infinite or text values of a numeric feature are
+        errors naming the feature, the rows and (with a ``record_id`` column) the records."""
         _check_columns(frame, self.schema.names)
+        broken = [n for n in self.means
+                  if not (np.isfinite(self.means[n]) and np.isfinite(self.stds[n]))]
+        if broken:
+            raise ValueError(f"the preprocessing of feature(s) {broken[:5]} has a non-finite "
+                             "mean or spread (fitted on no training records, or on infinite "
+                             "values); rebuild the table from records with training members")
         blocks: list[np.ndarray] = []
+        bad: dict[str, np.ndarray] = {}  # feature -> rows that are NaN (1) or infinite (2)
         for spec in self.schema.features:
             values = frame[spec.name]
             if spec.kind == "categorical":
                 blocks.append(_one_hot(values, spec))
-            elif spec.kind == "binary":
-                blocks.append(values.to_numpy(dtype=np.float64)[:, None])
+                continue
+            raw = _numbers(values, spec.name, frame)
+            if not np.isfinite(raw).all():
+                bad[spec.name] = np.isnan(raw) + 2 * np.isinf(raw)
+            if spec.kind == "binary":
+                blocks.append(raw[:, None])
             else:
-                raw = values.to_numpy(dtype=np.float64)
                 blocks.append(((raw - self.means[spec.name]) / self.stds[spec.name])[:, None])
+        _refuse_non_finite(bad, frame, 2, "infinite", "replace them with finite numbers or drop "
+                                                      "those records")
+        _refuse_non_finite(bad, frame, 1, "NaN", "impute or drop them before building a "
+                                                 "RecordTable")
         matrix = np.concatenate(blocks, axis=1) if blocks else np.zeros((len(frame), 0))
-        if np.isnan(matrix).any():
-            rows = np.where(np.isnan(matrix).any(axis=1))[0][:5].tolist()
-            raise ValueError(f"records contain NaN features (first rows by position: {rows}); "
-                             "impute or drop them before building a RecordTable")
         return torch.from_numpy(matrix.astype(np.float32))
 
     def input_space(self) -> InputSpace:
@@ -190,6 +202,37 @@ class TabularEncoder:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TabularEncoder:
         return cls(FeatureSchema.from_dict(data["schema"]), dict(data["means"]), dict(data["stds"]))
+
+
+def _numbers(values: pd.Series, name: str, frame: pd.DataFrame) -> np.ndarray:
+    """A numeric feature as float64; text that is not a number is an error naming it."""
+    numbers = pd.to_numeric(values, errors="coerce").to_numpy(dtype=np.float64)
+    text = np.isnan(numbers) & values.notna().to_numpy()
+    if text.any():
+        shown = sorted({str(v) for v in values[text]})[:5]
+        raise ValueError(f"numeric feature {name!r} holds text that is not a number: {shown} "
+                         f"(first rows by position: {_rows(text)}){_ids(frame, text)}; fix or "
+                         "empty those cells")
+    return numbers
+
+
+def _refuse_non_finite(bad: dict[str, np.ndarray], frame: pd.DataFrame, code: int, what: str,
+                       advice: str) -> None:
+    columns = [name for name, rows in bad.items() if (rows == code).any()]
+    if columns:
+        mask = np.logical_or.reduce([bad[name] == code for name in columns])
+        raise ValueError(f"records contain {what} features (first rows by position: "
+                         f"{_rows(mask)}) in column(s) {columns[:5]}{_ids(frame, mask)}; {advice}")
+
+
+def _rows(mask: np.ndarray) -> list[int]:
+    return np.flatnonzero(mask)[:5].tolist()
+
+
+def _ids(frame: pd.DataFrame, mask: np.ndarray) -> str:
+    if "record_id" not in frame.columns:
+        return ""
+    return f", record ids {[str(i) for i in frame['record_id'].to_numpy()[mask][:5]]}"
 
 
 def _one_hot(values: pd.Series, spec: FeatureSpec) -> np.ndarray:

@@ -10,6 +10,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from workbench.device import memory_layout
+from workbench.models.fit import two_class_logits
 from workbench.records import TrainRecipe
 
 Progress = Callable[[int, int, str], None]
@@ -46,7 +47,8 @@ def make_optimizer(model: nn.Module, recipe: TrainRecipe, *,
 def train_classifier(model: nn.Module, inputs: torch.Tensor, labels: torch.Tensor,
                      recipe: TrainRecipe, *, seed: int, device: torch.device | str = "cpu",
                      progress: Progress | None = None, amp: bool | None = None) -> nn.Module:
-    """Train ``model`` in place with cross-entropy, mini-batches shuffled by ``seed``.
+    """Train ``model`` in place with cross-entropy, mini-batches shuffled by ``seed``. A
+    binary classifier may output one logit per record (see ``two_class_logits``).
 
     The whole training set is moved to ``device`` once (from pinned memory on CUDA), so no
     batch crosses the bus. On CUDA, ``amp`` (default on there) runs the forward pass in
@@ -77,7 +79,7 @@ def train_classifier(model: nn.Module, inputs: torch.Tensor, labels: torch.Tenso
             optimizer.zero_grad(set_to_none=True)
             with torch.autocast("cuda", dtype=torch.bfloat16, enabled=fast):
                 logits = model(inputs[batch])
-            F.cross_entropy(logits.float(), labels[batch]).backward()
+            F.cross_entropy(two_class_logits(logits.float()), labels[batch]).backward()
             optimizer.step()
         if progress is not None:
             progress(epoch + 1, recipe.epochs, f"epoch {epoch + 1}/{recipe.epochs}")
@@ -109,11 +111,13 @@ def predict_logits(model: nn.Module, inputs: torch.Tensor, *,
 
 def per_record_loss(model: nn.Module, inputs: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
     """Cross-entropy of each record, shape ``(N,)``."""
-    return F.cross_entropy(predict_logits(model, inputs), labels, reduction="none")
+    return F.cross_entropy(two_class_logits(predict_logits(model, inputs)), labels,
+                           reduction="none")
 
 
 def accuracy(model: nn.Module, inputs: torch.Tensor, labels: torch.Tensor) -> float:
     """Fraction of records whose argmax prediction equals the label."""
     if len(labels) == 0:
         return float("nan")
-    return float((predict_logits(model, inputs).argmax(1) == labels).float().mean())
+    return float((two_class_logits(predict_logits(model, inputs)).argmax(1) == labels)
+                 .float().mean())

@@ -3,7 +3,8 @@
 Fields may hold ``str``, ``int``, ``float``, ``bool``, ``None``, tuples, ``dict[str, ...]``
 and other ``JsonRecord`` dataclasses. Tuples become lists in JSON and tuples again when
 read back, so ``from_dict(to_dict(x)) == x``. numpy or torch values are refused when
-writing, so a result can never smuggle one into a JSON file.
+writing, so a result can never smuggle one into a JSON file. A field marked
+``metadata={"json": False}`` stays in memory only (and should be ``compare=False``).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ class JsonRecord:
     def to_dict(self) -> dict[str, Any]:
         """JSON-native form: dicts, lists, strings, finite numbers, booleans and None."""
         return {f.name: _dump(getattr(self, f.name), f"{type(self).__name__}.{f.name}")
-                for f in dataclasses.fields(self)}
+                for f in _fields(self)}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]):
@@ -29,11 +30,11 @@ class JsonRecord:
         if not isinstance(data, dict):
             raise ValueError(f"{cls.__name__} expects a JSON object, got {type(data).__name__}")
         hints = get_type_hints(cls)
-        names = [f.name for f in dataclasses.fields(cls)]
+        names = [f.name for f in _fields(cls)]
         unknown = sorted(set(data) - set(names))
         if unknown:
             raise ValueError(f"{cls.__name__} has no field(s) {unknown}")
-        required = [f.name for f in dataclasses.fields(cls)
+        required = [f.name for f in _fields(cls)
                     if f.default is dataclasses.MISSING
                     and f.default_factory is dataclasses.MISSING]
         missing = [n for n in required if n not in data]
@@ -41,6 +42,12 @@ class JsonRecord:
             raise ValueError(f"{cls.__name__} is missing field(s) {missing}")
         return cls(**{n: _load(hints[n], data[n], f"{cls.__name__}.{n}")
                       for n in names if n in data})
+
+
+def _fields(record: Any) -> list[dataclasses.Field]:
+    """The fields written to JSON: all but those marked ``metadata={"json": False}`` (kept
+    in memory only)."""
+    return [f for f in dataclasses.fields(record) if f.metadata.get("json", True)]
 
 
 def _dump(value: Any, where: str) -> Any:

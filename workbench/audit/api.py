@@ -41,8 +41,8 @@ from workbench.audit.verdict import (
     group_status,
 )
 from workbench.hashing import weights_sha256
+from workbench.models.fit import fit_to_records, unwrap
 from workbench.records import ForgetSet, RecordTable, TrainRecipe
-from workbench.training import predict_logits
 from workbench.unlearn import UnlearnResult
 
 Progress = Callable[[int, int, str], None]
@@ -102,7 +102,9 @@ def audit(original: nn.Module, unlearned: nn.Module | UnlearnResult, *, records:
               "unlearned": _model_of(unlearned, original, forget, "unlearned")}
     gold = _gold_models(reference, models["original"], forget, sets)
     models.update(zip(gold_names(len(gold)), gold, strict=True))
-    _check_outputs(models, records)
+    models = _fit_models(models, records)  # before any work: widths, classes, weights
+    if workers is None and type(unwrap(models["original"])).__module__ == "__main__":
+        workers = 1  # a wrapped class from __main__ may not reach spawned workers
     report = progress or (lambda step, total, message: None)
     report(1, 4, "signals")
     sig = {name: signals(m, records, name=f"the {name.replace('_', ' ')} model")
@@ -131,7 +133,7 @@ def audit(original: nn.Module, unlearned: nn.Module | UnlearnResult, *, records:
     classes = records.schema.classes
     return AuditResult(
         seed=seed, attacks=attacks, records_name=records.name, data_sha256=table_sha256(records),
-        forget_rule=forget.rule, forget_count=len(forget),
+        forget_rule=forget.rule, forget_count=len(forget), forget_ids=tuple(forget.ids),
         is_class_request=forget.is_class_request, non_member_rule=sets.non_member_rule,
         non_member_count=len(sets.non_members), retain_count=len(sets.retain),
         original_sha256=weights_sha256(models["original"]),
@@ -233,6 +235,7 @@ def _model_of(given: nn.Module | UnlearnResult, original: nn.Module, forget: For
         raise ValueError(f"the {label} result forgot another selection ({given.forget_count} "
                          f"records, {given.forget_rule!r}) than `forget` ({len(forget)} records, "
                          f"{forget.rule!r})")
+    _check_forget_ids(given.forget_ids, forget, label)
     return given.model
 
 
@@ -273,20 +276,24 @@ def _gold_models(reference: Gold | None, original: nn.Module, forget: ForgetSet,
     return models
 
 
-def _check_outputs(models: dict[str, nn.Module], table: RecordTable) -> None:
-    probe = table.inputs(table.ids[:1])
-    sizes = {}
-    for name, model in models.items():
-        try:
-            sizes[name] = tuple(predict_logits(model, probe).shape[1:])
-        except RuntimeError as error:
-            raise ValueError(f"the records' features do not fit the {name.replace('_', ' ')} "
-                             f"model: table {table.name!r} encodes records to shape "
-                             f"{tuple(probe.shape[1:])} ({str(error).splitlines()[0]})") from None
-    if len(set(sizes.values())) > 1:
-        listing = ", ".join(f"{n.replace('_', ' ')} {s}" for n, s in sizes.items())
-        raise ValueError(f"the models have mismatched output sizes ({listing}); an audit "
-                         "compares models of one classifier over the same classes")
+def _fit_models(models: dict[str, nn.Module], table: RecordTable) -> dict[str, nn.Module]:
+    """Each model checked on two records and ready to run on them (a one-logit binary
+    classifier as two-class logits; its weights hash is unchanged)."""
+    return {name: fit_to_records(model, table, name=f"the {name.replace('_', ' ')} model")
+            for name, model in models.items()}
+
+
+def _check_forget_ids(given: tuple[str, ...] | None, forget: ForgetSet, label: str) -> None:
+    """The ids a result forgot are ``forget``'s (the rule text and count can agree while the
+    records differ)."""
+    if given is None:  # a result built by hand or read back from JSON: rule and count only
+        return
+    other, ours = set(given), set(forget.ids)
+    if other != ours:
+        raise ValueError(f"the {label} result forgot other records than `forget` "
+                         f"({len(other - ours)} of its {len(other)} records are not in "
+                         f"`forget`, e.g. {sorted(other - ours)[:5]}; {len(ours - other)} of "
+                         "`forget` were not forgotten): audit the forget set it was made for")
 
 
 def _notes(gold_count: int, sets: AuditSets, info: ReferenceInfo | None, records: RecordTable,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from workbench.audit._json import JsonRecord
@@ -70,6 +70,8 @@ class AuditResult(JsonRecord):
         config: the thresholds used.
         reference: the reference models (None when only the LOSS attack ran).
         epsilon: the per-example epsilon estimate, when requested.
+        forget_ids: the audited forget set's ids, for checks in this process (not written to
+            JSON: they would name who was erased).
     """
 
     seed: int
@@ -103,6 +105,8 @@ class AuditResult(JsonRecord):
     notes: tuple[str, ...]
     wall_time_s: float
     schema_version: int = SCHEMA_VERSION
+    forget_ids: tuple[str, ...] | None = field(default=None, compare=False, repr=False,
+                                               metadata={"json": False})
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> AuditResult:

@@ -131,8 +131,11 @@ def build_record(*, unlearned: UnlearnResult, audit_result: AuditResult, forget:
     """
     if audit_result.unlearned_sha256 != unlearned.weights_sha256:
         raise ValueError("the audit result is of another model than the unlearning result")
-    if audit_result.forget_count != len(forget) or unlearned.forget_count != len(forget):
-        raise ValueError("the results were made for another forget set")
+    if audit_result.forget_count != len(forget) or unlearned.forget_count != len(forget) or \
+            any(ids is not None and set(ids) != set(forget.ids)
+                for ids in (audit_result.forget_ids, unlearned.forget_ids)):
+        raise ValueError("the results were made for another forget set (other records than "
+                         "`forget`): a record must name exactly the records that were erased")
     if selection.apply(forget.table).ids != forget.ids:
         raise ValueError(f"the selection ({selection.kind}) does not yield the forget set's "
                          "records: a record must name the rule that chose what was erased")

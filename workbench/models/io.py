@@ -20,6 +20,10 @@ def save_model(model: nn.Module, path: str | Path) -> Path:
 
     Models without a ``spec`` attribute are saved too; loading them needs ``model=``. Tied
     weights (one tensor under two names) are written once per name and load back tied.
+
+    Raises:
+        ValueError: ``path`` is a folder or lies under a file. ``OSError`` when writing fails
+            (a full disk); the old file is then kept.
     """
     state, storages = {}, set()
     for name, value in model.state_dict().items():
@@ -32,9 +36,23 @@ def save_model(model: nn.Module, path: str | Path) -> Path:
     spec = getattr(model, "spec", None)
     if spec is not None:
         metadata["architecture"] = json.dumps(spec, sort_keys=True)
+    _check_target(Path(path))  # bad input, before anything is written
     with atomic_path(path) as tmp:
         save_file(state, str(tmp), metadata=metadata)
     return Path(path)
+
+
+def _check_target(path: Path) -> None:
+    """A model file's path must not be a folder, nor lie under a file."""
+    if path.is_dir():
+        raise ValueError(f"cannot save the model to {path}: it is a folder; name a file such as "
+                         f"{path / 'model.safetensors'}")
+    for parent in path.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise ValueError(f"cannot save the model to {path}: {parent} is a file, not a "
+                                 "folder; choose another path")
+            return
 
 
 def load_model(path: str | Path, *, model: nn.Module | None = None) -> nn.Module:

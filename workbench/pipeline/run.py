@@ -33,8 +33,8 @@ from workbench.evidence._validate import RecordError, utc_now
 from workbench.evidence.build import ticket
 from workbench.evidence.record import Attempt
 from workbench.evidence.selection import Selection
+from workbench.models.fit import fit_to_records
 from workbench.records import ForgetSet, RecordTable
-from workbench.training import predict_logits
 from workbench.unlearn import UnlearnResult, get_unlearner, unlearn
 
 Progress = Callable[[int, int, str], None]
@@ -155,18 +155,9 @@ def check_request(request: ErasureRequest) -> ForgetSet:
 
 
 def _check_fit(model: nn.Module, table: RecordTable) -> None:
-    probe = table.inputs(table.ids[:1])
-    try:
-        outputs = predict_logits(model, probe).shape[1:]
-    except RuntimeError as error:
-        raise ValueError(f"the records do not fit the model: table {table.name!r} encodes a "
-                         f"record to shape {tuple(probe.shape[1:])}, and the model failed on it "
-                         f"({str(error).splitlines()[0]}); pair the model with the records it "
-                         "was trained on") from None
-    if tuple(outputs) != (table.num_classes,):
-        raise ValueError(f"the model outputs {tuple(outputs)} values per record but table "
-                         f"{table.name!r} has {table.num_classes} classes; pair the model with "
-                         "the records it was trained on")
+    """A dry forward pass on two records: weights, input width and classes (a binary
+    classifier may output one logit)."""
+    fit_to_records(model, table)
 
 
 def run_request(request: ErasureRequest, stage: Stage | None = None) -> ErasureOutcome:

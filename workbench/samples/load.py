@@ -12,7 +12,7 @@ from torch import nn
 
 from workbench.hashing import record_sha256, sha256_file, weights_sha256
 from workbench.models import load_model
-from workbench.records import RESERVED_COLUMNS, RecordTable, TrainRecipe
+from workbench.records import RESERVED_COLUMNS, RecordTable, TrainRecipe, parse_membership
 from workbench.samples import fashion
 from workbench.samples.catalog import EXTRA_SAMPLES, SAMPLES, sample_spec, samples_root
 from workbench.schema import encoder_from_dict
@@ -48,7 +48,10 @@ def read_records(path: Path) -> pd.DataFrame:
     if missing:
         raise ValueError(f"records file {path} is missing the column(s) {missing}; "
                          f"it needs {list(RESERVED_COLUMNS)} plus the features")
-    frame["member"] = frame["member"].astype(bool)
+    try:  # "no" or "False" is never a member (astype(bool) would make every record one)
+        frame["member"] = parse_membership(frame["member"])
+    except ValueError as error:
+        raise ValueError(f"records file {path}: {error}") from None
     return frame
 
 

@@ -13,6 +13,7 @@ from torch import nn
 
 from workbench.device import memory_layout, resolve_device
 from workbench.hashing import weights_sha256
+from workbench.models.fit import fit_to_records, unwrap
 from workbench.records import ForgetSet, RecordSet
 from workbench.unlearn.base import Progress, RunContext, get_unlearner
 from workbench.unlearn.params import Params
@@ -27,10 +28,13 @@ def unlearn(model: nn.Module, forget: ForgetSet, *, method: str = "synthetic",
     """Remove ``forget`` from ``model`` with ``method``; return a new model and the run's record.
 
     ``model`` is never modified. Methods that declare ``forget_only`` access refuse
-    ``retain``; methods that need retain data refuse to run without it.
+    ``retain``; methods that need retain data refuse to run without it. A model that does not
+    fit the records (no weights, another input width, other classes) is refused before any
+    work (:func:`workbench.models.fit.fit_to_records`).
 
     Args:
-        model: any classifier mapping ``(N, *input_shape)`` inputs to ``(N, C)`` logits.
+        model: any classifier mapping ``(N, *input_shape)`` inputs to ``(N, C)`` logits, or a
+            binary one to one logit per record (the result is again a one-output model).
         forget: the records to forget (``RecordTable.select``).
         method: a registered method name (see ``available_methods()``).
         params: the method's ``Params`` or a dict of overrides of its defaults.
@@ -49,11 +53,12 @@ def unlearn(model: nn.Module, forget: ForgetSet, *, method: str = "synthetic",
             isinstance(forget, ForgetSet) else None
     params = _coerce_params(cls.Params, params)
     _check_request(cls, model, forget, retain)
+    runner = fit_to_records(model, forget.table)  # a binary logit runs as two-class logits
     target = resolve_device(device)
     before = weights_sha256(model)
     forget_inputs = forget.inputs()
     layout = memory_layout(forget_inputs, model)
-    working = copy.deepcopy(model).to(target, memory_format=layout)
+    working = copy.deepcopy(runner).to(target, memory_format=layout)
     context = RunContext(
         device=target, seed=seed, generator=torch.Generator().manual_seed(seed),
         forget_inputs=forget_inputs.to(target).contiguous(memory_format=layout),
@@ -68,6 +73,8 @@ def unlearn(model: nn.Module, forget: ForgetSet, *, method: str = "synthetic",
     elapsed = time.perf_counter() - start
     if weights_sha256(model) != before:  # pragma: no cover - a method bug, never user input
         raise RuntimeError(f"method {method!r} modified the original model")
+    if runner is not model:  # the user's own one-output model, unwrapped
+        new_model = unwrap(new_model)
     new_model.to(memory_format=torch.contiguous_format).eval()  # the layout callers expect
     _check_finite(new_model, method)
     return UnlearnResult(
@@ -75,7 +82,7 @@ def unlearn(model: nn.Module, forget: ForgetSet, *, method: str = "synthetic",
         data_access=str(cls.data_access),
         records_used={"forget": len(forget) if cls.data_access != "retain_only" else 0,
                       "retain": len(retain) if retain is not None else 0},
-        forget_rule=forget.rule, forget_count=len(forget),
+        forget_rule=forget.rule, forget_count=len(forget), forget_ids=tuple(forget.ids),
         original_weights_sha256=before, weights_sha256=weights_sha256(new_model),
         wall_time_s=round(elapsed, 4), trace=tuple(context.trace),
         declared_inputs=dict(context.declared_inputs), model=new_model)

@@ -37,7 +37,8 @@ def _optional_float(value: float | None) -> float | None:
 
 @dataclass(frozen=True)
 class UnlearnResult:
-    """What an unlearning run did and produced. ``model`` is not serialised.
+    """What an unlearning run did and produced. ``model`` and ``forget_ids`` (the forgotten
+    ids, which the audit and the record check against their forget set) are not serialised.
 
     Attributes:
         method, params, seed, device: how the run was configured.
@@ -66,6 +67,7 @@ class UnlearnResult:
     declared_inputs: dict[str, Any] = field(default_factory=dict)
     schema_version: int = SCHEMA_VERSION
     model: nn.Module | None = field(default=None, compare=False, repr=False)
+    forget_ids: tuple[str, ...] | None = field(default=None, compare=False, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-native form (no model, no numpy or torch values)."""
