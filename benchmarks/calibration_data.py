@@ -4,13 +4,14 @@
         --scenarios random_5 --requests 30 --out benchmarks/.calibration
 
 For every random request (seeds printed) it trains ``--retrains`` retrains with distinct
-seeds (one serves as the independent "perfect erasure" candidate, the rest as the gold
-ensemble; the report rotates them), runs every registered method once, and saves, for the
-untouched original, each retrain and each method, the LOSS / RMIA / LiRA scores and the
-correctness of every record of the table (``<sample>-<scenario>-<seed>.npz``). The decision
-rule is applied afterwards by ``benchmarks/audit_calibration.py`` with the library's own
-verdict functions, so the rule can be measured without retraining anything. An existing
-file is skipped, so an interrupted run resumes.
+seeds through the executor (``--executor``; one serves as the independent "perfect erasure"
+candidate, the rest as the gold ensemble; the report rotates them), runs every registered
+method once, and saves, for the untouched original, each retrain and each method, the LOSS /
+RMIA / LiRA scores and the correctness of every record of the table
+(``<sample>-<scenario>-<seed>.npz``). The decision rule is applied afterwards by
+``benchmarks/audit_calibration.py`` with the library's own verdict functions, so the rule
+can be measured without retraining anything. An existing file is skipped, so an interrupted
+run resumes.
 """
 
 from __future__ import annotations
@@ -31,9 +32,11 @@ from workbench.audit.attacks import (
     attack_scores,
     tune_rmia_a,
 )
+from workbench.audit.gold import training_mask
 from workbench.audit.reference import reference_models
 from workbench.audit.sets import audit_sets
 from workbench.audit.signals import signals
+from workbench.executor import TrainData, TrainJob, train_models
 from workbench.unlearn import available_methods, get_unlearner, unlearn
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -46,22 +49,25 @@ def retrain_seed(seed: int, k: int) -> int:
     return int(np.random.SeedSequence([seed, k, 7]).generate_state(1)[0] % 2**31)
 
 
-def collect(sample, scenario: str, seed: int, n_retrains: int, cache: Path) -> dict:
+def collect(sample, scenario: str, seed: int, n_retrains: int, cache: Path,
+            executor: str | None = None) -> dict:
     table = sample.records
     forget = forget_set(table, scenario, seed)
-    retain = table.retain_for(forget)
     sets = audit_sets(table, forget, class_matched=True)
-    refs = reference_models(sample.model, table, cache_dir=cache)
+    refs = reference_models(sample.model, table, cache_dir=cache, executor=executor)
     ref_signals = refs.signals(table)
     tuned = tune_rmia_a(ref_signals)
     options = AttackOptions(population=sets.population,
                             rmia_a=DEFAULT_RMIA_A if tuned is None else tuned,
                             lira_fixed_variance=refs.count // 2 < FIXED_VARIANCE_BELOW)
     models, times, failed = {"original": sample.model}, {}, []
-    for k in range(n_retrains):
-        result = unlearn(sample.model, forget, method="retrain", retain=retain,
-                         seed=retrain_seed(seed, k), device="cpu")
-        models[f"retrain_{k}"], times[f"retrain_{k}"] = result.model, result.wall_time_s
+    rows = training_mask(table, forget)  # each retrain is unlearn(method="retrain", seed=...)
+    jobs = [TrainJob(f"retrain {k}", rows, retrain_seed(seed, k), retrain_seed(seed, k))
+            for k in range(n_retrains)]
+    retrains = train_models(TrainData.from_table(sample.model, table, table.recipe), jobs,
+                            executor=executor)
+    for k, (model, out) in enumerate(zip(retrains.models, retrains.outputs, strict=True)):
+        models[f"retrain_{k}"], times[f"retrain_{k}"] = model, out.seconds
     for method in available_methods():
         cls = get_unlearner(method)
         if method == "retrain" or (cls.class_level_only and not forget.is_class_request):
@@ -97,6 +103,9 @@ def main(argv=None) -> int:
     parser.add_argument("--retrains", type=int, default=9)
     parser.add_argument("--out", type=Path, default=Path("benchmarks/.calibration"))
     parser.add_argument("--cache", type=Path, default=Path(".workbench_cache"))
+    parser.add_argument("--executor", default=None,
+                        help="inprocess, local, local:N, ray or a Ray address "
+                             "(default: $WORKBENCH_EXECUTOR, else local)")
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     for name in args.samples:
@@ -107,7 +116,8 @@ def main(argv=None) -> int:
                 if path.exists():
                     continue
                 start = time.perf_counter()
-                data = collect(sample, scenario, seed, args.retrains, args.cache)
+                data = collect(sample, scenario, seed, args.retrains, args.cache,
+                               args.executor)
                 tmp = path.with_suffix(".tmp.npz")
                 np.savez_compressed(tmp, meta=json.dumps(data["meta"]), **data["arrays"])
                 tmp.rename(path)

@@ -4,11 +4,12 @@
         --requests 2 --n 8 16 32 64
 
 Both sides are drawn over training randomness: ``N`` originals trained from scratch with
-different seeds, each unlearned by a method, against ``N`` retrains. The first column is the
-estimator's own floor: a second, disjoint set of ``N`` retrains scored against the first
-(``retrain'``), which a perfect estimator would put at 1. Then ``untouched`` (the originals
-themselves, not unlearned) and every method at the largest ``N``. Request seeds are those of
-``calibration_data.py`` (20000, ...).
+different seeds, each unlearned by a method, against ``N`` retrains (both trained through
+the executor, ``--executor``). The first column is the estimator's own floor: a second,
+disjoint set of ``N`` retrains scored against the first (``retrain'``), which a perfect
+estimator would put at 1. Then ``untouched`` (the originals themselves, not unlearned) and
+every method at the largest ``N``. Request seeds are those of ``calibration_data.py``
+(20000, ...).
 """
 
 from __future__ import annotations
@@ -40,16 +41,18 @@ def score(a: np.ndarray, b: np.ndarray) -> float:
     return forget_score(per_example_epsilon(a, b), len(a))
 
 
-def run(sample, scenario: str, seed: int, sizes: list[int], cache: Path) -> dict[str, str]:
+def run(sample, scenario: str, seed: int, sizes: list[int], cache: Path,
+        executor: str | None = None) -> dict[str, str]:
     table = sample.records
     forget = forget_set(table, scenario, seed)
     positions = audit_sets(table, forget).forget
     top = max(sizes)
     retrains = gold_standard(sample.model, forget, count=2 * top, seed=seed,
-                             cache_dir=cache).models
+                             cache_dir=cache, executor=executor).models
     r1, r2 = phi(retrains[:top], table, positions), phi(retrains[top:], table, positions)
     row = {f"retrain' N={n}": f"{score(r2[:n], r1[:n]):.3f}" for n in sizes}
-    originals = original_models(sample.model, table, count=top, seed=seed, cache_dir=cache)
+    originals = original_models(sample.model, table, count=top, seed=seed, cache_dir=cache,
+                                executor=executor)
     row["untouched"] = f"{score(phi(originals, table, positions), r1):.3f}"
     for method in available_methods():
         cls = get_unlearner(method)
@@ -74,6 +77,9 @@ def main(argv=None) -> int:
     parser.add_argument("--requests", type=int, default=2)
     parser.add_argument("--n", nargs="+", type=int, default=[8, 16, 32, 64])
     parser.add_argument("--cache", type=Path, default=Path(".workbench_cache"))
+    parser.add_argument("--executor", default=None,
+                        help="where originals and retrains train: inprocess, local, local:N, "
+                             "ray or a Ray address (default: $WORKBENCH_EXECUTOR, else local)")
     args = parser.parse_args(argv)
     print(f"# forget score F, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
     for name in args.samples:
@@ -81,7 +87,7 @@ def main(argv=None) -> int:
         for scenario in args.scenarios:
             for seed in range(FIRST_SEED, FIRST_SEED + args.requests):
                 start = time.perf_counter()
-                row = run(sample, scenario, seed, sorted(args.n), args.cache)
+                row = run(sample, scenario, seed, sorted(args.n), args.cache, args.executor)
                 if seed == FIRST_SEED:
                     print("\n| request | " + " | ".join(row) + " |")
                     print("|---" * (len(row) + 1) + "|")

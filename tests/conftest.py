@@ -32,6 +32,9 @@ os.environ["WORKBENCH_KEY"] = str(Path(_CACHE) / "keys" / "test-key.pem")  # nor
 os.environ["WORKBENCH_VAULT"] = str(Path(_CACHE) / "vault")  # nor their vault
 os.environ["WORKBENCH_VAULT_KEYS"] = str(Path(_CACHE) / "vault-keys")
 os.environ.pop("WORKBENCH_WITNESS", None)
+# Models train in this process or local workers unless a test picks a backend itself.
+os.environ.pop("WORKBENCH_EXECUTOR", None)
+os.environ.pop("WORKBENCH_RAY_ADDRESS", None)
 atexit.register(shutil.rmtree, _CACHE, ignore_errors=True)
 
 REPO = Path(workbench.__file__).resolve().parents[1]

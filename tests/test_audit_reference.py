@@ -13,6 +13,7 @@ from audit_toys import toy_model, toy_table
 
 from workbench.audit import CacheError, default_cache_dir, model_cache, reference_models
 from workbench.audit import reference as reference_module
+from workbench.executor import TrainData, run_job
 from workbench.hashing import weights_sha256
 from workbench.records import RecordTable
 
@@ -65,15 +66,14 @@ def test_same_seed_same_models_other_seed_other_models(toy, tmp_path):
     np.testing.assert_array_equal(a.member, b.member)
 
 
-def test_the_worker_function_trains_like_the_serial_path(toy, tmp_path):
+def test_the_job_function_trains_like_the_cached_models(toy, tmp_path):
     table, model = toy
     refs = reference_models(model, table, count=2, seed=2, cache_dir=tmp_path)
-    mask = torch.from_numpy(refs.member[1])
-    fresh = reference_module.reinitialise(model, reference_module.model_seed(2, 1))
-    state = reference_module._train_one((fresh, table.inputs()[mask], table.labels()[mask],
-                                         table.recipe, reference_module.model_seed(2, 1), "cpu",
-                                         False))
-    assert weights_sha256(state) == weights_sha256(refs.models[1])
+    data = TrainData.from_table(model, table, table.recipe)
+    out = run_job(data, reference_module.reference_jobs(refs.member, 2)[1])
+    assert out.weights_sha256 == weights_sha256(refs.models[1])
+    sidecar = json.loads((refs.path / "key.json").read_text())
+    assert sidecar["executor"].startswith("local")  # two models: trained in this process
 
 
 def test_a_cache_entry_that_does_not_match_its_key_is_an_error(toy, tmp_path):

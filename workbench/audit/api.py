@@ -40,6 +40,7 @@ from workbench.audit.verdict import (
     VerdictConfig,
     group_status,
 )
+from workbench.executor import Executor, get_executor
 from workbench.hashing import weights_sha256
 from workbench.models.fit import fit_to_records, unwrap
 from workbench.records import ForgetSet, RecordTable, TrainRecipe
@@ -56,7 +57,8 @@ def audit(original: nn.Module, unlearned: nn.Module | UnlearnResult, *, records:
           attacks: Iterable[str] = ("loss", "rmia", "lira"), seed: int = 0,
           config: VerdictConfig | None = None, reference_models: int = DEFAULT_COUNT,
           cache_dir: str | Path | None = None, recipe: TrainRecipe | None = None,
-          workers: int | None = None, epsilon_models: int = 0, device: str = "cpu",
+          workers: int | None = None, executor: str | Executor | None = None,
+          epsilon_models: int = 0, device: str = "cpu",
           progress: Progress | None = None) -> AuditResult:
     """Audit whether ``unlearned`` forgot ``forget``: confidence, membership, drift, verdicts.
 
@@ -77,7 +79,11 @@ def audit(original: nn.Module, unlearned: nn.Module | UnlearnResult, *, records:
         reference_models: how many reference models for RMIA / LiRA (even; each record is OUT
             of half of them). Cached on disk under ``cache_dir``.
         recipe: how to train reference models (default ``records.recipe``).
-        workers: processes for training reference models (None: automatic).
+        workers: processes for training reference models (None: automatic); ignored when
+            ``executor`` is given.
+        executor: where reference models (and epsilon models) train:
+            :func:`workbench.executor.get_executor` (None: ``$WORKBENCH_EXECUTOR``, default
+            ``local``).
         epsilon_models: if > 0, also estimate per-example epsilon with this many unlearned
             and retrained models (needs ``unlearned`` as an ``UnlearnResult``).
         device: where reference models and epsilon runs train (``cpu``: small models train
@@ -92,6 +98,7 @@ def audit(original: nn.Module, unlearned: nn.Module | UnlearnResult, *, records:
     start = time.perf_counter()
     config = config or VerdictConfig()
     attacks = _check_attacks(attacks)
+    executor = get_executor(executor, workers=workers)  # an unusable one fails before any work
     if not isinstance(records, RecordTable):
         raise ValueError(f"records must be a RecordTable, got {type(records).__name__}")
     if epsilon_models and not isinstance(unlearned, UnlearnResult):
@@ -114,7 +121,8 @@ def audit(original: nn.Module, unlearned: nn.Module | UnlearnResult, *, records:
         report(2, 4, "reference models")
         refs = _reference.reference_models(
             models["original"], records, count=reference_models, seed=seed, recipe=recipe,
-            cache_dir=cache_dir, workers=workers, device=device, progress=progress)
+            cache_dir=cache_dir, workers=workers, executor=executor, device=device,
+            progress=progress)
         ref_signals = refs.signals(records)
         options, info = _attack_setup(refs, ref_signals, sets.population, seed)
     report(3, 4, "attacks and metrics")
@@ -128,7 +136,7 @@ def audit(original: nn.Module, unlearned: nn.Module | UnlearnResult, *, records:
         report(4, 4, "per-example epsilon")
         epsilon = estimate_epsilon(models["original"], forget, method=unlearned.method,
                                    params=unlearned.params, n_models=epsilon_models, seed=seed,
-                                   cache_dir=cache_dir,
+                                   cache_dir=cache_dir, executor=executor,
                                    device=device)
     classes = records.schema.classes
     return AuditResult(

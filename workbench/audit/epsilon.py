@@ -36,9 +36,9 @@ from workbench.audit.model_cache import load_entry, write_entry
 from workbench.audit.reference import default_cache_dir, table_sha256
 from workbench.audit.sets import audit_sets
 from workbench.audit.signals import signals
+from workbench.executor import Executor, TrainData, TrainJob, train_models
 from workbench.hashing import canonical_json
 from workbench.records import ForgetSet, RecordTable
-from workbench.training import reinitialise, train_classifier
 from workbench.unlearn import unlearn
 
 DELTA = 1e-5
@@ -151,10 +151,12 @@ def forget_score(epsilons: np.ndarray, n_models: int) -> float:
 
 
 def original_models(model: nn.Module, table: RecordTable, *, count: int, seed: int = 0,
-                    cache_dir: str | Path | None = None) -> tuple[nn.Module, ...]:
+                    cache_dir: str | Path | None = None,
+                    executor: str | Executor | None = None) -> tuple[nn.Module, ...]:
     """``count`` models trained from scratch on the table's members with its recipe and
-    seeds derived from ``seed``: draws of "the original" over training randomness. Cached
-    (they trained on every member, so an erasure purges them)."""
+    seeds derived from ``seed``: draws of "the original" over training randomness. Trained
+    through ``executor`` (:func:`workbench.executor.get_executor`) and cached (they trained
+    on every member, so an erasure purges them)."""
     recipe = table.recipe
     if recipe is None:
         raise ValueError(f"table {table.name!r} carries no training recipe, so originals cannot "
@@ -170,17 +172,17 @@ def original_models(model: nn.Module, table: RecordTable, *, count: int, seed: i
     mask = np.tile(members, (count, 1))
     if folder.exists():
         return load_entry(folder, key, digest, mask, model)[0]
-    inputs, labels = table.members().inputs(), table.members().labels()
-    models = tuple(train_classifier(reinitialise(model, member_seed(seed, k + 1)), inputs, labels,
-                                    recipe, seed=member_seed(seed, k + 1)).to("cpu")
-                   for k in range(count))
-    write_entry(folder, key, digest, mask, models)
-    return models
+    jobs = [TrainJob(f"original {k + 1}/{count}", members, member_seed(seed, k + 1),
+                     member_seed(seed, k + 1)) for k in range(count)]
+    batch = train_models(TrainData.from_table(model, table, recipe), jobs, executor=executor)
+    write_entry(folder, key, digest, mask, batch.models, {"executor": batch.executor})
+    return batch.models
 
 
 def estimate_epsilon(model: nn.Module, forget: ForgetSet, *, method: str = "synthetic",
                      params: Any = None, n_models: int = 8, seed: int = 0,
                      device: str = "cpu", cache_dir: str | Path | None = None,
+                     executor: str | Executor | None = None,
                      progress=None) -> EpsilonEstimate:
     """Score every forgotten record's per-example epsilon between ``method`` and retraining,
     both drawn over training randomness as in the NeurIPS 2023 challenge: ``n_models``
@@ -192,9 +194,10 @@ def estimate_epsilon(model: nn.Module, forget: ForgetSet, *, method: str = "synt
         raise ValueError(f"per-example epsilon needs at least 4 models per side, got {n_models}")
     table = forget.table
     sets = audit_sets(table, forget)
-    originals = original_models(model, table, count=n_models, seed=seed, cache_dir=cache_dir)
+    originals = original_models(model, table, count=n_models, seed=seed, cache_dir=cache_dir,
+                                executor=executor)
     retrained = gold_standard(model, forget, count=n_models, seed=seed, cache_dir=cache_dir,
-                              device=device).models
+                              device=device, executor=executor).models
     phi: dict[str, list[np.ndarray]] = {"unlearned": [], "retrained": []}
     acc: dict[str, list[tuple[float, float]]] = {"unlearned": [], "retrained": []}
     for i, original in enumerate(originals):

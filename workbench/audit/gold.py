@@ -7,7 +7,9 @@ verdicts compare an unlearned model with the spread of ``K`` retrains (see
 is the model ``unlearn(..., method="retrain", seed=seed)`` returns; the others with seeds
 derived from it.
 
-Ensembles are cached like the shadow models (:mod:`workbench.audit.model_cache`), keyed by
+Members train through :mod:`workbench.executor` (each is exactly what ``unlearn(...,
+method="retrain", seed=member_seed(seed, k))`` returns, whichever backend trains it) and
+ensembles are cached like the shadow models (:mod:`workbench.audit.model_cache`), keyed by
 the original model, the table, the forget set, the recipe, ``K`` and the seed, with each
 member's training-set mask, so that an erasure can purge every cached model trained on an
 erased record.
@@ -16,7 +18,6 @@ erased record.
 from __future__ import annotations
 
 import hashlib
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,9 +28,9 @@ from torch import nn
 
 from workbench.audit.model_cache import load_entry, write_entry
 from workbench.audit.reference import default_cache_dir, table_sha256
+from workbench.executor import Executor, TrainData, TrainJob, train_models
 from workbench.hashing import canonical_json, weights_sha256
 from workbench.records import ForgetSet, RecordTable, TrainRecipe
-from workbench.unlearn import unlearn
 from workbench.unlearn.retrain import RetrainParams, resolve_recipe
 
 CACHE_FORMAT = "erasure-workbench/gold-standard/1"
@@ -106,6 +107,7 @@ def training_mask(table: RecordTable, forget: ForgetSet) -> np.ndarray:
 def gold_standard(original: nn.Module, forget: ForgetSet, *, count: int = DEFAULT_GOLD_COUNT,
                   seed: int = 0, params: dict[str, Any] | None = None,
                   cache_dir: str | Path | None = None, device: str = "cpu",
+                  executor: str | Executor | None = None,
                   progress: Progress | None = None) -> GoldStandard:
     """Retrain ``count`` models without ``forget`` (seeds :func:`member_seed`), or load them.
 
@@ -117,9 +119,12 @@ def gold_standard(original: nn.Module, forget: ForgetSet, *, count: int = DEFAUL
         params: ``retrain`` parameters overriding the table's recipe (e.g. ``{"epochs": 50}``).
         cache_dir: cache root (default :func:`workbench.audit.default_cache_dir`).
         device: where the retrains train.
+        executor: where the retrains run (:func:`workbench.executor.get_executor`; None:
+            ``$WORKBENCH_EXECUTOR``, default ``local``).
 
     Raises:
-        ValueError: ``count`` below the minimum, no recipe, a forget set with no retain data.
+        ValueError: ``count`` below the minimum, no recipe, a forget set with no retain data,
+            an executor that cannot run (``ExecutorUnavailable``; before any training).
     """
     if not isinstance(count, int) or count < MIN_GOLD_COUNT:
         raise ValueError(f"a gold-standard ensemble needs at least {MIN_GOLD_COUNT} retrained "
@@ -148,15 +153,11 @@ def gold_standard(original: nn.Module, forget: ForgetSet, *, count: int = DEFAUL
     if folder.exists():
         models, _ = load_entry(folder, key, digest, mask, original)
         return GoldStandard(models=models, from_cache=True, path=folder, **common)
-    start = time.perf_counter()
-    models = []
-    for k, member in enumerate(seeds):
-        result = unlearn(original, forget, method="retrain", params=retrain_params,
-                         retain=retain, seed=member, device=device)
-        models.append(result.model.to("cpu"))
-        if progress is not None:
-            progress(k + 1, count, f"gold standard {k + 1}/{count}")
-    elapsed = time.perf_counter() - start
-    write_entry(folder, key, digest, mask, models, {"train_time_s": round(elapsed, 3)})
-    return GoldStandard(models=tuple(models), from_cache=False, train_time_s=elapsed,
+    data = TrainData.from_table(original, table, recipe, device=device)
+    jobs = [TrainJob(f"gold standard {k + 1}/{count}", mask[k], member, member)
+            for k, member in enumerate(seeds)]
+    batch = train_models(data, jobs, executor=executor, progress=progress)
+    write_entry(folder, key, digest, mask, batch.models,
+                {"train_time_s": round(batch.wall_time_s, 3), "executor": batch.executor})
+    return GoldStandard(models=batch.models, from_cache=False, train_time_s=batch.wall_time_s,
                         path=folder, **common)

@@ -8,41 +8,35 @@ each model trains on a random subset of the members' size and every record is OU
 least two models (a model trained on 10% of the records, like ``digits``, would otherwise be
 attacked with references trained on five times as much data).
 
-Models are cached under ``<cache>/reference-models/<key digest>/`` (see
-:mod:`workbench.audit.model_cache`: atomic entries, checked on load, and a training-set mask
-per model so that an erasure can purge every entry trained on an erased record).
+Models are trained through :mod:`workbench.executor` (in this process, local worker
+processes or Ray; the same weights on each) and cached under
+``<cache>/reference-models/<key digest>/`` (see :mod:`workbench.audit.model_cache`: atomic
+entries, checked on load, and a training-set mask per model so that an erasure can purge
+every entry trained on an erased record).
 """
 
 from __future__ import annotations
 
-import concurrent.futures
 import hashlib
-import multiprocessing
 import os
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 from torch import nn
 
 from workbench.audit.attacks import ReferenceSignals
 from workbench.audit.model_cache import CacheError, load_entry, write_entry  # noqa: F401  (re-exported)
 from workbench.audit.signals import signals
+from workbench.executor import Executor, TrainData, TrainJob, train_models
 from workbench.hashing import canonical_json, weights_sha256
 from workbench.records import RecordTable, TrainRecipe
-from workbench.training import reinitialise, train_classifier
 
 CACHE_FORMAT = "erasure-workbench/reference-models/1"
 HALF_TOLERANCE = 0.05  # member fractions within this of 0.5 use balanced random halves
 DEFAULT_COUNT = 4
-# Automatic parallel training needs this many models and cores: each spawned worker pays
-# seconds to import torch, so on 2 shared cores 8 small models trained slower in parallel
-# (credit: 4.3 s serial, 11.0 s on 2 workers).
-PARALLEL_FROM, PARALLEL_CORES = 16, 4
 Progress = Callable[[int, int, str], None]
 
 
@@ -142,21 +136,24 @@ def model_seed(seed: int, k: int) -> int:
 def reference_models(model: nn.Module, table: RecordTable, *, count: int = DEFAULT_COUNT,
                      seed: int = 0, recipe: TrainRecipe | None = None,
                      cache_dir: str | Path | None = None, workers: int | None = None,
-                     device: str = "cpu", progress: Progress | None = None) -> ReferenceModels:
+                     executor: str | Executor | None = None, device: str = "cpu",
+                     progress: Progress | None = None) -> ReferenceModels:
     """Load ``count`` reference models for ``model`` and ``table`` from the cache, or train them.
 
     Args:
         model: the audited (original) model; only its architecture is reused.
         recipe: training recipe; defaults to ``table.recipe``.
         cache_dir: cache root (default :func:`default_cache_dir`).
-        workers: training processes. None trains in parallel only from ``PARALLEL_FROM``
-            models with ``PARALLEL_CORES`` cores, on CPU, for a model class importable by
-            name. Workers are spawned: a script that trains in parallel must call this under
-            ``if __name__ == "__main__":``. Serial and parallel training give the same models.
+        executor: where the models train (:func:`workbench.executor.get_executor`: None reads
+            ``$WORKBENCH_EXECUTOR``, default ``local``). Local worker processes are spawned:
+            a script that uses them must call this under ``if __name__ == "__main__":``.
+            Every backend gives the same models.
+        workers: with no ``executor``: 1 trains in this process, ``N`` in ``N`` processes.
         device: where to train (``cpu`` by default: small models train fastest there).
 
     Raises:
-        ValueError: no recipe, or an odd or too small ``count``.
+        ValueError: no recipe, or an odd or too small ``count``; ``ExecutorUnavailable`` for
+            an executor that cannot run (before any training).
         CacheError: a cache entry under this key exists but does not match it.
     """
     recipe = recipe or table.recipe
@@ -174,49 +171,17 @@ def reference_models(model: nn.Module, table: RecordTable, *, count: int = DEFAU
     if folder.exists():
         models, _ = load_entry(folder, key, digest, member, model)
         return ReferenceModels(key, digest, table.ids, member, models, True, folder, 0.0)
-    start = time.perf_counter()
-    models = _train_all(model, table, recipe, member, seed, workers, device, progress)
-    elapsed = time.perf_counter() - start
-    write_entry(folder, key, digest, member, models, {"train_time_s": round(elapsed, 3)})
-    return ReferenceModels(key, digest, table.ids, member, models, False, folder, elapsed)
+    data = TrainData.from_table(model, table, recipe, device=device)
+    batch = train_models(data, reference_jobs(member, seed), executor=executor,
+                         workers=workers, progress=progress)
+    write_entry(folder, key, digest, member, batch.models,
+                {"train_time_s": round(batch.wall_time_s, 3), "executor": batch.executor})
+    return ReferenceModels(key, digest, table.ids, member, batch.models, False, folder,
+                           batch.wall_time_s)
 
 
-def _train_one(task: tuple[nn.Module, torch.Tensor, torch.Tensor, TrainRecipe, int, str, bool]
-               ) -> dict[str, torch.Tensor]:
-    fresh, inputs, labels, recipe, seed, device, single_thread = task
-    if single_thread:
-        torch.set_num_threads(1)
-    trained = train_classifier(fresh, inputs, labels, recipe, seed=seed, device=device)
-    return {k: v.detach().to("cpu") for k, v in trained.state_dict().items()}
-
-
-def _train_all(model: nn.Module, table: RecordTable, recipe: TrainRecipe, member: np.ndarray,
-               seed: int, workers: int | None, device: str,
-               progress: Progress | None) -> tuple[nn.Module, ...]:
-    inputs, labels = table.inputs(), table.labels()
+def reference_jobs(member: np.ndarray, seed: int) -> list[TrainJob]:
+    """One job per reference model: its rows, and :func:`model_seed` for init and shuffling."""
     count = len(member)
-    fresh = [reinitialise(model, model_seed(seed, k)).to("cpu") for k in range(count)]
-    tasks = [(fresh[k], inputs[torch.from_numpy(member[k])], labels[torch.from_numpy(member[k])],
-              recipe, model_seed(seed, k), device) for k in range(count)]
-    if workers is None:
-        importable = type(model).__module__ != "__main__"
-        cores = os.cpu_count() or 1
-        workers = min(count, cores) if (count >= PARALLEL_FROM and cores >= PARALLEL_CORES
-                                        and importable and device == "cpu") else 1
-    states: list[dict[str, torch.Tensor]] = []
-    if workers <= 1:
-        for k, task in enumerate(tasks):
-            states.append(_train_one((*task, False)))
-            if progress is not None:
-                progress(k + 1, count, f"reference model {k + 1}/{count}")
-    else:
-        context = multiprocessing.get_context("spawn")
-        with concurrent.futures.ProcessPoolExecutor(workers, mp_context=context) as pool:
-            for k, state in enumerate(pool.map(_train_one, [(*t, True) for t in tasks])):
-                states.append(state)
-                if progress is not None:
-                    progress(k + 1, count, f"reference model {k + 1}/{count}")
-    for net, state in zip(fresh, states, strict=True):
-        net.load_state_dict(state)
-        net.eval()
-    return tuple(fresh)
+    return [TrainJob(f"reference model {k + 1}/{count}", member[k], model_seed(seed, k),
+                     model_seed(seed, k)) for k in range(count)]

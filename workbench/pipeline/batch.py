@@ -9,6 +9,12 @@ The whole file is checked first (columns, unique ids, one selection per row): a 
 writes nothing. Then each row is checked and run in turn; a row with bad input is reported
 and the others still run. Shadow and gold-standard models come from the cache, and cached
 models trained on erased records are purged once, after the last request.
+
+Requests run one after another, on purpose: each one's evidence is appended to the
+hash-chained ledger in file order, and a later request reads the shadow models an earlier
+one cached. The trainings inside each request (shadow models, the gold-standard ensemble) go
+through :mod:`workbench.executor` (``$WORKBENCH_EXECUTOR``: local processes or Ray), which
+is where a batch uses several cores or a cluster.
 """
 
 from __future__ import annotations
