@@ -207,7 +207,7 @@ def run_cell(model, table, request, seed, methods, device, params) -> dict:
             result = unlearn(model, forget, method=name, device=device,
                              seed=seed + 1000 if method == "retrain'" else seed,
                              retain="auto", params=params.get(name))
-        except (ValueError, RuntimeError) as error:  # e.g. a baseline that diverged
+        except (ValueError, RuntimeError, ArithmeticError) as error:  # e.g. diverged
             print(f"_{request} {len(table.members())}: {method} failed: {error}_", flush=True)
             rows[method] = {**dict.fromkeys(METRICS, float("nan")), "time_s": float("nan")}
             continue

@@ -86,7 +86,7 @@ def run_cell(sample, scenario, seed, methods, device, cache):
             continue  # class-level-only method (unsir): not applicable to record requests
         try:
             model, seconds = run_method(sample, method, forget, retain, seed, device, cache)
-        except (ValueError, RuntimeError) as error:  # e.g. a baseline that diverged
+        except (ValueError, RuntimeError, ArithmeticError) as error:  # e.g. diverged
             print(f"_{sample.name} seed {seed}: {method} failed: {error}_", flush=True)
             rows[method] = {**dict.fromkeys(METRICS, float("nan")), "time_s": float("nan"),
                             "failed": True}

@@ -160,7 +160,8 @@ def test_fault_halfway_leaves_no_files_and_no_entry(tmp_path, monkeypatch, fault
     else:
         with pytest.raises(RuntimeError, match="disk on fire"):
             run_cli(*quick_args(tmp_path / "out", ledger, tmp_path / "c"))
-    assert list((tmp_path / "out").iterdir()) == []  # no record, model, report or temp file
+    assert not (tmp_path / "out").exists()  # no record, model, report or temp file
+    assert not list(tmp_path.glob(".out.staging-*"))
     report = verify_ledger(ledger)
     assert report.ok and report.entries == 2  # the record, then its reports' hashes
 

@@ -20,6 +20,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from workbench import RecordTable, TrainRecipe, weights_sha256
+from workbench.errors import DivergenceError
 from workbench.metrics import loss_mia_auc, set_accuracy
 from workbench.models import TabularMLP
 from workbench.records import ForgetSet, RecordSet
@@ -515,7 +516,7 @@ def test_a_method_that_diverges_raises(tiny, throwaway):
         return model
 
     name = throwaway(body)
-    with pytest.raises(ValueError, match=f"method '{name}' diverged.*original model is "
+    with pytest.raises(DivergenceError, match=f"method '{name}' diverged.*original model is "
                                            "untouched"):
         unlearn(tiny.model, tiny.record_forget, method=name, device=TEST_DEVICE)
     assert weights_sha256(tiny.model) == tiny.original_sha

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from workbench.cli_lifecycle import add_lifecycle_commands
 from workbench.commands import add_evidence_commands
-from workbench.evidence import LedgerError, RecordError
+from workbench.errors import DivergenceError, IntegrityError, exit_code
 from workbench.samples import SAMPLES, list_samples, rebuild_samples
 from workbench.samples.catalog import ALL_SAMPLES, EXTRA_SAMPLES
 
@@ -64,16 +64,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.run(args)
-    except (RecordError, LedgerError) as error:  # a record or ledger that does not verify
-        print(f"workbench: verification failed: {error}", file=sys.stderr)
-        return 1
-    except (ValueError, FileNotFoundError) as error:
-        print(f"workbench: error: {error}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("workbench: interrupted; nothing was half-written", file=sys.stderr)
-        return 130
-
+    except BaseException as error:  # mapped by type: workbench/errors.py
+        code = exit_code(error)
+        if code is None:
+            raise
+        if isinstance(error, KeyboardInterrupt):
+            print("workbench: interrupted; nothing was half-written", file=sys.stderr)
+        elif isinstance(error, IntegrityError):  # a record or ledger that does not verify
+            print(f"workbench: verification failed: {error}", file=sys.stderr)
+        elif isinstance(error, DivergenceError):
+            print(f"workbench: the method failed: {error}", file=sys.stderr)
+        else:
+            print(f"workbench: error: {error}", file=sys.stderr)
+        return code
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -21,6 +21,7 @@ from workbench.evidence.ledger import default_ledger_path, default_witness_path,
 from workbench.evidence.sources import load_records_source
 from workbench.evidence.verify import verify_record
 from workbench.models import load_model
+from workbench.models.user_class import build_user_model, parse_kwargs
 from workbench.pipeline import (
     ErasureRequest,
     Selection,
@@ -110,12 +111,19 @@ def _source(args: argparse.Namespace):
         sample = load_sample(args.sample, root=args.samples_root)
         return sample.model, sample.records, args.sample, f"sample:{args.sample}", None
     if not args.records:
-        raise ValueError("--model needs --records: a sample name or a sample folder holding the "
-                         "records the model was trained on")
-    folder = Path(args.records)
-    source = (f"folder:{folder.resolve()}" if folder.is_dir() else f"sample:{args.records}")
+        raise ValueError("--model needs --records: a sample name, a sample folder or "
+                         "csv:PATH#id=...&label=...&member=... holding the records the model "
+                         "was trained on")
+    if args.records.startswith("csv:"):
+        path, _, spec = args.records[4:].rpartition("#")
+        source = f"csv:{Path(path).resolve()}#{spec}"
+    else:
+        folder = Path(args.records)
+        source = (f"folder:{folder.resolve()}" if folder.is_dir() else f"sample:{args.records}")
     table, _ = load_records_source(source, samples_root=args.samples_root)
-    model = load_model(args.model)
+    template = (build_user_model(args.model_class, parse_kwargs(args.model_kwargs))
+                if args.model_class else None)
+    model = load_model(args.model, model=template)
     return model, table, Path(args.model).stem, source, str(Path(args.model).resolve())
 
 
@@ -158,6 +166,8 @@ def cmd_erase(args: argparse.Namespace) -> int:
           f"{len(record.tests.failed)}, inconclusive {len(record.tests.inconclusive)})")
     for role, path in written.files.items():
         print(f"{role:7} {path}")
+    if written.superseded is not None:
+        print(f"earlier evidence moved aside to {written.superseded} (it stays on the ledger)")
     print(f"ledger  {args.ledger or default_ledger_path()} entry "
           f"{record.integrity.ledger_sequence} ({record.integrity.record_sha256}), signed by "
           f"key {key.fingerprint}")
@@ -195,20 +205,32 @@ def _erase_batch(args: argparse.Namespace, base: ErasureRequest, rows: list, sta
     return 2 if failed else 0
 
 
+def _verify_ledger_path(args: argparse.Namespace) -> Path | None:
+    """``--ledger``, else the default ledger when it exists (``--no-ledger``: none)."""
+    if args.no_ledger or args.ledger:
+        return args.ledger
+    default = default_ledger_path()
+    return default if default.exists() else None
+
+
 def cmd_verify(args: argparse.Namespace) -> int:
+    ledger = _verify_ledger_path(args)
     report = verify_record(args.record, model_before=args.model_before,
-                           model_after=args.model_after, ledger=args.ledger,
+                           model_after=args.model_after, ledger=ledger,
                            cache_dir=args.cache_dir, trusted_key=args.trusted_key,
                            allow_unsigned=args.allow_unsigned, witness=args.witness,
-                           samples_root=args.samples_root)
+                           samples_root=args.samples_root, model_class=args.model_class)
     for name, ok, detail in report.checks:
         print(f"{'ok  ' if ok else 'FAIL'} {name}: {detail}")
     failed = [name for name, ok, _ in report.checks if not ok]
     if failed:
         print(f"workbench: verification failed: {', '.join(failed)}", file=sys.stderr)
         return 1
+    unchecked = "" if ledger else (
+        f"; its ledger entry {report.record.integrity.ledger_sequence} was NOT checked (no "
+        "ledger here: pass --ledger with the ledger it was written to)")
     print(f"verified: {args.record} reproduces within tolerance "
-          f"{report.record.tests.reproduce_tolerance}")
+          f"{report.record.tests.reproduce_tolerance}{unchecked}")
     return 0
 
 
@@ -235,8 +257,14 @@ def add_evidence_commands(sub: argparse._SubParsersAction) -> None:
     src = erase.add_mutually_exclusive_group(required=True)
     src.add_argument("--sample", help="a sample model by name (clinic, credit, digits)")
     src.add_argument("--model", type=Path, help="a model file (safetensors); needs --records")
-    erase.add_argument("--records", help="with --model: a sample name or sample folder whose "
-                                         "records the model was trained on")
+    erase.add_argument("--model-class", help="with --model: your own nn.Module class, "
+                                             "package.module:Class (recorded; verify needs it)")
+    erase.add_argument("--model-kwargs", help="with --model-class: its constructor arguments "
+                                              "as a JSON object")
+    erase.add_argument("--records", help="with --model: a sample name, a sample folder, or your "
+                                         "CSV as csv:PATH#id=COL&label=COL&member=COL (then "
+                                         "optionally &categorical=A,B&epochs=N&lr=X"
+                                         "&batch_size=N: the training recipe)")
     ids = erase.add_mutually_exclusive_group(required=True)
     ids.add_argument("--ids", help="comma-separated record ids to erase")
     ids.add_argument("--ids-file", type=Path, help="CSV file with an id column")
@@ -266,7 +294,9 @@ def add_evidence_commands(sub: argparse._SubParsersAction) -> None:
     erase.add_argument("--seed", type=int, default=0)
     erase.add_argument("--device", default="auto")
     erase.add_argument("--out", type=Path, required=True, help="folder for the outputs")
-    erase.add_argument("--force", action="store_true", help="overwrite a record in --out")
+    erase.add_argument("--force", action="store_true",
+                       help="--out holds a record: move it aside to OUT.superseded-TIME (never "
+                            "deleted) once the new one is on the ledger")
     erase.add_argument("--request-ref", help="the request's ticket reference")
     erase.add_argument("--legal-basis", default="GDPR Art. 17(1)", help="e.g. GDPR Art. "
                                                                         "17(1)(a)")
@@ -300,6 +330,12 @@ def add_evidence_commands(sub: argparse._SubParsersAction) -> None:
                         help="check an unsigned record anyway (it says so)")
     verify.add_argument("--witness", type=Path, default=default_witness_path(),
                         help="with --ledger: also compare the chain with this witness")
+    verify.add_argument("--model-class", help="the record's own nn.Module class "
+                                              "(package.module:Class), imported to load its "
+                                              "model files")
+    verify.add_argument("--no-ledger", action="store_true",
+                        help="do not check the record against the default ledger "
+                             "($WORKBENCH_LEDGER), which is checked when it exists")
     _common(verify)
     verify.set_defaults(run=cmd_verify)
 
@@ -317,7 +353,9 @@ def _common(parser: argparse.ArgumentParser) -> None:
     if parser.prog.endswith("erase"):
         _ledger_options(parser)
     else:
-        parser.add_argument("--ledger", type=Path, help="also check the record's ledger entry")
+        parser.add_argument("--ledger", type=Path, help="check the record's entry on this "
+                                                        "ledger (default: $WORKBENCH_LEDGER "
+                                                        "or ~/.local/..., when it exists)")
     parser.add_argument("--cache-dir", type=Path, help="model cache (shadow models and gold "
                                                        "standards)")
     parser.add_argument("--samples-root", type=Path, help="folder of sample models")

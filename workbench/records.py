@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from workbench.errors import EmptySelectionError, InputError
 from workbench.intake import (
     TRUE_WORDS,  # noqa: F401 - re-exported: the member words
     check_features,
@@ -53,8 +54,13 @@ class RecordTable:
 
     def __init__(self, frame: pd.DataFrame, schema: FeatureSchema, encoder: Encoder, *,
                  name: str = "records", recipe: TrainRecipe | None = None,
-                 reported_test_accuracy: float | None = None):
+                 reported_test_accuracy: float | None = None,
+                 source_columns: dict[str, str] | None = None,
+                 categorical: tuple[str, ...] = ()):
         _validate_frame(frame, schema)
+        # the user's own names of the id / label / member columns (queries may use them)
+        self.source_columns = dict(source_columns or {})
+        self.categorical = tuple(categorical)
         self._frame = frame.reset_index(drop=True)
         self._frame["record_id"] = clean_ids(self._frame["record_id"])  # as every lookup
         self.schema = schema
@@ -70,8 +76,13 @@ class RecordTable:
     def from_frame(cls, frame: pd.DataFrame, *, id_column: str, label_column: str,
                    member_column: str | None = None, features: list[str] | None = None,
                    encoder: Encoder | None = None, categorical: Iterable[str] = (),
-                   name: str = "records") -> RecordTable:
+                   name: str = "records", recipe: TrainRecipe | None = None) -> RecordTable:
         """Build a table from a user's DataFrame, naming the id, label and member columns.
+
+        Queries may use the user's own column names (``diagnosis == 'malignant'``: the label
+        column by its class names) as well as ``record_id``, ``label`` and ``member``.
+        ``recipe``: how the model was trained, kept with the records (retraining, the gold
+        standard and shadow models need it).
 
         Ids are text without surrounding spaces. Text labels become class indices in sorted
         order. Without ``member_column`` every record counts as a training member. Without
@@ -100,12 +111,16 @@ class RecordTable:
         out = pd.concat([out, raw], axis=1)
         schema = encoder.schema if encoder else FeatureSchema.infer(raw, classes)
         encoder = encoder or TabularEncoder.fit(out[out["member"]], schema)
-        return cls(out, schema, encoder, name=name)
+        columns = {"record_id": id_column, "label": label_column}
+        if member_column:
+            columns["member"] = member_column
+        return cls(out, schema, encoder, name=name, recipe=recipe, source_columns=columns,
+                   categorical=tuple(categorical))
 
     @classmethod
     def from_csv(cls, path: str | Path, *, id_column: str, label_column: str,
-                 member_column: str | None = None,
-                 categorical: Iterable[str] = ()) -> RecordTable:
+                 member_column: str | None = None, categorical: Iterable[str] = (),
+                 recipe: TrainRecipe | None = None) -> RecordTable:
         """:meth:`from_frame` on a CSV file (ids read as text), named after the file; a bad
         value's error names the file."""
         path = Path(path)
@@ -118,16 +133,24 @@ class RecordTable:
         try:
             return cls.from_frame(frame, id_column=id_column, label_column=label_column,
                                   member_column=member_column, categorical=categorical,
-                                  name=path.stem)
+                                  name=path.stem, recipe=recipe)
         except ValueError as error:
             raise ValueError(f"records file {path}: {error}") from None
 
-    def csv_source(self, path: str | Path, *, id_column: str, label_column: str,
-                   member_column: str | None) -> str:
+    def csv_source(self, path: str | Path, *, id_column: str | None = None,
+                   label_column: str | None = None, member_column: str | None = None) -> str:
         """How evidence names a table read by :meth:`from_csv` (``workbench verify`` reads it
-        back): ``csv:PATH#id=...&label=...&member=...``."""
-        return (f"csv:{Path(path).resolve()}#id={id_column}&label={label_column}"
-                f"&member={member_column or ''}")
+        back): ``csv:PATH#id=...&label=...&member=...``, then the categorical columns and the
+        recipe when the table has them. Columns default to the ones it was read with."""
+        names = self.source_columns
+        parts = {"id": id_column or names.get("record_id", ""),
+                 "label": label_column or names.get("label", ""),
+                 "member": member_column or names.get("member", "")}
+        if self.categorical:
+            parts["categorical"] = ",".join(self.categorical)
+        if self.recipe is not None:
+            parts.update({k: str(v) for k, v in self.recipe.to_dict().items()})
+        return f"csv:{Path(path).resolve()}#" + "&".join(f"{k}={v}" for k, v in parts.items())
 
     # --- reading -----------------------------------------------------------------
     @property
@@ -215,11 +238,12 @@ class RecordTable:
             names = [self.schema.classes[c] for c in class_ids]
             rule = f"every training record of class {', '.join(names)}"
         if not chosen:
-            raise ValueError(f"the selection ({rule}) matched no training records; "
-                             "nothing to forget")
+            raise EmptySelectionError(f"the selection ({rule}) matched no training records; "
+                                      "nothing to forget")
         if len(chosen) == int(self._frame["member"].sum()):
-            raise ValueError(f"the selection ({rule}) holds every training record; forgetting all "
-                             "of them leaves no model to keep: train a new one instead")
+            raise EmptySelectionError(f"the selection ({rule}) holds every training record; "
+                                      "forgetting all of them leaves no model to keep: train "
+                                      "a new one instead")
         return ForgetSet(self, chosen, rule, tuple(class_ids))
 
     def _select_ids(self, ids: Iterable[str]) -> tuple[str, ...]:
@@ -237,17 +261,36 @@ class RecordTable:
                              f"model holds nothing of them to forget: {not_members[:10]}")
         return tuple(ids)
 
+    def members_where(self, query: str) -> tuple[str, ...]:
+        """Ids of the training members for which the condition ``query`` holds (none, some
+        or all of them: a filter, unlike :meth:`select`). A bad condition: ``InputError``."""
+        return self._select_query(query)
+
     def _select_query(self, query: str) -> tuple[str, ...]:
         try:
-            mask = self._frame.eval(query)
+            mask = self._query_frame().eval(query)
         except Exception as error:  # pandas raises many types for a bad expression
-            raise ValueError(f"cannot evaluate query {query!r}: {error}") from None
+            raise InputError(f"cannot evaluate query {query!r}: {error}") from None
         # DataFrame.query would treat a non-boolean result as row labels: refuse it instead.
         if not (isinstance(mask, pd.Series) and pd.api.types.is_bool_dtype(mask)
                 and len(mask) == len(self._frame)):
-            raise ValueError(f"query {query!r} must be a condition that is true or false for "
+            raise InputError(f"query {query!r} must be a condition that is true or false for "
                              "each record, e.g. \"age > 60 and label == 1\"")
         return self._ids_where(mask & self._frame["member"])
+
+    def _query_frame(self) -> pd.DataFrame:
+        """The records as queries see them: also under the user's own column names, the
+        label column by class name."""
+        aliases = {user: ours for ours, user in self.source_columns.items()
+                   if user and user not in self._frame.columns}
+        if not aliases:
+            return self._frame
+        extra = {}
+        for user, ours in aliases.items():
+            column = self._frame[ours]
+            extra[user] = (column.map(dict(enumerate(self.schema.classes)))
+                           if ours == "label" else column)
+        return self._frame.assign(**extra)
 
     def _class_indices(self, classes: Iterable[int | str]) -> list[int]:
         out = []

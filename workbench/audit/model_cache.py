@@ -25,6 +25,7 @@ import numpy as np
 from torch import nn
 
 from workbench.atomic import current_umask, write_json
+from workbench.errors import IntegrityError
 from workbench.hashing import sha256_file
 from workbench.models import load_model, save_model
 from workbench.training import reinitialise
@@ -32,7 +33,7 @@ from workbench.training import reinitialise
 KINDS = ("reference-models", "gold-standard", "originals")
 
 
-class CacheError(ValueError):
+class CacheError(IntegrityError):
     """A cache entry is unreadable or does not match the key it is stored under."""
 
 

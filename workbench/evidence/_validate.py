@@ -5,10 +5,12 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 
+from workbench.errors import IntegrityError
+
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 
 
-class RecordError(ValueError):
+class RecordError(IntegrityError):
     """A record is unreadable, invalid, or does not match its own hash."""
 
 

@@ -31,6 +31,7 @@ from workbench.evidence.record import (
 from workbench.evidence.selection import Selection
 from workbench.evidence.vault import keyed
 from workbench.hashing import canonical_json, record_sha256
+from workbench.models.user_class import class_path, user_architecture
 from workbench.records import ForgetSet
 from workbench.unlearn import UnlearnResult
 
@@ -209,8 +210,12 @@ def _erased(forget: ForgetSet, selection: Selection, source: str, secret: bytes 
 
 
 def _architecture(model: nn.Module) -> dict[str, Any]:
+    """The built-in ``spec``; a user's class with its arguments (``build_user_model``); else
+    the class path alone (the model cannot then be rebuilt from the record)."""
     spec = getattr(model, "spec", None)
-    return dict(spec) if spec else {"class": f"{type(model).__module__}.{type(model).__qualname__}"}
+    if spec:
+        return dict(spec)
+    return user_architecture(model) or {"class": class_path(model), "kwargs": None}
 
 
 def _gold(gold: GoldStandardModels | None, files: tuple[tuple[str, str], ...]) -> GoldStandard:

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from workbench.errors import IntegrityError
 from workbench.evidence._validate import utc_now
 from workbench.evidence.keys import SigningKey, fingerprint, verify_signature
 from workbench.evidence.record import AuditRecord, RecordError
@@ -54,7 +55,7 @@ LOCK_TIMEOUT_S = 600  # a concurrent erase holds the lock while it renders its r
 Appender = Callable[[str, dict[str, Any], str], str]  # (kind, body, body hash) -> entry hash
 
 
-class LedgerError(ValueError):
+class LedgerError(IntegrityError):
     """The ledger or its witness is unreadable, or its chain is broken."""
 
 

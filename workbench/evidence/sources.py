@@ -16,19 +16,38 @@ import pandas as pd
 from torch import nn
 
 from workbench.evidence.build import record_rows
-from workbench.records import ForgetSet, RecordTable
+from workbench.records import ForgetSet, RecordTable, TrainRecipe
 from workbench.samples import load_sample
 from workbench.samples.load import load_folder
 
+RECIPE_KEYS = ("epochs", "lr", "batch_size", "weight_decay", "optimizer")
+
 
 def parse_csv_source(source: str) -> tuple[Path, dict[str, str]]:
-    """The path and the id / label / member columns of a ``csv:`` source."""
+    """The path and the settings of a ``csv:`` source: the id / label / member columns, and
+    optionally ``categorical`` and the recipe's fields."""
     path, _, spec = source.partition(":")[2].rpartition("#")
     columns = dict(part.partition("=")[::2] for part in spec.split("&"))
-    if not path or set(columns) != {"id", "label", "member"}:
+    allowed = {"id", "label", "member", "categorical", *RECIPE_KEYS}
+    if not path or not {"id", "label", "member"} <= set(columns) or set(columns) - allowed:
         raise ValueError(f"records source {source!r} must read csv:PATH#id=...&label=..."
-                         "&member=...")
+                         "&member=... (then optionally &categorical=A,B and the recipe's "
+                         "epochs, lr, batch_size, weight_decay, optimizer)")
     return Path(path), columns
+
+
+def csv_recipe(columns: dict[str, str]) -> TrainRecipe | None:
+    """The training recipe a ``csv:`` source carries, or None."""
+    if "epochs" not in columns:
+        return None
+    try:
+        return TrainRecipe(epochs=int(columns["epochs"]), lr=float(columns["lr"]),
+                           batch_size=int(columns["batch_size"]),
+                           weight_decay=float(columns.get("weight_decay", 0.0)),
+                           optimizer=columns.get("optimizer", "adam"))
+    except (KeyError, ValueError) as error:
+        raise ValueError(f"the recipe of a csv: records source is incomplete or not a "
+                         f"number ({error}); it needs epochs, lr and batch_size") from None
 
 
 def _read_csv(path: Path, id_column: str) -> pd.DataFrame:
@@ -43,7 +62,7 @@ def _read_csv(path: Path, id_column: str) -> pd.DataFrame:
 def _with_rows(frame: pd.DataFrame, id_column: str, ids: tuple[str, ...],
                positions: tuple[int, ...], rows: tuple[dict[str, Any], ...]) -> pd.DataFrame:
     """``frame`` with every row of ``ids`` it lacks put back at its position."""
-    present = set(frame[id_column].astype(str))
+    present = set(frame[id_column].astype(str).str.strip())  # ids are stripped on load
     missing = sorted((p, r) for i, p, r in zip(ids, positions, rows, strict=True)
                      if i not in present)
     if not missing:
@@ -65,10 +84,12 @@ def load_records_source(source: str, *, samples_root: Path | None = None,
         if restore is not None:
             frame = _with_rows(frame, columns["id"], restore.ids, restore.positions,
                                restore.rows)
+        categorical = [c for c in columns.get("categorical", "").split(",") if c]
         return RecordTable.from_frame(frame, id_column=columns["id"],
                                       label_column=columns["label"],
                                       member_column=columns["member"] or None,
-                                      name=path.stem), None
+                                      categorical=categorical, name=path.stem,
+                                      recipe=csv_recipe(columns)), None
     if kind == "sample":
         sample = load_sample(where, root=samples_root)
     elif kind == "folder":
@@ -94,7 +115,7 @@ def source_rows(source: str, forget: ForgetSet) -> tuple[tuple[int, ...],
     if source.startswith("csv:"):
         path, columns = parse_csv_source(source)
         frame = _read_csv(path, columns["id"])
-        where = {str(i): k for k, i in enumerate(frame[columns["id"]].astype(str))}
+        where = {i: k for k, i in enumerate(frame[columns["id"]].astype(str).str.strip())}
         positions = tuple(where[i] for i in forget.ids)
         rows = frame.iloc[list(positions)].astype(object).where(frame.notna(), None)
         return positions, tuple({k: (v.item() if hasattr(v, "item") else v)

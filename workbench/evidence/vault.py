@@ -25,11 +25,13 @@ from typing import Any
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from workbench.errors import IntegrityError
+
 VAULT_FORMAT = "erasure-workbench/vault/1"
 DEFAULT_WINDOW_DAYS = 30
 
 
-class VaultError(ValueError):
+class VaultError(IntegrityError):
     """A vault is missing, unreadable or was tampered with."""
 
 

@@ -9,6 +9,7 @@ audit whose verdicts must match and whose metrics must agree within the record's
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from torch import nn
 from workbench.audit import AuditResult, audit
 from workbench.audit.reference import table_sha256
 from workbench.audit.verdict import group_status
+from workbench.errors import InputError
 from workbench.evidence.build import keyed_ids, record_hashes
 from workbench.evidence.ledger import find_entry, verify_ledger
 from workbench.evidence.record import AuditRecord, GoldModel, load_record
@@ -26,6 +28,7 @@ from workbench.evidence.sources import load_records_source
 from workbench.evidence.vault import VaultContents, VaultError, VaultShredded, open_vault
 from workbench.hashing import sha256_file, weights_sha256
 from workbench.models import load_model
+from workbench.models.user_class import build_user_model
 from workbench.records import ForgetSet, RecordTable
 
 METRICS = ("auc", "balanced_accuracy", "tpr_at_1pct_fpr", "tpr_at_01pct_fpr")
@@ -47,8 +50,27 @@ class VerifyReport:
         return ok
 
 
+def model_loader(record: AuditRecord, model_class: str | None
+                 ) -> Callable[[Path], nn.Module]:
+    """How to load this record's model files: by the built-in spec the files carry, or into
+    the user's own class the record names, which is imported only when ``model_class``
+    names that same class (importing runs its code)."""
+    named = record.model.architecture.get("class")
+    if named is None or "name" in record.model.architecture or ":" not in named:
+        return load_model  # a built-in spec, or an older record naming a class it cannot build
+    if model_class is None:
+        raise InputError(f"the record's model is a user's own class {named!r}; pass "
+                         f"--model-class {named} to import it (importing runs its code)")
+    if model_class != named:
+        raise InputError(f"--model-class {model_class!r} is not the class the record names "
+                         f"({named!r})")
+    kwargs = record.model.architecture.get("kwargs") or {}
+    return lambda path: load_model(path, model=build_user_model(named, kwargs))
+
+
 def _model_check(report: VerifyReport, name: str, path: Path | None, model: nn.Module | None,
-                 weights: str, file_sha: str | None) -> nn.Module | None:
+                 weights: str, file_sha: str | None,
+                 load: Callable[[Path], nn.Module] = load_model) -> nn.Module | None:
     """Load (when ``path``) and hash-check one model; None when it fails."""
     if path is not None:
         if not path.is_file():
@@ -58,7 +80,7 @@ def _model_check(report: VerifyReport, name: str, path: Path | None, model: nn.M
             report.add(name, False, f"{path} does not match the record: its SHA-256 differs "
                                     "from the recorded file hash")
             return None
-        model = load_model(path)
+        model = load(path)
     actual = weights_sha256(model)
     if actual != weights:
         report.add(name, False, f"{path or 'the model'} does not match the record: weights hash "
@@ -74,7 +96,9 @@ def _check_ledger(report: VerifyReport, record: AuditRecord, ledger: Path,
     seq, named = find_entry(ledger, record.integrity.record_sha256), \
         record.integrity.ledger_sequence
     if seq != named:
-        report.add("ledger", False, f"the record is not in {ledger}" if seq is None else
+        report.add("ledger", False, f"the record is not in {ledger} although it names entry "
+                   f"{named} (a run that never committed, or another ledger: pass --ledger "
+                   "with the one it was written to)" if seq is None else
                    f"the record sits at entry {seq}, not at the entry {named} it names")
         return
     chain = verify_ledger(ledger, witness=witness, until=None if witness else seq + 1)
@@ -184,23 +208,29 @@ def _check_recorded_verdicts(report: VerifyReport, record: AuditRecord) -> None:
 
 
 def _gold_check(report: VerifyReport, folder: Path, model: GoldModel,
-                name: str) -> nn.Module | None:
+                name: str, load: Callable[[Path], nn.Module]) -> nn.Module | None:
     if model.file is None:
         report.add(name, False, "the record names no file for this gold-standard model, so "
                                 "the audit cannot be re-run against it")
         return None
     return _model_check(report, name, folder / model.file, None, model.weights_sha256,
-                        model.file_sha256)
+                        model.file_sha256, load)
 
 
 def verify_record(path: str | Path, *, model_before: Path | None = None,
                   model_after: Path | None = None, ledger: Path | None = None,
                   cache_dir: Path | None = None, trusted_key: str | None = None,
                   allow_unsigned: bool = False, witness: Path | None = None,
-                  samples_root: Path | None = None) -> VerifyReport:
-    """Verify the record at ``path``. Unreadable or tampered records raise ``RecordError``."""
+                  samples_root: Path | None = None,
+                  model_class: str | None = None) -> VerifyReport:
+    """Verify the record at ``path``. Unreadable or tampered records raise ``RecordError``.
+
+    ``model_class``: the user's own class (``package.module:Class``) the record names, to
+    import for loading its model files; built-in architectures need none.
+    """
     path = Path(path)
     record = load_record(path)
+    load = model_loader(record, model_class)
     report = VerifyReport(record)
     report.add("record", True, f"schema valid, hash {record.integrity.record_sha256[:16]}... "
                                "matches, file unchanged")
@@ -228,12 +258,12 @@ def verify_record(path: str | Path, *, model_before: Path | None = None,
         before = None
     else:
         before = _model_check(report, "model before", before_path, shipped,
-                              record.model.before_sha256, None)
+                              record.model.before_sha256, None, load)
     after = _model_check(report, "model after", model_after or folder / record.model.after_file,
                          None, record.model.after_sha256,
-                         None if model_after else record.model.after_file_sha256)
+                         None if model_after else record.model.after_file_sha256, load)
     listed = record.gold_standard.models
-    gold = [_gold_check(report, folder, m, f"gold standard {k + 1}/{len(listed)}")
+    gold = [_gold_check(report, folder, m, f"gold standard {k + 1}/{len(listed)}", load)
             for k, m in enumerate(listed)]
     if vault is SHREDDED:
         _check_recorded_verdicts(report, record)

@@ -1,18 +1,20 @@
 """``write_evidence``: the one writer of an erasure's evidence, for every entry point.
 
 It writes the unlearned model (a new file), the gold-standard models, the sealed record, the
-HTML and PDF reports, and appends the record to the ledger. Every file is written
-atomically; the ledger entry is committed last, and an error or Ctrl-C before that removes
-the files this run wrote and adds no entry. Once the record is on the ledger, every cached
-model trained on an erased record is deleted (this request's gold standard, trained without
-them, stays).
+HTML and PDF reports, and appends the record to the ledger. Everything is written into a
+hidden staging folder first; the ledger entry is committed there, and only then is the folder
+renamed into place (an earlier evidence folder is moved aside, never overwritten): see
+:mod:`workbench.pipeline.staging` for what each crash point leaves. An error or Ctrl-C before
+the commit removes the staging folder and shreds the vault. Once the record is on the ledger,
+every cached model trained on an erased record is deleted (this request's gold standard,
+trained without them, stays).
 """
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import os
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,6 +41,7 @@ from workbench.evidence.vault import (
 from workbench.hashing import sha256_file
 from workbench.models import save_model
 from workbench.pipeline.run import ErasureOutcome
+from workbench.pipeline.staging import new_staging, publish, recover_staged
 
 FILES = {"model": "model-unlearned.safetensors", "record": "record.json",
          "html": "report.html", "pdf": "report.pdf"}
@@ -53,6 +56,7 @@ class Evidence:
     files: dict[str, Path]
     pdf_renderer: str
     purged: PurgeReport | None = None
+    superseded: Path | None = None  # where an earlier evidence folder at ``out`` was moved
 
 
 def check_writable(path: Path, what: str) -> None:
@@ -74,13 +78,24 @@ def check_writable(path: Path, what: str) -> None:
 
 
 def check_out_dir(out: Path, *, force: bool) -> None:
-    """Refuse a file, or a folder that already holds a record, unless ``force``."""
+    """Refuse a file, a folder holding other files, or a folder that already holds a record
+    unless ``force`` (it is then moved aside when the new evidence is on the ledger).
+
+    A run into ``out`` that crashed is first finished (its record reached the ledger: the
+    folder is published) or undone (it did not: the staging folder and its vault go).
+    """
     check_writable(out, "output folder")
+    recover_staged(Path(out).expanduser().absolute())
     if out.exists() and not out.is_dir():
         raise ValueError(f"the output {out} is a file, not a folder")
-    if (out / FILES["record"]).exists() and not force:
-        raise ValueError(f"{out} already holds an erasure record ({FILES['record']}); choose "
-                         "a new folder or pass --force to overwrite it")
+    if (out / FILES["record"]).exists():
+        if not force:
+            raise ValueError(f"{out} already holds an erasure record ({FILES['record']}); "
+                             "choose a new folder, or pass --force to move it aside (to "
+                             f"{out.name}.superseded-TIME) and write a new one")
+    elif out.is_dir() and any(out.iterdir()):
+        raise ValueError(f"the output folder {out} is not empty and holds no erasure record; "
+                         "evidence goes into a new or empty folder of its own")
 
 
 def write_evidence(outcome: ErasureOutcome, out: str | Path, *, ledger: Path | None = None,
@@ -101,7 +116,7 @@ def write_evidence(outcome: ErasureOutcome, out: str | Path, *, ledger: Path | N
     """
     if not 0 < window_days <= 3650:
         raise ValueError(f"the audit window must be 1 to 3650 days, got {window_days}")
-    out = Path(out).expanduser()
+    out = Path(out).expanduser().absolute()
     check_out_dir(out, force=force)
     if not outcome.request.records_source:
         raise ValueError("the request names no records source (sample:NAME, folder:PATH or "
@@ -113,19 +128,21 @@ def write_evidence(outcome: ErasureOutcome, out: str | Path, *, ledger: Path | N
                          "keep it elsewhere (WORKBENCH_KEY)")
     witness = witness if witness is not None else default_witness_path()
     request, gold = outcome.request, outcome.gold
-    written: list[Path] = []
+    ledger = Path(ledger or default_ledger_path())
     secret, forget = new_secret(), outcome.forget
     positions, rows = source_rows(request.records_source, forget)
     vault_id, vault_sha = seal_vault(VaultContents(secret, tuple(forget.ids), positions, rows))
     until = (dt.datetime.now(dt.UTC) + dt.timedelta(days=window_days)).strftime(
         "%Y-%m-%dT%H:%M:%SZ")
+    staging = new_staging(out, vault_id=vault_id, ledger=ledger)
+    committed = False
     try:
-        files = {k: out / v for k, v in FILES.items()}
-        gold_paths = [out / GOLD_FILE.format(k=k) for k in range(gold.count if gold else 0)]
-        out.mkdir(parents=True, exist_ok=True)
-        written.append(save_model(outcome.unlearned.model, files["model"]))
+        files = {k: staging / v for k, v in FILES.items()}
+        gold_paths = [staging / GOLD_FILE.format(k=k)
+                      for k in range(gold.count if gold else 0)]
+        save_model(outcome.unlearned.model, files["model"])
         for path, net in zip(gold_paths, gold.models if gold else (), strict=True):
-            written.append(save_model(net, path))
+            save_model(net, path)
             files[path.stem] = path
         record = build_record(
             unlearned=outcome.unlearned, audit_result=outcome.audit, forget=outcome.forget,
@@ -139,16 +156,13 @@ def write_evidence(outcome: ErasureOutcome, out: str | Path, *, ledger: Path | N
             operator=operator, approver=approver, started_at=outcome.started_at,
             command=redact_ids(command), attempts=outcome.attempts, secret=secret,
             vault=(vault_id, vault_sha, until))
-        with append_session(ledger or default_ledger_path(), key, witness=witness) \
-                as (seq, prev, append):
+        with append_session(ledger, key, witness=witness) as (seq, prev, append):
             record = sign_record(record.sealed(ledger_sequence=seq, previous_sha256=prev), key)
-            written.append(save_record(record, files["record"]))
+            save_record(record, files["record"])
             planned = planned_renderer(pdf_renderer)
-            written.append(write_html(record, files["html"], pdf_renderer=planned,
-                                      figures=figures))
+            write_html(record, files["html"], pdf_renderer=planned, figures=figures)
             used = write_pdf(record, files["pdf"], html_path=files["html"],
                              renderer=pdf_renderer)
-            written.append(files["pdf"])
             if used != planned:
                 write_html(record, files["html"], pdf_renderer=used, figures=figures)
             append("record", record.to_dict(), record.integrity.record_sha256)
@@ -156,18 +170,17 @@ def write_evidence(outcome: ErasureOutcome, out: str | Path, *, ledger: Path | N
                              actor=operator, at=utc_now(), reason="", override="",
                              details={name: sha256_file(files[name]) for name in ("html", "pdf")})
             append("event", reported.to_dict(), reported.body_hash())
+        committed = True
+        superseded = publish(staging, out)
     except BaseException:
-        for path in written:
-            with contextlib.suppress(FileNotFoundError):
-                path.unlink()
-        shred_vault(vault_id)  # no record names it: nothing may keep the erased rows
+        if not committed:  # after the commit the staged evidence is kept and published later
+            shutil.rmtree(staging, ignore_errors=True)
+            shred_vault(vault_id)  # no record names it: nothing may keep the erased rows
         raise
-    for stale in out.glob(GOLD_FILE.format(k="*")):  # --force: no gold file of an earlier run
-        if stale not in gold_paths:
-            stale.unlink()
+    files = {name: out / path.name for name, path in files.items()}
     purged = None
     if purge:
         cache = Path(request.cache_dir) if request.cache_dir else default_cache_dir()
         purged = purge_trained_on(table_sha256(request.table),
                                   request.table.positions(outcome.forget.ids), cache)
-    return Evidence(record, files, used, purged)
+    return Evidence(record, files, used, purged, superseded)

@@ -10,6 +10,7 @@ from typing import Any
 import pandas as pd
 from torch import nn
 
+from workbench.errors import IntegrityError  # a file that does not match its hash
 from workbench.hashing import record_sha256, sha256_file, weights_sha256
 from workbench.models import load_model
 from workbench.records import RESERVED_COLUMNS, RecordTable, TrainRecipe, parse_membership
@@ -19,10 +20,6 @@ from workbench.schema import encoder_from_dict
 
 MANIFEST_VERSION = 1
 FILES = ("records", "preprocessing", "weights")
-
-
-class IntegrityError(ValueError):
-    """A file does not match the hash its manifest or record promises."""
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ import torch
 from torch import nn
 
 from workbench.device import memory_layout, resolve_device
+from workbench.errors import DivergenceError
 from workbench.hashing import weights_sha256
 from workbench.models.fit import fit_to_records, unwrap
 from workbench.records import ForgetSet, RecordSet
@@ -103,7 +104,7 @@ def _check_finite(model: nn.Module, method: str) -> None:
     bad = [name for name, p in model.state_dict().items()
            if p.is_floating_point() and not torch.isfinite(p).all()]
     if bad:
-        raise ValueError(f"method {method!r} diverged: non-finite values in {bad[:3]}; "
+        raise DivergenceError(f"method {method!r} diverged: non-finite values in {bad[:3]}; "
                            "lower its learning rate. The original model is untouched.")
 
 

@@ -1,0 +1,76 @@
+"""A user's own ``nn.Module`` class, named by import path (``package.module:Class``).
+
+The class path and its constructor arguments are what the evidence records about a user's
+architecture (the built-in ones record their ``spec``). Importing a class runs its module's
+code, so a verifier imports one only when told to (``workbench verify --model-class``), never
+because a record or a model file names it.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+from typing import Any
+
+from torch import nn
+
+from workbench.errors import InputError
+
+ATTRIBUTE = "_workbench_class"  # set on instances built here: {"class": ..., "kwargs": ...}
+
+
+def class_path(model: nn.Module) -> str:
+    """``module:QualName`` of ``model``'s class."""
+    return f"{type(model).__module__}:{type(model).__qualname__}"
+
+
+def import_class(path: str) -> type[nn.Module]:
+    """The ``nn.Module`` subclass at ``path`` (``package.module:Class``)."""
+    module_name, _, name = path.partition(":")
+    if not module_name or not name:
+        raise InputError(f"model class {path!r} must read package.module:Class")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as error:
+        raise InputError(f"model class {path!r}: module {module_name!r} cannot be imported "
+                         f"({error}); put its folder on PYTHONPATH or pip-install its "
+                         "package") from None
+    target: Any = module
+    for part in name.split("."):
+        target = getattr(target, part, None)
+        if target is None:
+            raise InputError(f"model class {path!r}: {module_name} has no {name!r}")
+    if not (isinstance(target, type) and issubclass(target, nn.Module)):
+        raise InputError(f"model class {path!r} is not a torch.nn.Module subclass")
+    return target
+
+
+def parse_kwargs(text: str | None) -> dict[str, Any]:
+    """Constructor arguments given as a JSON object (None or empty: none)."""
+    if not text:
+        return {}
+    try:
+        kwargs = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise InputError(f"--model-kwargs must be a JSON object: {error}") from None
+    if not isinstance(kwargs, dict):
+        raise InputError("--model-kwargs must be a JSON object, e.g. '{\"width\": 64}'")
+    return kwargs
+
+
+def build_user_model(path: str, kwargs: dict[str, Any] | None = None) -> nn.Module:
+    """A fresh instance of the class at ``path``, remembering how it was built."""
+    cls = import_class(path)
+    try:
+        model = cls(**(kwargs or {}))
+    except TypeError as error:
+        raise InputError(f"model class {path!r} cannot be built with arguments "
+                         f"{kwargs or {}}: {error}; pass --model-kwargs") from None
+    setattr(model, ATTRIBUTE, {"class": path, "kwargs": dict(kwargs or {})})
+    return model
+
+
+def user_architecture(model: nn.Module) -> dict[str, Any] | None:
+    """``{"class": ..., "kwargs": ...}`` for a model built by :func:`build_user_model`."""
+    built = getattr(model, ATTRIBUTE, None)
+    return dict(built) if built else None
