@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 
 import pandas as pd
@@ -9,10 +10,12 @@ import pytest
 
 import workbench as wb
 from workbench.evidence import load_record, verify_ledger
+from workbench.labels import label_for_method
 from workbench.pipeline import run as pipeline_run
-from workbench.widgets import ErasureApp, figures, run_erasure
+from workbench.widgets import ErasureApp, RunPanel, figures, run_erasure
 from workbench.widgets.export import operator_name
 from workbench.widgets.method import MethodPanel
+from workbench.widgets.run import stage_words, staged
 
 FAST = {"steps": 20, "min_steps": 0, "inversion_steps": 5, "proxies": 256}
 
@@ -92,8 +95,6 @@ def test_finder_errors_are_messages_and_keep_the_selection(clinic_app):
     f.pasted.value = "no-such-id"
     f.add_pasted_button.click()
     assert "not in table" in f.messages.error and clinic_app.forget is before
-    f.query.value = "age >"
-    assert "cannot evaluate query" in f.messages.error
     f.query.value = ""
     f.whole_class_button.click()
     assert "choose a class" in f.messages.error
@@ -102,15 +103,40 @@ def test_finder_errors_are_messages_and_keep_the_selection(clinic_app):
     assert clinic_app.forget.is_class_request and f.messages.error is None
 
 
+INTERNALS = ("Error:", "Traceback", "pandas", "Visitor", "numexpr", "dtype", "<unknown>",
+             "mat1", "FileNotFoundError", "PermissionError", "OSError")
+
+
+@pytest.mark.parametrize("query, says", [
+    ("age >", "could not be read"), ("agee > 5", "'agee', which is not a column"),
+    ("age > \"x\"", "another kind"), ("age >> 3", "could not be read"),
+    ("age", "true or false")])
+def test_a_malformed_condition_is_said_next_to_the_field_and_clears_the_count(
+        clinic_app, query, says):
+    f = clinic_app.finder
+    f.query.value = "age > 50"
+    assert f.count.value and f.matches.options and f.query_error is None
+    f.query.value = query
+    assert says in f.query_error and says in html.unescape(f.query_hint.value)
+    assert not any(word in f.query_error for word in INTERNALS), f.query_error
+    assert f.count.value == "" and f.matches.options == () and f.preview.value == ""
+    assert f.messages.error is None  # said once, next to the field, not far below
+    f.query.value = "age > 50"
+    assert f.query_error is None and f.query_hint.value == "" and f.count.value
+
+
 def test_method_panel_renders_params_with_bounds_and_defaults():
     panel = MethodPanel()
     spec, proxies = panel.controls["proxies"]
     assert proxies.value == spec.default and f"(from {spec.low} to {spec.high})" in proxies.tooltip
     proxies.value = 10**7  # outside its bounds: refused with them, never clamped
-    with pytest.raises(ValueError, match="proxies"):
+    hint = panel.fields["proxies"].hint.value
+    assert "Synthetic stand-in records" in hint and "1000000" in hint and "'proxies'" not in hint
+    with pytest.raises(ValueError, match="Synthetic stand-in records"):
         panel.settings()
     assert proxies.value == 10**7
     proxies.value = spec.default
+    assert panel.fields["proxies"].hint.value == ""
     assert panel.controls["optimizer"][1].options == ("sgd", "adam")
     assert panel.params() == {}
     proxies.value = 512
@@ -118,12 +144,60 @@ def test_method_panel_renders_params_with_bounds_and_defaults():
     panel.controls["sigma"][1].value = "0.5"
     assert panel.params() == {"proxies": 512, "steps": 50, "sigma": 0.5}
     panel.method.value = "scrub"
-    assert "msteps" in panel.controls and "forget_and_retain" in panel.summary.value
+    assert "msteps" in panel.controls and "kept training records" in panel.summary.value
     panel.reset_button.click()
     assert panel.params() == {}
 
 
-def test_run_shows_results_and_failure_keeps_them(clinic_app, monkeypatch):
+@pytest.mark.parametrize("method", wb.available_methods())
+def test_the_method_picker_speaks_in_words(method):
+    """Labels, not registry names; every parameter with a label, a tooltip and its unit;
+    rarely used ones folded under Advanced."""
+    panel = MethodPanel(method)
+    shown = dict(panel.method.options)
+    assert shown[label_for_method(method).label] == method and panel.method.value == method
+    assert label_for_method(method).explanation in panel.summary.value.replace("&#x27;", "'")
+    assert "<code>" not in panel.summary.value
+    for name, (spec, widget) in panel.controls.items():
+        assert widget.description == spec.label and spec.label != name, name
+        assert widget.tooltip and spec.help in widget.tooltip, name
+        assert spec.unit or spec.choices, f"{method}.{name} has no unit"
+        row = panel.fields[name].widget
+        where = panel.advanced_box.children if spec.advanced else panel.params_box.children
+        assert row in where, name
+    if method == "synthetic":
+        assert len(panel.params_box.children) <= 5 < len(panel.advanced_box.children)
+    for w in (panel.device, panel.gold, panel.gold_models, panel.attacks,
+              panel.reference_models):
+        assert w.tooltip, w.description
+    assert [label for label, _ in panel.attacks.options] == [
+        "loss attack", "RMIA attack", "LiRA attack"]
+
+
+def test_lira_with_two_shadow_models_is_refused_before_any_work(clinic_app, monkeypatch):
+    a = clinic_app
+    _select_two(a)
+    a.method.attacks.value = ("loss", "lira")
+    a.method.reference_models.value = 2
+    hint = a.method.reference_field.hint.value
+    assert "LiRA attack needs at least 4 shadow models" in hint  # said as it is typed
+
+    def no_work(*args, **kwargs):
+        raise AssertionError("the run started")
+
+    monkeypatch.setattr(pipeline_run, "unlearn", no_work)
+    a.run.run_button.click()
+    assert "at least 4 shadow models" in a.run.messages.error and a.outcome is None
+    a.method.reference_models.value = 3
+    a.method.attacks.value = ("loss", "rmia")
+    assert "even number" in a.method.reference_field.hint.value
+    a.method.reference_models.value = 4
+    assert a.method.reference_field.hint.value == ""
+    a.method.gold_models.value = 1
+    assert "at least 2 retrained models" in a.method.gold_field.hint.value
+
+
+def test_run_shows_results_and_a_new_action_clears_them(clinic_app, monkeypatch):
     a = clinic_app
     a.run.run_button.click()
     assert "select the records" in a.run.messages.error and a.outcome is None
@@ -134,20 +208,36 @@ def test_run_shows_results_and_failure_keeps_them(clinic_app, monkeypatch):
     first = a.outcome
     assert first is not None and "verdict" in a.run.status.value
     assert len(a.results.titles()) == 3 and "Erasure verdict" in a.results.scorecard.value
-    a.method.controls["sigma"][1].value = "nonsense"
+    assert "Data-free overwrite" in a.run.status.value  # the label, not "synthetic"
+    a.method.controls["sigma"][1].value = "nonsense"  # the settings changed: result cleared
+    assert a.outcome is None and "was cleared" in a.results.header.value
+    assert a.results.titles() == [] and a.results.scorecard.value == ""
+    assert "must be a number" in a.method.fields["sigma"].hint.value
     a.run.run_button.click()
-    assert "must be a number" in a.run.messages.error and a.outcome is first
+    assert "must be a number" in a.run.messages.error and a.outcome is None
 
     def boom(*args, **kwargs):
         raise RuntimeError("the GPU caught fire")
 
     a.method.controls["sigma"][1].value = ""
+    a.run.run_button.click()
+    assert a.outcome is not None
     monkeypatch.setattr(pipeline_run, "unlearn", boom)
-    a.run.run_button.click()  # raised inside the handler: must surface in the panel
+    a.run.run_button.click()  # a new run takes the old result off first
     assert a.run.messages.error == "RuntimeError: the GPU caught fire"
     assert "Failed" in a.run.status.value and a.run.progress.bar_style == "danger"
-    assert a.outcome is first and len(a.results.titles()) == 3
+    assert a.outcome is None and a.results.titles() == []
     assert not a.run.run_button.disabled and a.run.cancel_button.disabled
+
+
+def test_changing_the_records_clears_the_result(clinic_app):
+    a = clinic_app
+    _select_two(a)
+    _fast(a)
+    a.run.run_button.click()
+    assert a.outcome is not None
+    a.finder.clear_button.click()
+    assert a.outcome is None and "records to forget changed" in a.results.header.value
 
 
 def test_cancel_stops_a_background_run(clinic_app):
@@ -171,8 +261,32 @@ def test_progress_reaches_the_bar(samples):
                 gold_standard=False, progress=lambda f, m: seen.append((f, m)))
     fractions = [f for f, _ in seen]
     assert fractions == sorted(fractions) and fractions[-1] == 1.0
-    assert any(m.startswith("unlearn (synthetic): ") for _, m in seen)
-    assert any(m.startswith("audit: ") for _, m in seen)
+    assert any(m.startswith("erasing with Data-free overwrite (step ") for _, m in seen)
+    assert any(m.startswith("auditing: ") for _, m in seen)
+
+
+def test_progress_speaks_in_words_and_creeps_through_a_quiet_stage():
+    seen, ahead = [], []
+    stage = staged(lambda f, m: seen.append((f, m)), gold=True, ahead=ahead.append)
+    gold = stage("gold standard (8 retrains)")
+    assert seen[-1] == (0.3, "training the gold standard: starting")
+    assert ahead[-1] == pytest.approx(0.3 + 0.5 / 8)  # one retrain's worth of bar ahead
+    gold(1, 8, "gold_standard_0 done (1/8, this process)")
+    assert seen[-1][1] == "training the gold standard (1 of 8 models trained)"
+    audit = stage("audit")
+    audit(2, 4, "reference models")
+    audit(1, 2, "shadow_0 done (1/2, this process)")  # never moves the bar back
+    assert [f for f, _ in seen] == sorted(f for f, _ in seen)
+    assert seen[-1][1] == "auditing (1 of 2 shadow models trained)"
+    assert stage_words("unlearn (jit)") == "erasing with Smoothing around the records (JiT)"
+    panel = RunPanel(lambda: None, lambda outcome: None)
+    panel._ahead(0.5)
+    panel._progress(0.3, "training the gold standard: starting")
+    at = panel._last[0]
+    assert panel.creep(at + 0.2) is None  # reports are frequent: nothing to do
+    value, text = panel.creep(at + 12)
+    assert 0.3 < value < 0.5 and text == "Training the gold standard: starting, 12 s"
+    assert panel.creep(at + 1000)[0] < 0.5  # never reaches the next report
 
 
 def test_export_goes_through_the_pipeline_to_a_new_folder_and_the_ledger(clinic_app, tmp_path):
@@ -236,6 +350,45 @@ def test_own_model_and_records(samples, tmp_path):
     assert a.finder.count.value.startswith(f"{len(a.table.members())} matching")
 
 
+def test_a_model_with_the_wrong_records_is_refused_next_to_the_records_field(samples,
+                                                                            tmp_path):
+    wb.save_model(samples["clinic"].model, tmp_path / "m.safetensors")
+    credit = samples["credit"].records
+    frame = credit.frame
+    frame["label"] = frame["label"].map(dict(enumerate(credit.schema.classes)))
+    frame.to_csv(tmp_path / "r.csv", index=False)
+    a = ErasureApp(None, background=False)
+    a.source.sample.value = "(your own model and records)"
+    a.source.model_path.value = str(tmp_path / "m.safetensors")
+    a.source.records_path.value = str(tmp_path / "r.csv")
+    a.source.load_button.click()
+    said = a.source.hints["records"].value
+    assert "pair the model with the records it was trained on" in said
+    assert not any(word in said for word in INTERNALS), said
+    assert a.table is None and a.source.hints["model"].value == ""
+    a.source.records_path.value = str(tmp_path / "missing.csv")
+    a.source.load_button.click()
+    assert "does not exist" in a.source.hints["records"].value
+
+
+@pytest.mark.parametrize("folder", ["/proc/evidence", "{file}/inside"])
+def test_an_unwritable_export_folder_is_said_in_words_next_to_the_field(
+        clinic_app, tmp_path, folder):
+    a = clinic_app
+    a.export.ledger = tmp_path / "ledger.sqlite"
+    (tmp_path / "a-file").write_text("x")
+    _select_two(a)
+    _fast(a)
+    a.run.run_button.click()
+    a.export.folder.value = folder.format(file=tmp_path / "a-file")
+    a.export.export_button.click()
+    said = a.export.folder_hint.value
+    assert said and "folder" in said or "could not write" in said, said
+    assert not any(word in said for word in INTERNALS), said
+    assert not any(word in a.export.messages.error for word in INTERNALS)
+    assert a.export.listing.value == "" and not (tmp_path / "ledger.sqlite").exists()
+
+
 def test_the_case_panel_records_signed_steps_in_order(clinic_app, tmp_path):
     a = clinic_app
     a.export.ledger = a.case.ledger = tmp_path / "ledger.sqlite"
@@ -262,3 +415,11 @@ def test_the_case_panel_records_signed_steps_in_order(clinic_app, tmp_path):
         assert "color:#cf222e" in panel.view.value and "OVERRIDE" in panel.view.value
     panel.status_button.click()
     assert "now       approved" in panel.view.value
+
+
+def test_finder_filter_matching_every_member_lists_them_all(clinic_app):
+    f = clinic_app.finder
+    f.query.value = "age > -1"  # every member: a filter, not a request to forget all of them
+    assert f.count.value.startswith(f"{len(clinic_app.table.members())} matching")
+    assert not f.messages.error
+    f.query.value = ""

@@ -1,7 +1,10 @@
 """Hyperparameters as data: frozen dataclasses whose fields carry defaults, bounds and help.
 
 Widgets build their controls from :func:`param_specs`; :meth:`Params.from_mapping` turns
-user input into a validated instance.
+user input into a validated instance. Each field also carries what a screen shows: a
+``label`` in words, its ``unit`` and whether it is ``advanced`` (rarely changed, folded away).
+The usual optimiser settings (``lr``, ``epochs``, ``batch_size``, ...) take theirs from
+:data:`STANDARD` unless the field names its own.
 """
 
 from __future__ import annotations
@@ -14,10 +17,33 @@ from typing import Any, ClassVar
 
 
 def param(default: Any, *, low: float | None = None, high: float | None = None,
-          help: str = "", choices: tuple[Any, ...] = ()) -> Any:
-    """A dataclass field with bounds (inclusive), allowed choices and a help text."""
+          help: str = "", choices: tuple[Any, ...] = (), label: str = "", unit: str = "",
+          advanced: bool | None = None) -> Any:
+    """A dataclass field with bounds (inclusive), allowed choices, a help text, and what a
+    screen shows: a label in words, the unit of the number, and whether it is advanced."""
     return dataclasses.field(default=default, metadata={
-        "low": low, "high": high, "help": help, "choices": tuple(choices)})
+        "low": low, "high": high, "help": help, "choices": tuple(choices), "label": label,
+        "unit": unit, "advanced": advanced})
+
+
+class Shown(typing.NamedTuple):
+    """How a screen shows one parameter."""
+
+    label: str
+    unit: str
+    advanced: bool
+
+
+# The optimiser settings most methods share: label, unit, folded away or not.
+STANDARD: dict[str, Shown] = {
+    "lr": Shown("Learning rate", "step size", False),
+    "epochs": Shown("Training passes", "passes over the data", False),
+    "batch_size": Shown("Batch size", "records per step", True),
+    "momentum": Shown("Momentum", "share, 0 to 1", True),
+    "weight_decay": Shown("Weight decay", "pull towards 0 per step", True),
+    "clip": Shown("Gradient clip", "gradient norm (0: none)", True),
+    "temperature": Shown("Softening temperature", "softmax divisor", True),
+}
 
 
 @dataclass(frozen=True)
@@ -32,6 +58,9 @@ class ParamSpec:
     choices: tuple[Any, ...]
     help: str
     integer: bool = False  # the field is annotated ``int`` (or ``int | None``): whole numbers only
+    label: str = ""  # in words, for screens (never the raw field name)
+    unit: str = ""  # of the number ("steps", "share, 0 to 1"); empty for a choice
+    advanced: bool = False  # rarely changed: screens fold it away
 
 
 @dataclass(frozen=True)
@@ -65,9 +94,14 @@ def param_specs(cls: type[Params]) -> list[ParamSpec]:
     for f in dataclasses.fields(cls):
         meta = f.metadata
         kind = type(f.default).__name__ if f.default is not None else "optional"
+        shown = STANDARD.get(f.name, Shown(f.name.replace("_", " "), "", False))
+        advanced = meta.get("advanced")
         out.append(ParamSpec(f.name, f.default, kind, meta.get("low"), meta.get("high"),
                              meta.get("choices", ()), meta.get("help", ""),
-                             integer=_is_integer_annotation(f.type)))
+                             integer=_is_integer_annotation(f.type),
+                             label=meta.get("label") or shown.label,
+                             unit=meta.get("unit") or shown.unit,
+                             advanced=shown.advanced if advanced is None else advanced))
     return out
 
 

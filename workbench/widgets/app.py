@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import ipywidgets as W
+import numpy as np
 from torch import nn
 
 from workbench.audit.gold import DEFAULT_GOLD_COUNT
@@ -35,23 +36,34 @@ class ErasureApp:
                  attacks: tuple[str, ...] = ("loss",), reference_models: int = 4,
                  gold_standard: bool = True, gold_models: int = DEFAULT_GOLD_COUNT,
                  seed: int = 0, background: bool = True, ledger: Path | None = None,
-                 export_folder: str = "evidence") -> None:
+                 export_folder: str = "evidence", demo_records: int = 0,
+                 demo_seed: int = 7) -> None:
         self.seed = seed
+        self.demo_records, self.demo_seed = demo_records, demo_seed
         self.model: nn.Module | None = None
         self.table: RecordTable | None = None
         self.name = sample or "model"
         self.source = SourcePanel(sample, on_load=self._loaded)
-        self.finder = RecordFinder()
+        self.finder = RecordFinder(on_change=lambda _forget: self._stale(
+            "The records to forget changed"))
         self.method = MethodPanel(method, attacks=attacks, reference_models=reference_models,
                                   gold_standard=gold_standard, gold_models=gold_models)
         self.results = ResultsPanel()
-        self.run = RunPanel(self.request, self.results.show, background=background)
+        self.method.on_change = lambda: self._stale("The method or its settings changed")
+        self.run = RunPanel(self.request, self.results.show, background=background,
+                            on_start=lambda: self.results.clear(
+                                "Running: the result appears here when the run ends."))
         self.export = ExportPanel(lambda: self.results.outcome,
                                   lambda: (self.model, self.table), folder=export_folder,
                                   ledger=ledger)
         self.case = CasePanel(ledger=ledger)
+        self.demo_button = W.Button(
+            description=f"Run a demo request ({demo_records} random records)", icon="play",
+            layout={"width": "auto", "display": "" if demo_records else "none"},
+            tooltip="selects that many training records at random and presses Run, as you would")
+        self.demo_button.on_click(self.demo)
         self.widget = W.VBox([
-            W.HTML("<h2>Erasure request</h2>"),
+            W.HTML("<h2>Erasure request</h2>"), self.demo_button,
             _section("1. Model and records", self.source.widget),
             _section("2. Records to forget", self.finder.widget),
             _section("3. Method", self.method.widget),
@@ -64,10 +76,30 @@ class ErasureApp:
 
     def _loaded(self, model: nn.Module, table: RecordTable, name: str) -> None:
         self.model, self.table, self.name = model, table, name
-        self.finder.set_table(table)
         if self.results.outcome is not None:  # never leave another model's result on screen
             self.results.clear(f"Loaded {name}: the previous result belonged to other records "
                                "or another model and was cleared. Run a request to see one.")
+            self.export.clear()
+        self.finder.set_table(table)
+
+    def demo(self, _button: W.Button | None = None) -> None:
+        """Select ``demo_records`` training records at random (``demo_seed``) and press Run."""
+        if self.table is None:
+            self.run.messages.show_error("load a model and its records first (step 1)")
+            return
+        members = self.table.members().ids
+        ids = np.random.default_rng(self.demo_seed).choice(
+            members, min(self.demo_records, len(members)), replace=False)
+        self.finder.pasted.value = "\n".join(ids)
+        self.finder.add_pasted_button.click()
+        self.run.run_button.click()
+
+    def _stale(self, what: str) -> None:
+        """An input changed: the result on screen no longer describes it."""
+        if self.results.outcome is not None and not self.run.running:
+            self.results.clear(f"{what} after the last run, so its result was cleared. "
+                               "Press Run to see the result of the request as it is now.")
+            self.export.clear()
 
     @property
     def forget(self) -> ForgetSet | None:

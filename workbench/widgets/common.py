@@ -18,7 +18,11 @@ class Cancelled(Exception):
 
 
 def readable(error: BaseException) -> str:
-    """One or two lines a person can act on: the message, not the traceback."""
+    """One or two lines a person can act on: the message, not the traceback (a file error
+    says which file and why, in words, without the exception's class)."""
+    if isinstance(error, OSError) and error.strerror:
+        where = f" {error.filename}" if error.filename else ""
+        return f"could not write or read{where}: {error.strerror.lower()}"
     message = str(error).strip() or type(error).__name__
     kind = "" if isinstance(error, ValueError | Cancelled) else f"{type(error).__name__}: "
     return f"{kind}{message}"

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import ipywidgets as W
 
-from workbench.pipeline import ErasureOutcome, Evidence, write_evidence
-from workbench.widgets.common import Messages, guarded
+from workbench.pipeline import ErasureOutcome, Evidence, check_writable, write_evidence
+from workbench.widgets.common import Messages, guarded, readable
 
 Loaded = Callable[[], tuple[object, object]]  # -> (model, table) loaded now
 
@@ -57,18 +57,44 @@ class ExportPanel:
                  folder: str = "evidence", ledger: Path | None = None) -> None:
         self.get_outcome, self.loaded, self.ledger = get_outcome, loaded, ledger
         self.messages = Messages()
-        self.folder = W.Text(value=folder, description="Folder",
+        self.folder = W.Text(value=folder, description="Folder", continuous_update=False,
                              tooltip="each export goes to a new folder inside this one")
+        self.folder_hint = W.HTML()  # a folder that cannot be written, said next to it
+        self.folder.observe(self._folder_changed, names="value")
         self.export_button = W.Button(description="Export evidence", icon="download")
         self.export_button.on_click(self.export)
         self.files: dict[str, Path] = {}
         self.listing = W.HTML()
-        self.widget = W.VBox([self.folder, self.export_button,
+        self.widget = W.VBox([W.HBox([self.folder, self.folder_hint]), self.export_button,
                               self.listing, self.messages.widget])
+
+    def clear(self) -> None:
+        """Take the last export's listing off the screen (its result is gone)."""
+        self.listing.value, self.files = "", {}
+        self.messages.clear()
+
+    def check_folder(self) -> None:
+        """Refuse, next to the field and in words, a folder that cannot be written."""
+        self.folder_hint.value = ""
+        try:
+            folder = self.folder.value.strip()
+            if not folder:
+                raise ValueError("name a folder for the evidence")
+            check_writable(Path(folder), "folder")
+        except ValueError as error:
+            self.folder_hint.value = ("<span class='wb-field-error' style='color:#cf222e'>"
+                                      f"{html.escape(str(error))}</span>")
+            raise
+
+    @guarded
+    def _folder_changed(self, _change: dict | None = None) -> None:
+        self.clear()
+        self.check_folder()
 
     @guarded
     def export(self, _button: W.Button | None = None) -> None:
-        self.listing.value, self.files = "", {}
+        self.clear()
+        self.check_folder()
         outcome = self.get_outcome()
         if outcome is None:
             raise ValueError("nothing to export yet: run an erasure first")
@@ -76,7 +102,12 @@ class ExportPanel:
         if outcome.request.model is not model or outcome.request.table is not table:
             raise ValueError("the result on screen was made with another model or records "
                              "than the ones loaded now; run the request again before exporting")
-        written = export_evidence(outcome, self.folder.value, ledger=self.ledger)
+        try:
+            written = export_evidence(outcome, self.folder.value, ledger=self.ledger)
+        except OSError as error:  # a folder the checks could not foresee (e.g. /proc, a race)
+            self.folder_hint.value = ("<span class='wb-field-error' style='color:#cf222e'>"
+                                      f"{html.escape(readable(error))}</span>")
+            raise
         self.files = written.files
         items = "".join(f"<li>{html.escape(k)}: {_download(p)}</li>"
                         for k, p in written.files.items())

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import html
+import re
 from collections.abc import Callable
 from pathlib import Path
+from typing import NoReturn
 
 import ipywidgets as W
 import pandas as pd
@@ -11,10 +14,31 @@ from torch import nn
 
 import workbench as wb
 from workbench.evidence.selection import Selection
+from workbench.models.fit import fit_to_records
 from workbench.records import ForgetSet, RecordTable
-from workbench.widgets.common import Messages, guarded
+from workbench.widgets.common import Messages, guarded, readable
 
 OWN = "(your own model and records)"
+FIELD_ERROR = "<span class='wb-field-error' style='color:#cf222e'>{}</span>"
+
+
+def query_problem(query: str, columns: list[str], error: Exception) -> str:
+    """A condition the records could not evaluate, in words (no pandas internals)."""
+    cause = str(error)
+    shown = ", ".join(columns[:12]) + (", …" if len(columns) > 12 else "")
+    unknown = re.search(r"name '(\w+)' is not defined", cause)
+    if unknown:
+        return (f"the condition names {unknown[1]!r}, which is not a column; the columns are "
+                f"{shown}")
+    if "comparison between" in cause or "not supported between" in cause:
+        return ("the condition compares a column with a value of another kind (a number with "
+                "text?); write numbers without quotes, text in quotes")
+    if "matched no training records" in cause or "must be a condition" in cause:
+        return cause
+    return (f"the condition {query!r} could not be read; write it like: age > 50 and gender "
+            f"== 0, with the columns {shown}, numbers, ==, !=, <, >, and, or, not")
+
+
 MAX_ROWS = 200
 PREVIEW_ROWS = 20
 
@@ -29,11 +53,17 @@ class SourcePanel:
         self.messages = Messages()
         self.sample = W.Dropdown(options=[*names, OWN], value=sample if sample in names else None,
                                  description="Model")
-        self.model_path = W.Text(placeholder="model.safetensors", description="Model file")
-        self.records_path = W.Text(placeholder="records.csv", description="Records file")
+        self.model_path = W.Text(placeholder="model.safetensors", description="Model file",
+                                 tooltip="the trained model's weights (safetensors)")
+        self.records_path = W.Text(placeholder="records.csv", description="Records file",
+                                   tooltip="the records the model was trained on, as CSV")
         self.columns = W.Text(value="record_id, label, member", description="id, label, member",
-                              style={"description_width": "initial"})
-        self.own = W.VBox([self.model_path, self.records_path, self.columns],
+                              style={"description_width": "initial"},
+                              tooltip="the names of the id, label and member columns")
+        self.hints = {name: W.HTML() for name in ("model", "records", "columns")}
+        self.own = W.VBox([W.HBox([self.model_path, self.hints["model"]]),
+                           W.HBox([self.records_path, self.hints["records"]]),
+                           W.HBox([self.columns, self.hints["columns"]])],
                           layout={"display": "none"})
         self.load_button = W.Button(description="Load", icon="folder-open")
         self.load_button.on_click(self.load)
@@ -48,8 +78,13 @@ class SourcePanel:
     def _toggle_own(self, change: dict) -> None:
         self.own.layout.display = "" if change["new"] == OWN else "none"
 
+    def _field_error(self, field: str | None, text: str = "") -> None:
+        for name, hint in self.hints.items():
+            hint.value = FIELD_ERROR.format(html.escape(text)) if name == field else ""
+
     @guarded
     def load(self, _button: W.Button | None = None) -> None:
+        self._field_error(None)
         if self.sample.value == OWN:
             model, table, name = self._load_own()
             id_col, label_col, member_col = (c.strip() for c in self.columns.value.split(","))
@@ -71,17 +106,34 @@ class SourcePanel:
             self.on_load(model, table, name)
 
     def _load_own(self) -> tuple[nn.Module, RecordTable, str]:
+        """Both files, each checked, and the model checked against the records; an error is
+        said next to the field it concerns (and raised)."""
         model_path, records_path = Path(self.model_path.value), Path(self.records_path.value)
         for label, path in (("model", model_path), ("records", records_path)):
             if not path.is_file():
-                raise ValueError(f"the {label} file {str(path)!r} does not exist")
+                self._refuse(label, f"the {label} file {str(path)!r} does not exist")
         columns = [c.strip() for c in self.columns.value.split(",")]
         if len(columns) != 3:
-            raise ValueError("name three columns: id, label, member (e.g. 'record_id, label, "
-                             "member')")
-        table = RecordTable.from_csv(records_path, id_column=columns[0],
-                                     label_column=columns[1], member_column=columns[2])
-        return wb.load_model(model_path), table, records_path.stem
+            self._refuse("columns", "name three columns: id, label, member (e.g. 'record_id, "
+                         "label, member')")
+        try:
+            table = RecordTable.from_csv(records_path, id_column=columns[0],
+                                         label_column=columns[1], member_column=columns[2])
+        except (ValueError, OSError) as error:
+            self._refuse("records", readable(error))
+        try:
+            model = wb.load_model(model_path)
+        except (ValueError, OSError) as error:
+            self._refuse("model", readable(error))
+        try:
+            fit_to_records(model, table)  # a dry run on two records: the pair belongs together
+        except ValueError as error:
+            self._refuse("records", readable(error))
+        return model, table, records_path.stem
+
+    def _refuse(self, field: str, text: str) -> NoReturn:
+        self._field_error(field, text)
+        raise ValueError(text)
 
 
 class RecordFinder:
@@ -97,6 +149,8 @@ class RecordFinder:
         self.klass = W.Dropdown(options=[("any class", None)], description="Class")
         self.query = W.Text(placeholder="e.g. age > 50 and gender == 0", description="Attribute",
                             continuous_update=False)
+        self.query_hint = W.HTML()  # a condition that cannot be read, said next to it
+        self.query_error: str | None = None
         self.matches = W.SelectMultiple(options=[], rows=8, description="Matches",
                                         layout={"width": "95%"})
         self.count = W.HTML()
@@ -117,7 +171,8 @@ class RecordFinder:
         for w in (self.search, self.klass, self.query):
             w.observe(self.refresh, names="value")
         self.widget = W.VBox([
-            W.HBox([self.search, self.klass, self.query]), self.count, self.matches,
+            W.HBox([self.search, self.klass, self.query]), self.query_hint, self.count,
+            self.matches,
             self.preview_box,
             W.HBox([self.add_selected_button, self.add_matching_button,
                     self.whole_class_button]),
@@ -143,18 +198,28 @@ class RecordFinder:
         if self.klass.value is not None:
             frame = frame[frame["label"] == self.klass.value]
         if self.query.value.strip():
-            ids = set(self.table.select(query=self.query.value.strip()).ids)
+            ids = set(self.table.members_where(self.query.value.strip()))
             frame = frame[frame["record_id"].isin(ids)]
         return frame
 
+    def _show_query_error(self, text: str | None) -> None:
+        self.query_error = text
+        self.query_hint.value = FIELD_ERROR.format(html.escape(text)) if text else ""
+
     @guarded
     def refresh(self, _change: dict | None = None) -> None:
+        self._show_query_error(None)
         try:
             frame = self.matching()
         except ValueError as error:
-            if "matched no training records" not in str(error):
+            if not self.query.value.strip() or self.table is None:
                 raise
-            frame = self.table.frame.iloc[:0]
+            columns = [c for c in self.table.frame.columns if c != "member"]
+            self._show_query_error(query_problem(self.query.value.strip(), columns, error))
+            self.count.value, self.preview.value = "", ""  # no stale count or table
+            self.matches.options = []
+            self.messages.clear()
+            return
         classes = self.table.schema.classes
         features = [c for c in frame.columns if c not in ("record_id", "label", "member")][:4]
         self.matches.options = [

@@ -40,9 +40,10 @@ class BadTeacherParams(Params):
     lr: float = param(1e-3, low=1e-7, high=1.0,
                       help="Adam learning rate (paper: 1e-4; scaled to 1e-3, since 1e-4 "
                            "leaves overfit tiny models unchanged)")
-    retain_fraction: float = param(0.3, low=0.0, high=1.0,
-                                   help="share of retain records the student distils on "
-                                        "(paper: 0.3)")
+    retain_fraction: float = param(
+        0.3, low=0.0, high=1.0,
+        label="Share of kept records used", unit="share, 0 to 1", advanced=False,
+        help="share of retain records the student distils on (paper: 0.3)")
     temperature: float = param(1.0, low=0.1, high=100.0, help="KL temperature (paper: 1)")
     batch_size: int = param(256, low=1, high=65_536, help="batch size (paper: 256)")
 

@@ -33,10 +33,15 @@ from workbench.unlearn.params import Params, param
 @dataclass(frozen=True)
 class JiTParams(Params):
     method = "jit"
-    sigma: float = param(0.1, low=1e-6, high=100.0,
-                         help="std of the Gaussian input perturbation, in encoded units "
-                              "(paper: 0.01 VGG, 0.5 ViT; 0.1 for small tabular/8x8 inputs)")
-    n_samples: int = param(25, low=1, high=1_000, help="perturbations per record (paper: 25)")
+    sigma: float = param(
+        0.1, low=1e-6, high=100.0,
+        label="Perturbation size", unit="standard deviation (encoded units)", advanced=False,
+        help="std of the Gaussian input perturbation, in encoded units (paper: 0.01 VGG, 0.5 ViT; "
+             "0.1 for small tabular/8x8 inputs)")
+    n_samples: int = param(
+        25, low=1, high=1_000,
+        label="Perturbations per record", unit="perturbations", advanced=True,
+        help="perturbations per record (paper: 25)")
     lr: float = param(0.1, low=1e-7, high=10.0, help="SGD learning rate (paper: 3e-4 VGG, "
                                                      "0.1 ViT)")
     epochs: int = param(10, low=1, high=500,

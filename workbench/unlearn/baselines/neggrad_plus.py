@@ -29,9 +29,11 @@ from workbench.unlearn.params import Params, param
 @dataclass(frozen=True)
 class NegGradPlusParams(Params):
     method = "neggrad_plus"
-    alpha: float = param(0.99, low=0.0, high=1.0,
-                         help="weight of the retain loss; 1 - alpha weighs the forget ascent "
-                              "(paper: tuned in 0.9-0.999)")
+    alpha: float = param(
+        0.99, low=0.0, high=1.0,
+        label="Weight of repairing", unit="share, 0 to 1", advanced=False,
+        help="weight of the retain loss; 1 - alpha weighs the forget ascent (paper: tuned in "
+             "0.9-0.999)")
     epochs: int = param(5, low=1, high=200, help="passes over the retain set")
     lr: float = param(0.1, low=1e-6, high=10.0,
                       help="SGD learning rate (paper grid 1e-5..1e-1; the top end, because "

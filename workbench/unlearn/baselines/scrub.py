@@ -40,8 +40,10 @@ from workbench.unlearn.params import Params, param
 class ScrubParams(Params):
     method = "scrub"
     epochs: int = param(3, low=1, high=200, help="epochs of min steps on retain (paper: 3)")
-    msteps: int = param(2, low=0, high=200,
-                        help="the first msteps epochs also take max steps on forget (paper: 2)")
+    msteps: int = param(
+        2, low=0, high=200,
+        label="Passes that also push away", unit="passes", advanced=True,
+        help="the first msteps epochs also take max steps on forget (paper: 2)")
     lr: float = param(0.07, low=1e-6, high=10.0,
                       help="SGD learning rate (paper: 5e-4; scaled to 0.07 because the "
                            "student-teacher KL has no gradient at the start on overfit models)")
@@ -49,10 +51,19 @@ class ScrubParams(Params):
     weight_decay: float = param(5e-4, low=0.0, high=1.0, help="SGD weight decay (paper: 5e-4)")
     temperature: float = param(4.0, low=0.1, high=100.0, help="distillation temperature T "
                                                               "(paper: 4)")
-    gamma: float = param(0.99, low=0.0, high=10.0, help="weight of retain CE (paper: 0.99)")
-    alpha: float = param(0.001, low=0.0, high=10.0, help="weight of retain KL (paper: 0.001)")
+    gamma: float = param(
+        0.99, low=0.0, high=10.0,
+        label="Weight of accuracy on kept records", unit="relative weight", advanced=True,
+        help="weight of retain CE (paper: 0.99)")
+    alpha: float = param(
+        0.001, low=0.0, high=10.0,
+        label="Weight of agreeing on kept records", unit="relative weight", advanced=True,
+        help="weight of retain KL (paper: 0.001)")
     batch_size: int = param(128, low=1, high=65_536, help="retain batch size (paper: 128)")
-    forget_batch_size: int = param(32, low=1, high=65_536, help="forget batch size (paper: 32)")
+    forget_batch_size: int = param(
+        32, low=1, high=65_536,
+        label="Forgotten records per step", unit="records per step", advanced=True,
+        help="forget batch size (paper: 32)")
     clip: float = param(3.0, low=0.0, high=1e6,
                         help="gradient-norm clip of every step, 0: none (paper: none; added "
                              "because the scaled lr diverged on class requests)")

@@ -29,13 +29,15 @@ from workbench.unlearn.params import Params, param
 @dataclass(frozen=True)
 class SSDParams(Params):
     method = "ssd"
-    alpha: float = param(10.0, low=0.0, high=1e6,
-                         help="selection threshold: dampen where forget importance exceeds "
-                              "alpha times full-data importance (paper: 10; try 1 for a few "
-                              "random records)")
-    lam: float = param(1.0, low=0.0, high=1e6,
-                       help="dampening constant lambda: scale by min(lambda*imp_D/imp_F, 1) "
-                            "(paper: 1)")
+    alpha: float = param(
+        10.0, low=0.0, high=1e6,
+        label="Selection threshold", unit="times the importance on all data", advanced=False,
+        help="selection threshold: dampen where forget importance exceeds alpha times full-data "
+             "importance (paper: 10; try 1 for a few random records)")
+    lam: float = param(
+        1.0, low=0.0, high=1e6,
+        label="Dampening strength", unit="factor", advanced=False,
+        help="dampening constant lambda: scale by min(lambda*imp_D/imp_F, 1) (paper: 1)")
     batch_size: int = param(64, low=1, high=65_536,
                             help="minibatch size for the importance estimates")
 

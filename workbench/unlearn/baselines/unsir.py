@@ -33,24 +33,47 @@ from workbench.unlearn.params import Params, param
 @dataclass(frozen=True)
 class UNSIRParams(Params):
     method = "unsir"
-    noise_size: int = param(256, low=1, high=65_536, help="noise records per forget class "
-                                                          "(paper: 256)")
-    noise_lr: float = param(0.1, low=1e-6, high=10.0, help="Adam lr for the noise (paper: 0.1)")
-    noise_steps: int = param(40, low=1, high=10_000, help="noise optimisation steps "
-                                                          "(paper: 5 epochs x 8 = 40)")
-    noise_weight: float = param(0.1, low=0.0, high=100.0,
-                                help="weight of the noise norm penalty (paper: 0.1)")
-    noise_repeats: int = param(1, low=1, high=100,
-                               help="copies of each noise record in the impair set (paper: 20; "
-                                    "1 here, or noise swamps small retain sets)")
-    retain_per_class: int = param(1000, low=1, high=1_000_000,
-                                  help="retain records per class used to impair and repair "
-                                       "(paper: 1000)")
-    impair_lr: float = param(0.02, low=1e-7, high=1.0, help="Adam lr, impair (paper: 0.02)")
-    impair_epochs: int = param(1, low=1, high=100, help="impair epochs (paper: 1)")
-    repair_lr: float = param(0.01, low=1e-7, high=1.0, help="Adam lr, repair (paper: 0.01)")
-    repair_epochs: int = param(10, low=0, high=100,
-                               help="repair epochs (paper: 1; 10 here, small retain sets)")
+    noise_size: int = param(
+        256, low=1, high=65_536,
+        label="Noise records per class", unit="records", advanced=True,
+        help="noise records per forget class (paper: 256)")
+    noise_lr: float = param(
+        0.1, low=1e-6, high=10.0,
+        label="Noise learning rate", unit="step size", advanced=True,
+        help="Adam lr for the noise (paper: 0.1)")
+    noise_steps: int = param(
+        40, low=1, high=10_000,
+        label="Noise steps", unit="steps", advanced=True,
+        help="noise optimisation steps (paper: 5 epochs x 8 = 40)")
+    noise_weight: float = param(
+        0.1, low=0.0, high=100.0,
+        label="Noise size penalty", unit="relative weight", advanced=True,
+        help="weight of the noise norm penalty (paper: 0.1)")
+    noise_repeats: int = param(
+        1, low=1, high=100,
+        label="Copies of each noise record", unit="copies", advanced=True,
+        help="copies of each noise record in the impair set (paper: 20; 1 here, or noise swamps "
+             "small retain sets)")
+    retain_per_class: int = param(
+        1000, low=1, high=1_000_000,
+        label="Kept records per class", unit="records", advanced=False,
+        help="retain records per class used to impair and repair (paper: 1000)")
+    impair_lr: float = param(
+        0.02, low=1e-7, high=1.0,
+        label="Damage learning rate", unit="step size", advanced=False,
+        help="Adam lr, impair (paper: 0.02)")
+    impair_epochs: int = param(
+        1, low=1, high=100,
+        label="Damage passes", unit="passes over the data", advanced=True,
+        help="impair epochs (paper: 1)")
+    repair_lr: float = param(
+        0.01, low=1e-7, high=1.0,
+        label="Repair learning rate", unit="step size", advanced=False,
+        help="Adam lr, repair (paper: 0.01)")
+    repair_epochs: int = param(
+        10, low=0, high=100,
+        label="Repair passes", unit="passes over the data", advanced=False,
+        help="repair epochs (paper: 1; 10 here, small retain sets)")
     batch_size: int = param(32, low=1, high=65_536,
                             help="impair/repair batch size (paper: 256; 32 for small sets)")
 
