@@ -14,6 +14,7 @@ import torch
 from cli_toys import run_cli
 from sklearn.datasets import load_breast_cancer
 
+import workbench as wb
 from workbench.errors import InputError
 from workbench.evidence import load_record
 from workbench.models import save_model
@@ -58,6 +59,17 @@ def own(tmp_path, monkeypatch):
     return tmp_path, table.csv_source(csv)
 
 
+@pytest.fixture
+def packed(own):
+    """The same model and records as a model package, written by ``workbench pack``."""
+    root, source = own
+    code, out, err = run_cli("pack", "--model", root / "net.safetensors", "--model-class",
+                             "mymodels:Net", "--model-kwargs", json.dumps({"width": 16}),
+                             "--records", source, "--out", root / "package")
+    assert code == 0, err
+    return root, root / "package"
+
+
 def test_own_class_and_csv_erase_and_verify(own):
     root, source = own
     assert "recipe" not in source and "epochs=20" in source  # the recipe travels with it
@@ -97,3 +109,43 @@ def test_bad_class_paths_are_named(own, path, message):
 def test_bad_constructor_arguments_are_named(own):
     with pytest.raises(InputError, match="cannot be built with arguments"):
         build_user_model("mymodels:Net", {"depth": 3})
+
+
+def test_a_model_package_erases_and_verifies(packed):
+    root, package = packed
+    manifest = json.loads((package / "manifest.json").read_text())
+    assert manifest["architecture"] == {"class": "mymodels:Net", "kwargs": {"width": 16}}
+    assert manifest["recipe"]["epochs"] == 20 and manifest["source_columns"]["label"] == \
+        "diagnosis"
+    code, _, err = run_cli("erase", "--package", package, "--where", "mean_radius > 20",
+                           "--out", root / "o", "--ledger", root / "l.sqlite")
+    assert code == 2 and "--model-class mymodels:Net" in err  # never imported unasked
+    code, _, err = run_cli(
+        "erase", "--package", package, "--model-class", "mymodels:Net",
+        "--where", "diagnosis == 'malignant' and mean_radius > 17", "--out", root / "o",
+        "--ledger", root / "l.sqlite", "--gold-models", "2", "--attacks", "loss",
+        "--pdf-renderer", "matplotlib", "--quiet",
+        "--params", json.dumps({"steps": 20, "min_steps": 0, "inversion_steps": 5}))
+    assert code == 0, err
+    record = load_record(root / "o" / "record.json")
+    assert record.erased.records_source == f"folder:{package}"
+    code, out, err = run_cli("verify", root / "o" / "record.json", "--ledger", root / "l.sqlite",
+                             "--model-class", "mymodels:Net")
+    assert code == 0, out + err
+
+
+def test_pack_refuses_a_used_folder_and_a_table_without_recipe(own, tmp_path):
+    root, _ = own
+    (tmp_path / "used").mkdir()
+    (tmp_path / "used" / "x").write_text("mine")
+    net = build_user_model("mymodels:Net", {"width": 16})
+    table = RecordTable.from_csv(root / "cancer.csv", id_column="patient",
+                                 label_column="diagnosis", member_column="in_training")
+    with pytest.raises(InputError, match="no training recipe"):
+        wb.pack(net, table, tmp_path / "new")
+    with_recipe = RecordTable.from_csv(root / "cancer.csv", id_column="patient",
+                                       label_column="diagnosis", member_column="in_training",
+                                       recipe=RECIPE)
+    with pytest.raises(InputError, match="not an empty folder"):
+        wb.pack(net, with_recipe, tmp_path / "used")
+    assert not (tmp_path / "new").exists() and (tmp_path / "used" / "x").read_text() == "mine"

@@ -4,8 +4,10 @@ from workbench.audit import AuditResult, GoldStandard, VerdictConfig, audit, gol
 from workbench.device import resolve_device
 from workbench.hashing import weights_sha256
 from workbench.models import load_model, save_model
+from workbench.models.user_class import build_user_model
 from workbench.records import ForgetSet, RecordSet, RecordTable, TrainRecipe
 from workbench.samples import Sample, list_samples, load_sample
+from workbench.samples.pack import pack
 from workbench.schema import FeatureSchema, FeatureSpec
 from workbench.unlearn import (
     UnlearnResult,
@@ -21,6 +23,6 @@ __all__ = [
     "UnlearnResult", "available_methods", "get_unlearner", "param_specs", "register_unlearner",
     "unlearn",
     "FeatureSchema", "FeatureSpec", "ForgetSet", "RecordSet", "RecordTable", "Sample",
-    "TrainRecipe", "list_samples", "load_model", "load_sample", "resolve_device", "save_model",
-    "weights_sha256",
+    "TrainRecipe", "build_user_model", "list_samples", "load_model", "load_sample", "pack",
+    "resolve_device", "save_model", "weights_sha256",
 ]

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from workbench.cli_lifecycle import add_lifecycle_commands
+from workbench.cli_pack import add_pack_command
 from workbench.commands import add_evidence_commands
 from workbench.errors import DivergenceError, IntegrityError, exit_code
 from workbench.samples import SAMPLES, list_samples, rebuild_samples
@@ -56,7 +57,8 @@ def build_parser() -> argparse.ArgumentParser:
     rebuild.add_argument("--device", default="cpu", help="train on this device (default cpu)")
     rebuild.set_defaults(run=cmd_rebuild)
     add_evidence_commands(sub)  # erase, verify, ledger verify (workbench/commands.py)
-    add_lifecycle_commands(sub)  # approve, reject, deployed, answered, close, status, key
+    add_lifecycle_commands(sub)
+    add_pack_command(sub)  # workbench pack (workbench/cli_pack.py)
     return parser
 
 

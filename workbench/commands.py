@@ -110,6 +110,10 @@ def _source(args: argparse.Namespace):
     if args.sample:
         sample = load_sample(args.sample, root=args.samples_root)
         return sample.model, sample.records, args.sample, f"sample:{args.sample}", None
+    if args.package:
+        folder = Path(args.package).resolve()
+        table, model = load_records_source(f"folder:{folder}", model_class=args.model_class)
+        return model, table, folder.name, f"folder:{folder}", None
     if not args.records:
         raise ValueError("--model needs --records: a sample name, a sample folder or "
                          "csv:PATH#id=...&label=...&member=... holding the records the model "
@@ -257,6 +261,8 @@ def add_evidence_commands(sub: argparse._SubParsersAction) -> None:
     src = erase.add_mutually_exclusive_group(required=True)
     src.add_argument("--sample", help="a sample model by name (clinic, credit, digits)")
     src.add_argument("--model", type=Path, help="a model file (safetensors); needs --records")
+    src.add_argument("--package", type=Path, help="a model package folder (`workbench pack`): "
+                                                  "model, records and recipe together")
     erase.add_argument("--model-class", help="with --model: your own nn.Module class, "
                                              "package.module:Class (recorded; verify needs it)")
     erase.add_argument("--model-kwargs", help="with --model-class: its constructor arguments "

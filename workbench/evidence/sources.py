@@ -74,9 +74,11 @@ def _with_rows(frame: pd.DataFrame, id_column: str, ids: tuple[str, ...],
 
 
 def load_records_source(source: str, *, samples_root: Path | None = None,
-                        restore: Any = None) -> tuple[RecordTable, nn.Module | None]:
+                        restore: Any = None, model_class: str | None = None
+                        ) -> tuple[RecordTable, nn.Module | None]:
     """The table (and the model shipped with it) a source names; with ``restore`` (a vault's
-    contents) the erased rows are put back first if the data no longer holds them."""
+    contents) the erased rows are put back first if the data no longer holds them.
+    ``model_class``: the user's own class a model package holds (imported only when named)."""
     kind, _, where = source.partition(":")
     if kind == "csv":
         path, columns = parse_csv_source(source)
@@ -93,7 +95,7 @@ def load_records_source(source: str, *, samples_root: Path | None = None,
     if kind == "sample":
         sample = load_sample(where, root=samples_root)
     elif kind == "folder":
-        sample = load_folder(Path(where))
+        sample = load_folder(Path(where), model_class=model_class)
     else:
         raise ValueError(f"unknown records source {source!r}; expected sample:NAME, "
                          "folder:PATH or csv:PATH#id=...&label=...&member=...")

@@ -245,7 +245,8 @@ def verify_record(path: str | Path, *, model_before: Path | None = None,
     try:
         table, shipped = load_records_source(
             record.erased.records_source, samples_root=samples_root,
-            restore=vault if isinstance(vault, VaultContents) else None)
+            restore=vault if isinstance(vault, VaultContents) else None,
+            model_class=model_class)
     except (ValueError, FileNotFoundError):
         if vault is not SHREDDED:
             raise

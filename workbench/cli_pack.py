@@ -1,0 +1,42 @@
+"""``workbench pack``: a model file and its records (a CSV with its recipe) as one model
+package folder, the layout every entry point reads (``--package`` / ``folder:PATH``)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from workbench.evidence.sources import load_records_source
+from workbench.models import load_model
+from workbench.models.user_class import build_user_model, parse_kwargs
+from workbench.samples.pack import pack
+
+
+def cmd_pack(args: argparse.Namespace) -> int:
+    if not args.records.startswith("csv:"):
+        raise ValueError("--records must be csv:PATH#id=COL&label=COL&member=COL&epochs=N"
+                         "&lr=X&batch_size=N (the CSV, its columns and the training recipe)")
+    path, _, spec = args.records[4:].rpartition("#")
+    table, _ = load_records_source(f"csv:{Path(path).resolve()}#{spec}")
+    template = (build_user_model(args.model_class, parse_kwargs(args.model_kwargs))
+                if args.model_class else None)
+    model = load_model(args.model, model=template)
+    manifest = pack(model, table, args.out, name=args.name)
+    print(f"packed {manifest['name']} into {args.out}: {manifest['metrics']['n_records']} "
+          f"records, test accuracy {manifest['metrics']['test_accuracy']}; use --package "
+          f"{args.out}" + (f" --model-class {args.model_class}" if args.model_class else ""))
+    return 0
+
+
+def add_pack_command(sub: argparse._SubParsersAction) -> None:
+    """Register ``workbench pack``."""
+    parser = sub.add_parser("pack", help="a model and its records as one model package folder")
+    parser.add_argument("--model", type=Path, required=True, help="the model file "
+                                                                  "(safetensors)")
+    parser.add_argument("--model-class", help="your own nn.Module class, package.module:Class")
+    parser.add_argument("--model-kwargs", help="its constructor arguments as a JSON object")
+    parser.add_argument("--records", required=True,
+                        help="csv:PATH#id=COL&label=COL&member=COL&epochs=N&lr=X&batch_size=N")
+    parser.add_argument("--out", type=Path, required=True, help="a new folder")
+    parser.add_argument("--name", help="the package's name (default: the CSV's name)")
+    parser.set_defaults(run=cmd_pack)
