@@ -15,6 +15,7 @@ from workbench.records import ForgetSet, RecordTable
 from workbench.widgets.export import ExportPanel
 from workbench.widgets.lifecycle import CasePanel
 from workbench.widgets.method import MethodPanel
+from workbench.widgets.own import retraining_steps
 from workbench.widgets.picker import RecordFinder, SourcePanel
 from workbench.widgets.results import ResultsPanel
 from workbench.widgets.run import Outcome, RunPanel
@@ -116,6 +117,9 @@ class ErasureApp:
         if self.finder.selection is None:
             raise ValueError("select the records to forget first (step 2)")
         s = self.method.settings()
+        self.source.require_recipe(retraining_steps(  # said next to the recipe fields
+            method=s["method"], params=s["params"].to_dict(), gold_standard=s["gold_standard"],
+            attacks=s["attacks"]))
         return ErasureRequest(
             model=self.model, table=self.table, selection=self.finder.selection,
             method=s["method"], params=s["params"].to_dict(), device=s["device"],

@@ -5,8 +5,6 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Callable
-from pathlib import Path
-from typing import NoReturn
 
 import ipywidgets as W
 import pandas as pd
@@ -14,12 +12,15 @@ from torch import nn
 
 import workbench as wb
 from workbench.evidence.selection import Selection
-from workbench.models.fit import fit_to_records
 from workbench.records import ForgetSet, RecordTable
-from workbench.widgets.common import Messages, guarded, readable
+from workbench.widgets.common import Messages, guarded
+from workbench.widgets.own import FIELDS, FILES, PACKAGE, OwnFieldError, open_own
 
 OWN = "(your own model and records)"
 FIELD_ERROR = "<span class='wb-field-error' style='color:#cf222e'>{}</span>"
+FIELD_NOTE = "<span class='wb-field-note' style='color:#555'>{}</span>"
+NO_RECIPE = ("no training recipe: the gold standard and RMIA / LiRA cannot retrain this model; "
+             "give epochs, learning rate and batch size to build them")
 
 
 def query_problem(query: str, columns: list[str], error: Exception) -> str:
@@ -44,7 +45,8 @@ PREVIEW_ROWS = 20
 
 
 class SourcePanel:
-    """A sample model, or your own model file (safetensors) and records file (CSV)."""
+    """A sample model, or your own: a model file (safetensors) with its class and a records
+    file (CSV) with its recipe, or a model package folder (see :mod:`workbench.widgets.own`)."""
 
     def __init__(self, sample: str | None = "clinic",
                  on_load: Callable[[nn.Module, RecordTable, str], None] | None = None) -> None:
@@ -53,86 +55,81 @@ class SourcePanel:
         self.messages = Messages()
         self.sample = W.Dropdown(options=[*names, OWN], value=sample if sample in names else None,
                                  description="Model")
-        self.model_path = W.Text(placeholder="model.safetensors", description="Model file",
-                                 tooltip="the trained model's weights (safetensors)")
-        self.records_path = W.Text(placeholder="records.csv", description="Records file",
-                                   tooltip="the records the model was trained on, as CSV")
-        self.columns = W.Text(value="record_id, label, member", description="id, label, member",
-                              style={"description_width": "initial"},
-                              tooltip="the names of the id, label and member columns")
-        self.hints = {name: W.HTML() for name in ("model", "records", "columns")}
-        self.own = W.VBox([W.HBox([self.model_path, self.hints["model"]]),
-                           W.HBox([self.records_path, self.hints["records"]]),
-                           W.HBox([self.columns, self.hints["columns"]])],
-                          layout={"display": "none"})
+        self.route = W.ToggleButtons(options=[FILES, PACKAGE], value=FILES,
+                                     style={"button_width": "auto"})
+        self.fields = {f.key: W.Text(value=f.value, placeholder=f.placeholder,
+                                     description=f.label, tooltip=f.tooltip,
+                                     style={"description_width": "initial"}) for f in FIELDS}
+        self.model_path, self.records_path = self.fields["model"], self.fields["records"]
+        self.columns = self.fields["columns"]
+        self.hints = {f.key: W.HTML() for f in FIELDS}
+        self.rows = {f.key: W.HBox([self.fields[f.key], self.hints[f.key]]) for f in FIELDS}
+        self.own = W.VBox([self.route, *self.rows.values()], layout={"display": "none"})
         self.load_button = W.Button(description="Load", icon="folder-open")
         self.load_button.on_click(self.load)
         self.sample.observe(self._toggle_own, names="value")
+        self.route.observe(self._show_route, names="value")
+        self._show_route()
         self.model: nn.Module | None = None
         self.table: RecordTable | None = None
-        self.records_source = ""  # as evidence names it: sample:NAME or csv:PATH#columns
-        self.model_file: str | None = None  # the model file loaded (own model only)
+        self.records_source = ""  # as evidence names it: sample:NAME, csv:PATH#..., folder:PATH
+        self.model_file: str | None = None  # the model file loaded (own model file only)
         self.widget = W.VBox([W.HBox([self.sample, self.load_button]), self.own,
                               self.messages.widget])
 
     def _toggle_own(self, change: dict) -> None:
         self.own.layout.display = "" if change["new"] == OWN else "none"
 
-    def _field_error(self, field: str | None, text: str = "") -> None:
+    def _show_route(self, _change: dict | None = None) -> None:
+        for f in FIELDS:
+            shown = f.route is None or f.route == self.route.value
+            self.rows[f.key].layout.display = "" if shown else "none"
+
+    def _field_error(self, field: str | None, text: str = "", *, note: bool = False) -> None:
+        shape = FIELD_NOTE if note else FIELD_ERROR
         for name, hint in self.hints.items():
-            hint.value = FIELD_ERROR.format(html.escape(text)) if name == field else ""
+            hint.value = shape.format(html.escape(text)) if name == field else ""
 
     @guarded
     def load(self, _button: W.Button | None = None) -> None:
         self._field_error(None)
         if self.sample.value == OWN:
-            model, table, name = self._load_own()
-            id_col, label_col, member_col = (c.strip() for c in self.columns.value.split(","))
-            source = table.csv_source(self.records_path.value, id_column=id_col,
-                                      label_column=label_col, member_column=member_col)
-            model_file = str(Path(self.model_path.value).resolve())
+            try:
+                loaded = open_own(self.route.value, {k: w.value for k, w in self.fields.items()})
+            except OwnFieldError as error:
+                self._field_error(error.field, str(error))
+                raise
+            model, table, name = loaded.model, loaded.table, loaded.name
+            source, model_file = loaded.records_source, loaded.model_file
         elif self.sample.value is None:
             raise ValueError("choose a sample model or your own files first")
         else:
-            loaded = wb.load_sample(self.sample.value)
-            model, table, name = loaded.model, loaded.records, loaded.name
-            source, model_file = f"sample:{loaded.name}", None
+            sample = wb.load_sample(self.sample.value)
+            model, table, name = sample.model, sample.records, sample.name
+            source, model_file = f"sample:{sample.name}", None
         self.model, self.table = model, table
         self.records_source, self.model_file = source, model_file
+        if table.recipe is None:
+            self._field_error("epochs", NO_RECIPE, note=True)
         self.messages.note(f"Loaded {name}: {len(table)} records "
                            f"({len(table.members())} training members), "
                            f"classes {', '.join(table.schema.classes)}.")
         if self.on_load is not None:
             self.on_load(model, table, name)
 
-    def _load_own(self) -> tuple[nn.Module, RecordTable, str]:
-        """Both files, each checked, and the model checked against the records; an error is
-        said next to the field it concerns (and raised)."""
-        model_path, records_path = Path(self.model_path.value), Path(self.records_path.value)
-        for label, path in (("model", model_path), ("records", records_path)):
-            if not path.is_file():
-                self._refuse(label, f"the {label} file {str(path)!r} does not exist")
-        columns = [c.strip() for c in self.columns.value.split(",")]
-        if len(columns) != 3:
-            self._refuse("columns", "name three columns: id, label, member (e.g. 'record_id, "
-                         "label, member')")
-        try:
-            table = RecordTable.from_csv(records_path, id_column=columns[0],
-                                         label_column=columns[1], member_column=columns[2])
-        except (ValueError, OSError) as error:
-            self._refuse("records", readable(error))
-        try:
-            model = wb.load_model(model_path)
-        except (ValueError, OSError) as error:
-            self._refuse("model", readable(error))
-        try:
-            fit_to_records(model, table)  # a dry run on two records: the pair belongs together
-        except ValueError as error:
-            self._refuse("records", readable(error))
-        return model, table, records_path.stem
-
-    def _refuse(self, field: str, text: str) -> NoReturn:
-        self._field_error(field, text)
+    def require_recipe(self, steps: list[str]) -> None:
+        """Refuse, next to the recipe fields, a run whose ``steps`` retrain the model when the
+        records carry no training recipe (before any work)."""
+        if self.table is None or self.table.recipe is not None:
+            return
+        if not steps:
+            self._field_error("epochs", NO_RECIPE, note=True)
+            return
+        text = (f"{' and '.join(steps)} {'retrains' if len(steps) == 1 else 'retrain'} the "
+                "model, which needs its training recipe: give epochs, learning rate and batch "
+                "size and press Load again, or run without the gold standard and with the LOSS "
+                "attack only")
+        self._field_error("epochs", text)
         raise ValueError(text)
 
 
