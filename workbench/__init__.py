@@ -12,6 +12,7 @@ from workbench.schema import FeatureSchema, FeatureSpec
 from workbench.unlearn import (
     UnlearnResult,
     available_methods,
+    check_unlearner,
     get_unlearner,
     param_specs,
     register_unlearner,
@@ -20,8 +21,8 @@ from workbench.unlearn import (
 
 __all__ = [
     "AuditResult", "GoldStandard", "VerdictConfig", "audit", "gold_standard",
-    "UnlearnResult", "available_methods", "get_unlearner", "param_specs", "register_unlearner",
-    "unlearn",
+    "UnlearnResult", "available_methods", "check_unlearner", "get_unlearner", "param_specs",
+    "register_unlearner", "unlearn",
     "FeatureSchema", "FeatureSpec", "ForgetSet", "RecordSet", "RecordTable", "Sample",
     "TrainRecipe", "build_user_model", "list_samples", "load_model", "load_sample", "pack",
     "resolve_device", "save_model", "weights_sha256",

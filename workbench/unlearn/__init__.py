@@ -10,9 +10,17 @@ from workbench.unlearn.base import (
     get_unlearner,
     register_unlearner,
 )
+from workbench.unlearn.check import (
+    CheckFailed,
+    CheckReport,
+    ContractFailure,
+    check_unlearner,
+    checks,
+)
 from workbench.unlearn.params import Params, ParamSpec, param, param_specs
 from workbench.unlearn.result import TraceStep, UnlearnResult
 
-__all__ = ["DataAccess", "ParamSpec", "Params", "RunContext", "TraceStep", "UnlearnResult",
-           "Unlearner", "available_methods", "get_unlearner", "param", "param_specs",
+__all__ = ["CheckFailed", "CheckReport", "ContractFailure", "DataAccess", "ParamSpec", "Params",
+           "RunContext", "TraceStep", "UnlearnResult", "Unlearner", "available_methods",
+           "check_unlearner", "checks", "get_unlearner", "param", "param_specs",
            "register_unlearner", "unlearn"]

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import enum
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import ClassVar
 
 import torch
@@ -92,7 +93,9 @@ class Unlearner:
 
     Subclasses set ``name``, ``data_access``, ``Params`` and ``summary``, and implement
     :meth:`unlearn`, which receives a private copy of the model (on ``context.device``)
-    and returns the unlearned model.
+    and returns the unlearned model. ``known_check_failures`` maps a contract of
+    :func:`~workbench.unlearn.check.check_unlearner` the method is known to break
+    (``"seed_drives_randomness"``, or one request: ``"forget_set_moves[class]"``) to why.
     """
 
     name: ClassVar[str]
@@ -100,6 +103,7 @@ class Unlearner:
     Params: ClassVar[type[Params]]
     summary: ClassVar[str] = ""
     class_level_only: ClassVar[bool] = False
+    known_check_failures: ClassVar[Mapping[str, str]] = MappingProxyType({})
 
     def unlearn(self, model: nn.Module, forget: ForgetSet, retain: RecordSet | None, *,
                 params: Params, context: RunContext) -> nn.Module:

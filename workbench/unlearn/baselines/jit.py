@@ -78,6 +78,10 @@ class JiT(Unlearner):
     Params = JiTParams
     summary = ("JiT (zero-shot): smooth the model around forget records by minimising "
                "output change over input change under Gaussian perturbations. Forget data only.")
+    # A known limitation, not a bug: on a whole class JiT lowers the confidence but keeps
+    # every argmax (tiny world: 0.95 -> 0.79).
+    known_check_failures = {"forget_set_moves[class]": "JiT smooths the model around the "
+                            "forget class but keeps its argmax, so class accuracy stays"}
 
     def unlearn(self, model: nn.Module, forget: ForgetSet, retain: RecordSet | None, *,
                 params: JiTParams, context: RunContext) -> nn.Module:
