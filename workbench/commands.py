@@ -48,7 +48,8 @@ class ProgressBar:
 
     def __init__(self, label: str, *, quiet: bool = False, width: int = 24):
         self.label, self.quiet, self.width = label, quiet, width
-        self.start, self.last = time.perf_counter(), None
+        self.start = time.perf_counter()
+        self.last: tuple[int, str] | None = None  # (filled, message) last drawn
         self.tty = sys.stderr.isatty()
         ProgressBar.end_line()
 

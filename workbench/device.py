@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import re
-from typing import Literal
+from typing import Literal, TypeVar
 
 import torch
 
 DeviceChoice = Literal["auto", "cpu", "cuda"]
+M = TypeVar("M", bound=torch.nn.Module)
 
 
 def resolve_device(choice: str | torch.device = "auto") -> torch.device:
@@ -53,3 +54,13 @@ def memory_layout(inputs: torch.Tensor, model: torch.nn.Module) -> torch.memory_
     if inputs.dim() == 4 and isinstance(ours, dict) and ours.get("name") == "cnn":
         return torch.channels_last
     return torch.contiguous_format
+
+
+def to_layout(model: M, layout: torch.memory_format,
+              device: torch.device | None = None) -> M:
+    """``model.to(device, memory_format=layout)`` (in place, returned): its weights in
+    ``layout``, on ``device`` when given."""
+    # torch's stubs give Module.to no memory_format=, which it accepts (torch._C._nn._parse_to)
+    if device is None:
+        return model.to(memory_format=layout)  # type: ignore[call-overload]
+    return model.to(device, memory_format=layout)  # type: ignore[call-overload]

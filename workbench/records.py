@@ -7,7 +7,7 @@ A ``RecordTable`` holds one row per record: ``record_id``, ``label`` (class inde
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -227,11 +227,13 @@ class RecordTable:
             raise ValueError("select exactly one of ids=..., query=... or classes=...")
         ids = [ids] if isinstance(ids, str) else ids  # one id, not its characters
         classes = [classes] if isinstance(classes, str) else classes
+        class_ids: Sequence[int]
         if ids is not None:
             chosen, rule, class_ids = self._select_ids(ids), "by record id", ()
         elif query is not None:
             chosen, rule, class_ids = self._select_query(query), f"query: {query}", ()
         else:
+            assert classes is not None  # exactly one of the three was given (checked above)
             class_ids = self._class_indices(classes)
             mask = self._frame["member"] & self._frame["label"].isin(class_ids)
             chosen = self._ids_where(mask)

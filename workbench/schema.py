@@ -34,6 +34,13 @@ class FeatureSpec:
             raise ValueError(f"feature {self.name!r}: unknown kind {self.kind!r}; "
                              f"use one of {FEATURE_KINDS}")
 
+    def bounds(self) -> tuple[float, float]:
+        """(minimum, maximum) of a numeric feature; ``ValueError`` naming it if one is unset."""
+        if self.minimum is None or self.maximum is None:
+            raise ValueError(f"feature {self.name!r} ({self.kind}) has no numeric range "
+                             f"(minimum {self.minimum!r}, maximum {self.maximum!r})")
+        return float(self.minimum), float(self.maximum)
+
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"name": self.name, "kind": self.kind}
         if self.kind == "categorical":
@@ -187,9 +194,10 @@ class TabularEncoder:
                 discrete.append((col, (0.0, 1.0)))
             else:
                 mean, std = self.means[spec.name], self.stds[spec.name]
+                minimum, maximum = spec.bounds()
                 cont.append(col)
-                lower.append((float(spec.minimum) - mean) / std)
-                upper.append((float(spec.maximum) - mean) / std)
+                lower.append((minimum - mean) / std)
+                upper.append((maximum - mean) / std)
                 spread.append(1.0)
             col += 1
         return InputSpace((col,), tuple(cont), tuple(lower), tuple(upper),
@@ -281,7 +289,8 @@ class ImageEncoder:
 
 
 Encoder = TabularEncoder | ImageEncoder
-_ENCODERS = {"tabular": TabularEncoder, "image": ImageEncoder}
+_ENCODERS: dict[str, type[TabularEncoder] | type[ImageEncoder]] = {
+    "tabular": TabularEncoder, "image": ImageEncoder}
 
 
 def encoder_from_dict(data: dict[str, Any]) -> Encoder:

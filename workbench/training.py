@@ -9,7 +9,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from workbench.device import memory_layout
+from workbench.device import memory_layout, to_layout
 from workbench.models.fit import two_class_logits
 from workbench.records import TrainRecipe
 
@@ -26,21 +26,22 @@ def reinitialise(model: nn.Module, seed: int) -> nn.Module:
     with torch.random.fork_rng(devices=cuda):
         torch.manual_seed(seed)
         for module in fresh.modules():
-            if hasattr(module, "reset_parameters"):
-                module.reset_parameters()
+            reset = getattr(module, "reset_parameters", None)
+            if callable(reset):
+                reset()
     return fresh
 
 
 def make_optimizer(model: nn.Module, recipe: TrainRecipe, *,
                    fused: bool = False) -> torch.optim.Optimizer:
     """The optimizer a recipe names (``adam`` or ``sgd``); ``fused``: one CUDA kernel per step."""
-    extra = {"fused": True} if fused else {}
+    fused_kernel = True if fused else None  # None: torch's default
     if recipe.optimizer == "adam":
         return torch.optim.Adam(model.parameters(), lr=recipe.lr, weight_decay=recipe.weight_decay,
-                                **extra)
+                                fused=fused_kernel)
     if recipe.optimizer == "sgd":
         return torch.optim.SGD(model.parameters(), lr=recipe.lr, momentum=0.9,
-                               weight_decay=recipe.weight_decay, **extra)
+                               weight_decay=recipe.weight_decay, fused=fused_kernel)
     raise ValueError(f"unknown optimizer {recipe.optimizer!r}; use 'adam' or 'sgd'")
 
 
@@ -65,7 +66,7 @@ def train_classifier(model: nn.Module, inputs: torch.Tensor, labels: torch.Tenso
     device = torch.device(device)
     fast = device.type == "cuda" and (amp is None or amp)
     layout = memory_layout(inputs, model)
-    model.to(device, memory_format=layout).train()
+    to_layout(model, layout, device).train()
     if fast and inputs.device.type == "cpu":
         inputs = inputs.pin_memory()
     inputs = inputs.to(device, non_blocking=fast).contiguous(memory_format=layout)
@@ -83,7 +84,7 @@ def train_classifier(model: nn.Module, inputs: torch.Tensor, labels: torch.Tenso
             optimizer.step()
         if progress is not None:
             progress(epoch + 1, recipe.epochs, f"epoch {epoch + 1}/{recipe.epochs}")
-    model.to(memory_format=torch.contiguous_format)  # the layout every other caller expects
+    to_layout(model, torch.contiguous_format)  # the layout every other caller expects
     return model.eval()
 
 
@@ -97,7 +98,7 @@ def predict_logits(model: nn.Module, inputs: torch.Tensor, *,
     """
     layout = memory_layout(inputs, model)
     runner = model if layout == torch.contiguous_format else \
-        copy.deepcopy(model).to(memory_format=layout)
+        to_layout(copy.deepcopy(model), layout)
     was_training = model.training
     runner.eval()
     device = next(runner.parameters()).device

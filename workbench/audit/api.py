@@ -134,6 +134,7 @@ def audit(original: nn.Module, unlearned: nn.Module | UnlearnResult, *, records:
     epsilon = None
     if epsilon_models:
         report(4, 4, "per-example epsilon")
+        assert isinstance(unlearned, UnlearnResult)  # a bare model was refused above
         epsilon = estimate_epsilon(models["original"], forget, method=unlearned.method,
                                    params=unlearned.params, n_models=epsilon_models, seed=seed,
                                    cache_dir=cache_dir, executor=executor,

@@ -18,6 +18,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 
@@ -205,6 +206,15 @@ def comparisons(sets: AuditSets, config: VerdictConfig,
     return forget, retain
 
 
+def _auc(comparison: Comparison, by_model: dict[str, np.ndarray], model: str) -> Values:
+    return comparison.auc(by_model[model])
+
+
+def _accuracy(comparison: Comparison, correct: dict[str, np.ndarray], members: bool,
+              model: str) -> Values:
+    return comparison.accuracy(correct[model], members=members)
+
+
 def check_specs(scores: Scores, correct: dict[str, np.ndarray], sets: AuditSets,
                 config: VerdictConfig, forget: Comparison, retain: Comparison | None,
                 measured: dict[tuple[str, str], Values] | None = None) -> list[CheckSpec]:
@@ -225,7 +235,7 @@ def check_specs(scores: Scores, correct: dict[str, np.ndarray], sets: AuditSets,
     matched = MATCHED if sets.non_member_weights is not None else ""
     specs: list[CheckSpec] = []
     for attack, by_model in scores.items():
-        forget_auc = _memo(f"mia_forget_{attack}", lambda model, s=by_model: forget.auc(s[model]))
+        forget_auc = _memo(f"mia_forget_{attack}", partial(_auc, forget, by_model))
 
         def chance(model: str, measure=forget_auc) -> Yardstick:
             sd = max(float(np.nanstd(measure(model)[1])), forget.null_auc_sd())
@@ -238,8 +248,7 @@ def check_specs(scores: Scores, correct: dict[str, np.ndarray], sets: AuditSets,
             f"{attack} AUC, forget set vs {sets.non_member_rule}{matched}", TWO_SIDED, 1.0 / n,
             forget_auc, chance))
         if retain is not None:
-            retain_auc = _memo(f"mia_retain_{attack}",
-                               lambda model, s=by_model: retain.auc(s[model]))
+            retain_auc = _memo(f"mia_retain_{attack}", partial(_auc, retain, by_model))
 
             specs.append(CheckSpec(
                 f"mia_retain_{attack}", COLLATERAL,
@@ -265,8 +274,7 @@ def check_specs(scores: Scores, correct: dict[str, np.ndarray], sets: AuditSets,
         if config.judge_retain_accuracy:  # else shown in the drift table only
             judged.append(("retain", True, config.retain_accuracy_drop))
         for name, members, floor in judged:
-            acc = _memo(f"{name}_accuracy",
-                        lambda model, m=members: retain.accuracy(correct[model], members=m))
+            acc = _memo(f"{name}_accuracy", partial(_accuracy, retain, correct, members))
 
             rule = sets.test_rule if name == "test" else "the retain set"
             specs.append(CheckSpec(

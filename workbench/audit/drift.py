@@ -78,7 +78,9 @@ def mean_accuracy(sigs: list[Signals], sets: AuditSets,
     each = [accuracy(s, sets, class_names) for s in sigs]
 
     def mean(values: list[float | None]) -> float | None:
-        return None if values[0] is None else float(np.mean(values))
+        # a field is measured for every model or for none (the same sets)
+        numbers = [v for v in values if v is not None]
+        return None if values[0] is None else float(np.mean(numbers))
 
     return Accuracy(forget=float(np.mean([a.forget for a in each])),
                     retain=mean([a.retain for a in each]), test=mean([a.test for a in each]),

@@ -202,7 +202,7 @@ def estimate_epsilon(model: nn.Module, forget: ForgetSet, *, method: str = "synt
     acc: dict[str, list[tuple[float, float]]] = {"unlearned": [], "retrained": []}
     for i, original in enumerate(originals):
         unlearned = unlearn(original, forget, method=method, params=params, retain="auto",
-                            seed=seed + i, device=device).model
+                            seed=seed + i, device=device).require_model()
         for side, net in (("unlearned", unlearned), ("retrained", retrained[i])):
             sig = signals(net, table, name=f"the {side} model {i}")
             phi[side].append(sig.scaled_confidence[sets.forget])
@@ -225,7 +225,9 @@ def summarise_epsilon(method: str, seed: int, unlearned: np.ndarray, retrained: 
     mean_u, mean_r = np.mean(acc["unlearned"], axis=0), np.mean(acc["retrained"], axis=0)
     ratios = [float(mean_u[j] / mean_r[j]) if mean_r[j] > 0 and n else None
               for j, n in enumerate((len(sets.retain), len(sets.test)))]
-    final = score * ratios[0] * ratios[1] if None not in ratios else None
+    retain_ratio, test_ratio = ratios
+    final = score * retain_ratio * test_ratio \
+        if retain_ratio is not None and test_ratio is not None else None
     top = math.ceil(math.log(n_models - 1))
     small = n_models < CHALLENGE_MODELS
     note = (f"{'small-N estimate' if small else 'estimate'} from {n_models} originals (trained "

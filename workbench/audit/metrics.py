@@ -10,6 +10,7 @@ the weighted ROC, so a thousand replicates cost one sort.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -224,7 +225,7 @@ def attack_metrics(scores: np.ndarray, is_member: np.ndarray, *, n_bootstrap: in
         replicates = bootstrap_weights(is_member, n_bootstrap, seed, weights)
     boot = bootstrap_stats(scores, is_member, replicates)
     roc_fpr, roc_tpr = thin_roc(fpr[0], tpr[0])
-    values = {}
+    values: dict[str, Any] = {}  # each metric and its interval, by AttackMetrics field
     for name in METRIC_NAMES:
         values[name] = float(point[name][0])
         values[f"{name}_ci"] = interval(boot[name], confidence_level)

@@ -117,7 +117,8 @@ class PurgeReport:
     unreadable: tuple[str, ...]
 
 
-def purge_trained_on(data_sha256: str, positions: np.ndarray, cache_dir: Path) -> PurgeReport:
+def purge_trained_on(data_sha256: str, positions: np.ndarray | Sequence[int],
+                     cache_dir: Path) -> PurgeReport:
     """Delete every cached entry for the table ``data_sha256`` holding a model trained on any
     row in ``positions`` (row indices into that table). Other tables' entries are untouched.
     """

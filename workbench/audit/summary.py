@@ -47,7 +47,7 @@ def question_lines(result: AuditResult) -> list[tuple[str, str]]:
 
 def verdict_rows(result: AuditResult) -> list[tuple[str, ...]]:
     """One row per test, grouped by question, in :data:`HEADER`'s columns."""
-    rows = []
+    rows: list[tuple[str, ...]] = []
     for group in (ERASURE, COLLATERAL, UTILITY):
         for v in (v for v in result.verdicts if v.group == group):
             stick = v.yardstick

@@ -33,8 +33,9 @@ def check_utc(value: str | None, where: str, *, optional: bool = False) -> None:
         parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
     except ValueError:
         raise RecordError(f"{where} must be an ISO-8601 date or time, got {value!r}") from None
-    if "T" in str(value) and parsed.utcoffset() is None or (
-            parsed.utcoffset() is not None and parsed.utcoffset().total_seconds() != 0):
+    offset = parsed.utcoffset()
+    if "T" in str(value) and offset is None or (
+            offset is not None and offset.total_seconds() != 0):
         raise RecordError(f"{where} must be in UTC (ending in Z or +00:00), got {value!r}")
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import platform
 import subprocess
+from functools import partial
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -67,7 +68,8 @@ def record_rows(forget: ForgetSet) -> list[dict[str, Any]]:
     """Each forgotten record's raw row (id, label, member, raw features), JSON-native."""
     frame = forget.table.frame
     rows = frame.iloc[forget.table.positions(forget.ids)]
-    return [{k: _plain(v) for k, v in row.items()} for row in rows.to_dict(orient="records")]
+    return [{str(k): _plain(v) for k, v in row.items()}  # column names: str already
+            for row in rows.to_dict(orient="records")]
 
 
 def record_hashes(forget: ForgetSet, secret: bytes | None = None) -> tuple[str, ...]:
@@ -196,17 +198,17 @@ def _erased(forget: ForgetSet, selection: Selection, source: str, secret: bytes 
             vault: tuple[str, str, str] | None) -> Erased:
     if (secret is None) != (vault is None):
         raise ValueError("keyed ids need both the request's secret and its vault")
-    common = {"records_source": source, "rule": forget.rule, "count": len(forget),
-              "is_class_request": forget.is_class_request,
-              "data_sha256": table_sha256(forget.table)}
-    if secret is None:
-        return Erased(selection=selection, record_ids=tuple(forget.ids),
-                      record_sha256=record_hashes(forget), **common)
+    erased = partial(Erased, records_source=source, rule=forget.rule, count=len(forget),
+                     is_class_request=forget.is_class_request,
+                     data_sha256=table_sha256(forget.table))
+    if secret is None or vault is None:  # both or neither (checked above)
+        return erased(selection=selection, record_ids=tuple(forget.ids),
+                      record_sha256=record_hashes(forget))
     if selection.kind == "ids":
         selection = Selection("ids", ids=keyed_ids(selection.ids, secret))
-    return Erased(selection=selection, record_ids=keyed_ids(forget.ids, secret),
+    return erased(selection=selection, record_ids=keyed_ids(forget.ids, secret),
                   record_sha256=record_hashes(forget, secret), protection="hmac-sha256",
-                  vault_id=vault[0], vault_sha256=vault[1], vault_until=vault[2], **common)
+                  vault_id=vault[0], vault_sha256=vault[1], vault_until=vault[2])
 
 
 def _architecture(model: nn.Module) -> dict[str, Any]:

@@ -221,7 +221,7 @@ def append_record(path: str | Path, record: AuditRecord, key: SigningKey, *,
     """Seal ``record`` onto the ledger's head, append it and return the sealed record."""
     with append_session(path, key, witness=witness) as (seq, prev, append):
         sealed = record.sealed(ledger_sequence=seq, previous_sha256=prev)
-        append("record", sealed.to_dict(), sealed.integrity.record_sha256)
+        append("record", sealed.to_dict(), sealed.sealed_sha256())
     return sealed
 
 
@@ -231,7 +231,9 @@ def verify_ledger(path: str | Path, *, witness: Path | None = None,
     broken chain; raises ``FileNotFoundError`` / ``LedgerError`` for an unreadable file."""
     path = Path(path)
     entries = read_entries(path)
-    prev, count, signers = None, 0, []
+    prev: str | None = None
+    count = 0
+    signers: list[str] = []
     for expected, entry in enumerate(entries, start=1):
         if until is not None and entry.seq > until:
             break

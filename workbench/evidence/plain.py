@@ -191,7 +191,9 @@ def class_drift(result: AuditResult) -> tuple[ClassDrift, ...]:
 def drift_lines(rows: tuple[ClassDrift, ...]) -> tuple[str, ...]:
     """One sentence per notable class."""
     out = []
-    for r in (r for r in rows if r.notable):
+    for r in rows:
+        if not r.notable or r.change is None:  # notable: a change was measured
+            continue
         verb = "fell" if r.change < 0 else "rose"
         ref = ("" if r.gold_standard is None else
                f"; retrained models: {_n(r.gold_standard)}")

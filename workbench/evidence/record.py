@@ -311,8 +311,16 @@ class AuditRecord(JsonRecord):
         return replace(linked, integrity=replace(linked.integrity,
                                                  record_sha256=linked.body_sha256()))
 
-    def check_hash(self) -> None:
-        """Raise ``RecordError`` if the record's content no longer matches its hash."""
+    def sealed_sha256(self) -> str:
+        """``integrity.record_sha256`` (not checked against the content: see
+        :meth:`check_hash`); ``RecordError`` if the record is not sealed."""
+        if self.integrity.record_sha256 is None:
+            raise RecordError("the record is not sealed: integrity.record_sha256 is empty")
+        return self.integrity.record_sha256
+
+    def check_hash(self) -> str:
+        """The sealed ``record_sha256``; ``RecordError`` if the record is not sealed or its
+        content no longer matches its hash."""
         if self.integrity.record_sha256 is None:
             raise RecordError("the record is not sealed: integrity.record_sha256 is empty")
         actual = self.body_sha256()
@@ -320,6 +328,7 @@ class AuditRecord(JsonRecord):
             raise RecordError(f"the record was changed after it was sealed: its content hashes "
                               f"to {actual[:16]}..., integrity.record_sha256 says "
                               f"{self.integrity.record_sha256[:16]}...")
+        return actual
 
 
 def dumps(record: AuditRecord) -> str:

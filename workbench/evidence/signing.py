@@ -16,9 +16,9 @@ from workbench.evidence.record import AuditRecord, RecordError
 
 def sign_record(record: AuditRecord, key: SigningKey) -> AuditRecord:
     """``record`` (sealed) with ``key``'s Ed25519 signature and public key."""
-    record.check_hash()
+    digest = record.check_hash()
     return dataclasses.replace(record, integrity=dataclasses.replace(
-        record.integrity, signature=key.sign(record.integrity.record_sha256),
+        record.integrity, signature=key.sign(digest),
         public_key=key.public_hex))
 
 
@@ -36,7 +36,10 @@ def check_signature(record: AuditRecord, trusted: str | None = None, *,
             return "NOT SIGNED: accepted only because --allow-unsigned was given"
         raise RecordError("the record is not signed: anyone could have written it (verify "
                           "with --allow-unsigned to check it anyway)")
-    if not verify_signature(pub, sig, record.integrity.record_sha256):
+    digest = record.integrity.record_sha256
+    if digest is None:
+        raise RecordError("the record is signed but not sealed: integrity.record_sha256 is empty")
+    if not verify_signature(pub, sig, digest):
         raise RecordError("the record's Ed25519 signature does not verify")
     who = fingerprint(pub)
     if trusted and trusted.lower() not in (pub.lower(), who):

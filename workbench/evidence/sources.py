@@ -67,7 +67,7 @@ def _with_rows(frame: pd.DataFrame, id_column: str, ids: tuple[str, ...],
                      if i not in present)
     if not missing:
         return frame
-    records = frame.to_dict(orient="records")
+    records: list[dict[Any, Any]] = frame.to_dict(orient="records")  # column -> value
     for position, row in missing:
         records.insert(position, dict(row))
     return pd.DataFrame(records, columns=frame.columns)
@@ -120,8 +120,8 @@ def source_rows(source: str, forget: ForgetSet) -> tuple[tuple[int, ...],
         where = {i: k for k, i in enumerate(frame[columns["id"]].astype(str).str.strip())}
         positions = tuple(where[i] for i in forget.ids)
         rows = frame.iloc[list(positions)].astype(object).where(frame.notna(), None)
-        return positions, tuple({k: (v.item() if hasattr(v, "item") else v)
-                                 for k, v in row.items()}
+        return positions, tuple({str(k): (v.item() if hasattr(v, "item") else v)
+                                 for k, v in row.items()}  # a CSV's column names: str
                                 for row in rows.to_dict(orient="records"))
     table = forget.table
     return (tuple(int(p) for p in table.positions(forget.ids)), tuple(record_rows(forget)))

@@ -9,9 +9,11 @@ audit whose verdicts must match and whose metrics must agree within the record's
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 from torch import nn
 
@@ -81,6 +83,8 @@ def _model_check(report: VerifyReport, name: str, path: Path | None, model: nn.M
                                     "from the recorded file hash")
             return None
         model = load(path)
+    if model is None:
+        raise ValueError(f"{name}: give the model or the path of its file")
     actual = weights_sha256(model)
     if actual != weights:
         report.add(name, False, f"{path or 'the model'} does not match the record: weights hash "
@@ -93,9 +97,9 @@ def _model_check(report: VerifyReport, name: str, path: Path | None, model: nn.M
 def _check_ledger(report: VerifyReport, record: AuditRecord, ledger: Path,
                   witness: Path | None, folder: Path) -> None:
     """The record's entry, and the whole chain up to it (and the witness, when given)."""
-    seq, named = find_entry(ledger, record.integrity.record_sha256), \
+    seq, named = find_entry(ledger, record.sealed_sha256()), \
         record.integrity.ledger_sequence
-    if seq != named:
+    if seq is None or seq != named:
         report.add("ledger", False, f"the record is not in {ledger} although it names entry "
                    f"{named} (a run that never committed, or another ledger: pass --ledger "
                    "with the one it was written to)" if seq is None else
@@ -113,7 +117,7 @@ def _check_reports(report: VerifyReport, record: AuditRecord, ledger: Path,
     """The HTML and PDF beside the record are the ones the ledger recorded when written."""
     from workbench.evidence.lifecycle import find_case
 
-    recorded = find_case(ledger, record.integrity.record_sha256).reports
+    recorded = find_case(ledger, record.sealed_sha256()).reports
     if not recorded:
         report.add("reports", False, "the ledger holds no hashes of this record's reports")
         return
@@ -152,15 +156,23 @@ def _reselect(report: VerifyReport, record: AuditRecord, table: RecordTable,
     return forget if same else None
 
 
-SHREDDED = object()  # the request was closed: its erased records are gone, by design
+class _Shredded(enum.Enum):
+    SHREDDED = "shredded"
+
+
+SHREDDED = _Shredded.SHREDDED  # the request was closed: its erased records are gone, by design
 
 
 def _open_vault(report: VerifyReport, record: AuditRecord,
-                ledger: Path | None) -> VaultContents | object | None:
+                ledger: Path | None) -> VaultContents | Literal[_Shredded.SHREDDED] | None:
     """The vault's contents (None for a record without one, ``SHREDDED`` after a close)."""
     erased = record.erased
     if erased.protection == "plain":
         report.add("erased ids", True, "kept in the clear (this record has no vault)")
+        return None
+    if erased.vault_id is None:  # the schema requires one with keyed ids
+        report.add("vault", False, f"the record keys its ids ({erased.protection}) but names "
+                                   "no vault")
         return None
     try:
         contents = open_vault(erased.vault_id, erased.vault_sha256)
@@ -190,7 +202,7 @@ def _close_event(ledger: Path, record: AuditRecord) -> str | None:
     from workbench.evidence.lifecycle import find_case
 
     try:
-        case = find_case(ledger, record.integrity.record_sha256)
+        case = find_case(ledger, record.sealed_sha256())
     except (ValueError, FileNotFoundError):
         return None
     closing = [e for e, _ in case.events
@@ -232,7 +244,7 @@ def verify_record(path: str | Path, *, model_before: Path | None = None,
     record = load_record(path)
     load = model_loader(record, model_class)
     report = VerifyReport(record)
-    report.add("record", True, f"schema valid, hash {record.integrity.record_sha256[:16]}... "
+    report.add("record", True, f"schema valid, hash {record.sealed_sha256()[:16]}... "
                                "matches, file unchanged")
     report.add("signature", True, check_signature(record, trusted_key,
                                                   allow_unsigned=allow_unsigned))
@@ -269,6 +281,7 @@ def verify_record(path: str | Path, *, model_before: Path | None = None,
     if vault is SHREDDED:
         _check_recorded_verdicts(report, record)
         return report
+    assert table is not None  # None only after a close, returned above
     data_ok = report.add("records", table_sha256(table) == record.erased.data_sha256,
                          "record table matches its hash" if table_sha256(table) ==
                          record.erased.data_sha256 else "the record table has changed")
@@ -278,10 +291,12 @@ def verify_record(path: str | Path, *, model_before: Path | None = None,
         same = record_hashes(forget, secret) == record.erased.record_sha256
         report.add("erased records", same, f"{len(forget)} record hashes match" if same
                    else "an erased record's content differs from its recorded hash")
-    if not report.ok or before is None or after is None or None in gold:
+    gold_models = [g for g in gold if g is not None]
+    if not report.ok or before is None or after is None or forget is None \
+            or len(gold_models) != len(gold):
         report.add("tests", False, "not re-run: an identity check above failed")
         return report
-    rerun = audit(before, after, records=table, forget=forget, reference=gold or None,
+    rerun = audit(before, after, records=table, forget=forget, reference=gold_models or None,
                   attacks=record.tests.attacks, seed=record.tests.audit.seed,
                   config=record.tests.thresholds,
                   reference_models=record.tests.reference_models or 4, cache_dir=cache_dir)

@@ -33,7 +33,10 @@ class ExecutorUnavailable(ValueError):
 class Executor(Protocol):
     """A backend that runs training jobs (see the module docstring for the contract)."""
 
-    name: str
+    @property
+    def name(self) -> str:
+        """The backend's name (``inprocess``, ``local``, ``ray``); read-only is enough."""
+        ...
 
     def map(self, fn: Callable[[S, J], R], shared: S, jobs: Sequence[J], *,
             progress: Progress | None = None) -> list[R]:

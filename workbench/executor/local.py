@@ -66,7 +66,7 @@ def _call(fn: Callable[[Any, Any], Any], index: int, job: Any) -> tuple[int, Any
     return index, fn(_SHARED, job)
 
 
-def _from_main(fn: Callable[..., Any], shared: Any) -> bool:
+def _from_main(fn: Callable[..., Any] | None, shared: Any) -> bool:
     """True when ``fn`` or the shared model's class lives in ``__main__`` (not importable by
     name in a spawned worker, e.g. a notebook's class)."""
     template = getattr(shared, "template", None)

@@ -10,7 +10,7 @@ one-output model.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 import torch
 from torch import nn
@@ -19,6 +19,8 @@ if TYPE_CHECKING:
     from workbench.records import RecordTable
 
 PROBE_RECORDS = 2
+
+_Dest = TypeVar("_Dest", bound=dict[str, Any])  # a state_dict's `destination=`
 
 
 class TwoClassLogits(nn.Module):
@@ -33,7 +35,15 @@ class TwoClassLogits(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return two_class_logits(self.inner(x))
 
-    def state_dict(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
+    # the two signatures of nn.Module.state_dict
+    @overload
+    def state_dict(self, *, destination: _Dest, prefix: str = ...,
+                   keep_vars: bool = ...) -> _Dest: ...
+
+    @overload
+    def state_dict(self, *, prefix: str = ..., keep_vars: bool = ...) -> dict[str, Any]: ...
+
+    def state_dict(self, *args: Any, **kwargs: Any) -> Any:
         return self.inner.state_dict(*args, **kwargs)
 
     def load_state_dict(self, state_dict: Any, strict: bool = True, assign: bool = False) -> Any:

@@ -30,6 +30,7 @@ import pandas as pd
 from workbench.audit.model_cache import PurgeReport, purge_trained_on
 from workbench.audit.reference import default_cache_dir, table_sha256
 from workbench.evidence.keys import SigningKey
+from workbench.evidence.report_pdf import Renderer
 from workbench.evidence.selection import Selection
 from workbench.pipeline.run import ErasureRequest, Stage, check_request, run_request
 from workbench.pipeline.write import write_evidence
@@ -88,7 +89,8 @@ def read_batch(path: str | Path) -> list[BatchRow]:
     if unknown:
         raise ValueError(f"batch file {path} has unknown column(s) {unknown}; the columns are "
                          f"request_id, {', '.join(SELECTIONS)}, {', '.join(OPTIONAL)}")
-    rows, seen = [], {}
+    rows: list[BatchRow] = []
+    seen: dict[str, int] = {}  # request id -> its line
     for i, row in enumerate(frame.to_dict(orient="records")):
         line = i + 2
         rid = row["request_id"].strip()
@@ -124,12 +126,13 @@ def row_request(base: ErasureRequest, row: BatchRow) -> ErasureRequest:
 def run_batch(base: ErasureRequest, rows: list[BatchRow], out: str | Path, *,
               ledger: Path | None = None, operator: str = "unknown", command: str = "",
               key: SigningKey | None = None, witness: Path | None = None,
-              pdf_renderer: str = "auto", stage: Stage | None = None,
+              pdf_renderer: Renderer = "auto", stage: Stage | None = None,
               on_row: Callable[[int, int, BatchResult], None] | None = None
               ) -> tuple[list[BatchResult], PurgeReport | None]:
     """Run every row as a request of its own into ``out/<request_id>/``; then purge once."""
     out = Path(out)
-    results, erased = [], set()
+    results: list[BatchResult] = []
+    erased: set[str] = set()
     for k, row in enumerate(rows):
         request = row_request(base, row)
         start = time.perf_counter()

@@ -114,7 +114,7 @@ def recover_staged(out: Path) -> list[Recovered]:
         if (staging / RECORD).is_file() and marker.get("ledger") \
                 and Path(marker["ledger"]).exists():
             with contextlib.suppress(ValueError, OSError):
-                sealed = load_record(staging / RECORD).integrity.record_sha256
+                sealed = load_record(staging / RECORD).sealed_sha256()  # RecordError: a ValueError
                 committed = find_entry(Path(marker["ledger"]), sealed) is not None
         if committed:
             target = out if not out.exists() else _aside(out, "recovered")

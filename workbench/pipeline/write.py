@@ -26,8 +26,8 @@ from workbench.evidence.keys import SigningKey, load_key
 from workbench.evidence.ledger import append_session, default_ledger_path, default_witness_path
 from workbench.evidence.lifecycle import Event
 from workbench.evidence.record import AuditRecord, save_record
-from workbench.evidence.report_html import write_html
-from workbench.evidence.report_pdf import planned_renderer, write_pdf
+from workbench.evidence.report_html import Figures, write_html
+from workbench.evidence.report_pdf import Renderer, planned_renderer, write_pdf
 from workbench.evidence.selection import redact_ids
 from workbench.evidence.signing import sign_record
 from workbench.evidence.sources import source_rows
@@ -101,8 +101,8 @@ def check_out_dir(out: Path, *, force: bool) -> None:
 def write_evidence(outcome: ErasureOutcome, out: str | Path, *, ledger: Path | None = None,
                    operator: str = "unknown", approver: str | None = None, command: str = "",
                    force: bool = False, key: SigningKey | Path | None = None,
-                   witness: Path | None = None, pdf_renderer: str = "auto",
-                   figures: str = "svg", purge: bool = True,
+                   witness: Path | None = None, pdf_renderer: Renderer = "auto",
+                   figures: Figures = "svg", purge: bool = True,
                    window_days: int = DEFAULT_WINDOW_DAYS) -> Evidence:
     """Write ``outcome``'s evidence into the folder ``out`` and append it to ``ledger``
     (default ``$WORKBENCH_LEDGER`` or ``~/.local/share/erasure-workbench/ledger.sqlite``).
@@ -140,7 +140,7 @@ def write_evidence(outcome: ErasureOutcome, out: str | Path, *, ledger: Path | N
         files = {k: staging / v for k, v in FILES.items()}
         gold_paths = [staging / GOLD_FILE.format(k=k)
                       for k in range(gold.count if gold else 0)]
-        save_model(outcome.unlearned.model, files["model"])
+        save_model(outcome.unlearned.require_model(), files["model"])
         for path, net in zip(gold_paths, gold.models if gold else (), strict=True):
             save_model(net, path)
             files[path.stem] = path
@@ -165,8 +165,8 @@ def write_evidence(outcome: ErasureOutcome, out: str | Path, *, ledger: Path | N
                              renderer=pdf_renderer)
             if used != planned:
                 write_html(record, files["html"], pdf_renderer=used, figures=figures)
-            append("record", record.to_dict(), record.integrity.record_sha256)
-            reported = Event(request=record.integrity.record_sha256, step="reported",
+            append("record", record.to_dict(), record.sealed_sha256())
+            reported = Event(request=record.sealed_sha256(), step="reported",
                              actor=operator, at=utc_now(), reason="", override="",
                              details={name: sha256_file(files[name]) for name in ("html", "pdf")})
             append("event", reported.to_dict(), reported.body_hash())

@@ -122,7 +122,8 @@ def build_sample(name: str, source: Path, target: Path, *, device: str = "cpu",
 def make_manifest(spec: SampleSpec, table: RecordTable, model: torch.nn.Module,
                   folder: Path, *, data_dir: str | Path | None = None,
                   device: str = "cpu") -> dict[str, Any]:
-    roles = (("preprocessing", "preprocessing.json"), ("weights", "model.safetensors"))
+    roles: tuple[tuple[str, str], ...] = (("preprocessing", "preprocessing.json"),
+                                          ("weights", "model.safetensors"))
     if spec.data is None:
         roles = (("records", "records.csv.gz"), *roles)
     files = {role: {"path": path, "sha256": sha256_file(folder / path)} for role, path in roles}

@@ -11,7 +11,7 @@ from typing import Any, Literal
 import torch
 from torch import nn
 
-from workbench.device import memory_layout, resolve_device
+from workbench.device import memory_layout, resolve_device, to_layout
 from workbench.errors import DivergenceError
 from workbench.hashing import weights_sha256
 from workbench.models.fit import fit_to_records, unwrap
@@ -59,7 +59,7 @@ def unlearn(model: nn.Module, forget: ForgetSet, *, method: str = "synthetic",
     before = weights_sha256(model)
     forget_inputs = forget.inputs()
     layout = memory_layout(forget_inputs, model)
-    working = copy.deepcopy(runner).to(target, memory_format=layout)
+    working = to_layout(copy.deepcopy(runner), layout, target)
     context = RunContext(
         device=target, seed=seed, generator=torch.Generator().manual_seed(seed),
         forget_inputs=forget_inputs.to(target).contiguous(memory_format=layout),
@@ -76,7 +76,7 @@ def unlearn(model: nn.Module, forget: ForgetSet, *, method: str = "synthetic",
         raise RuntimeError(f"method {method!r} modified the original model")
     if runner is not model:  # the user's own one-output model, unwrapped
         new_model = unwrap(new_model)
-    new_model.to(memory_format=torch.contiguous_format).eval()  # the layout callers expect
+    to_layout(new_model, torch.contiguous_format).eval()  # the layout callers expect
     _check_finite(new_model, method)
     return UnlearnResult(
         method=method, params=params.to_dict(), seed=seed, device=str(target),

@@ -7,7 +7,7 @@ import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import ClassVar
+from typing import Any, ClassVar, Generic, TypeVar
 
 import torch
 from torch import nn
@@ -18,6 +18,9 @@ from workbench.unlearn.params import Params
 from workbench.unlearn.result import TraceStep
 
 Progress = Callable[[int, int, str], None]
+
+# The parameters class a method takes (``Unlearner[FinetuneParams]``).
+P = TypeVar("P", bound=Params)
 
 
 class DataAccess(enum.StrEnum):
@@ -50,10 +53,12 @@ class RunContext:
 
     def report(self, step: int, total: int, model: nn.Module, loss: float | torch.Tensor,
                message: str = "", *, inputs: torch.Tensor | None = None,
-               **parts: float) -> None:
+               parts: Mapping[str, float] | None = None, **named_parts: float) -> None:
         """Log one step in the trace and tell the progress callback. ``inputs``: what
         ``model`` reads for the forget records, when not their raw inputs (a head's
-        features)."""
+        features). The loss parts come as keywords (``retain_ce=...``) or, with names made
+        at run time, as the mapping ``parts``."""
+        parts = {**(parts or {}), **named_parts}
         self.trace.append(TraceStep(step, _finite_or_none(loss),
                                     self.forget_confidence(model, inputs),
                                     tuple((k, _finite_or_none(v)) for k, v in parts.items())))
@@ -88,32 +93,45 @@ def _finite_or_none(value: float | torch.Tensor) -> float | None:
     return value if math.isfinite(value) else None
 
 
-class Unlearner:
+class Unlearner(Generic[P]):
     """Base class of every unlearning method.
 
-    Subclasses set ``name``, ``data_access``, ``Params`` and ``summary``, and implement
-    :meth:`unlearn`, which receives a private copy of the model (on ``context.device``)
-    and returns the unlearned model. ``known_check_failures`` maps a contract of
+    Subclasses (``class Finetune(Unlearner[FinetuneParams])``) set ``name``, ``data_access``,
+    ``Params`` and ``summary``, and implement :meth:`unlearn`, which receives a private copy
+    of the model (on ``context.device``) and returns the unlearned model.
+    ``known_check_failures`` maps a contract of
     :func:`~workbench.unlearn.check.check_unlearner` the method is known to break
     (``"seed_drives_randomness"``, or one request: ``"forget_set_moves[class]"``) to why.
     """
 
     name: ClassVar[str]
     data_access: ClassVar[DataAccess]
-    Params: ClassVar[type[Params]]
+    # set on the class (``Params = FinetuneParams``); no ClassVar only because a ClassVar
+    # cannot name the type variable
+    Params: type[P]
     summary: ClassVar[str] = ""
     class_level_only: ClassVar[bool] = False
     known_check_failures: ClassVar[Mapping[str, str]] = MappingProxyType({})
 
     def unlearn(self, model: nn.Module, forget: ForgetSet, retain: RecordSet | None, *,
-                params: Params, context: RunContext) -> nn.Module:
+                params: P, context: RunContext) -> nn.Module:
         raise NotImplementedError
 
+    def require_retain(self, retain: RecordSet | None) -> RecordSet:
+        """``retain`` for a method whose ``data_access`` needs it (:func:`workbench.unlearn`
+        refuses to run such a method without it); ``ValueError`` naming the method if None."""
+        if retain is None:
+            raise ValueError(f"method {self.name!r} needs the retain records "
+                             f"({self.data_access.value}); pass retain=table.retain_for(forget)")
+        return retain
 
-_REGISTRY: dict[str, type[Unlearner]] = {}
+
+_REGISTRY: dict[str, type[Unlearner[Any]]] = {}
+
+U = TypeVar("U", bound=type[Unlearner[Any]])
 
 
-def register_unlearner(cls: type[Unlearner]) -> type[Unlearner]:
+def register_unlearner(cls: U) -> U:
     """Class decorator: make ``cls`` available to :func:`workbench.unlearn` by its ``name``."""
     if not getattr(cls, "name", ""):
         raise ValueError(f"{cls.__name__} needs a non-empty `name` to be registered")
@@ -121,9 +139,10 @@ def register_unlearner(cls: type[Unlearner]) -> type[Unlearner]:
         raise ValueError(f"{cls.__name__} must declare `data_access` (a DataAccess member)")
     if cls.name in _REGISTRY and _REGISTRY[cls.name] is not cls:
         raise ValueError(f"an unlearner named {cls.name!r} is already registered")
-    if cls.Params.method != cls.name:
+    registered: type[Unlearner[Any]] = cls  # any parameters class: P is Any here
+    if registered.Params.method != cls.name:
         raise ValueError(f"{cls.__name__}.Params.method must be {cls.name!r}")
-    _REGISTRY[cls.name] = cls
+    _REGISTRY[cls.name] = registered
     return cls
 
 
@@ -132,7 +151,7 @@ def available_methods() -> list[str]:
     return sorted(_REGISTRY)
 
 
-def get_unlearner(name: str) -> type[Unlearner]:
+def get_unlearner(name: str) -> type[Unlearner[Any]]:
     """The registered class for ``name``; unknown names raise ``ValueError`` listing valid ones."""
     if name not in _REGISTRY:
         raise ValueError(f"unknown unlearning method {name!r}; available: {available_methods()}")

@@ -30,8 +30,9 @@ def find_head(model: nn.Module, probe: torch.Tensor) -> nn.Module | None:
     linears = [m for m in model.modules() if isinstance(m, nn.Linear)]
     candidates += linears[-1:]
     for head in candidates:
-        trainable = isinstance(head, nn.Module) and head is not model \
-            and next(head.parameters(), None) is not None
+        if not isinstance(head, nn.Module) or head is model:
+            continue
+        trainable = next(head.parameters(), None) is not None
         if trainable and _reproduces(model, head, probe):
             return head
     return None

@@ -12,8 +12,9 @@ from __future__ import annotations
 import dataclasses
 import types
 import typing
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Self
 
 
 def param(default: Any, *, low: float | None = None, high: float | None = None,
@@ -74,7 +75,7 @@ class Params:
             check_value(spec, getattr(self, spec.name), self.method)
 
     @classmethod
-    def from_mapping(cls, values: dict[str, Any] | None) -> Params:
+    def from_mapping(cls, values: Mapping[str, Any] | None) -> Self:
         """Defaults overridden by ``values``; an unknown name raises ``ValueError``."""
         values = dict(values or {})
         valid = [f.name for f in dataclasses.fields(cls)]

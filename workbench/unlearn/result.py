@@ -69,6 +69,14 @@ class UnlearnResult:
     model: nn.Module | None = field(default=None, compare=False, repr=False)
     forget_ids: tuple[str, ...] | None = field(default=None, compare=False, repr=False)
 
+    def require_model(self) -> nn.Module:
+        """The unlearned model; ``ValueError`` for a result rebuilt by :meth:`from_dict`,
+        which carries none."""
+        if self.model is None:
+            raise ValueError(f"this {self.method!r} result carries no model (a result read "
+                             "back from its JSON form); load the unlearned model's weights")
+        return self.model
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-native form (no model, no numpy or torch values)."""
         return {

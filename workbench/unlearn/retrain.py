@@ -25,7 +25,7 @@ class RetrainParams(Params):
 
 
 @register_unlearner
-class Retrain(Unlearner):
+class Retrain(Unlearner[RetrainParams]):
     """Re-initialise every layer and train on the retain records only."""
 
     name = "retrain"
@@ -35,6 +35,7 @@ class Retrain(Unlearner):
 
     def unlearn(self, model: nn.Module, forget: ForgetSet, retain: RecordSet | None, *,
                 params: RetrainParams, context: RunContext) -> nn.Module:
+        retain = self.require_retain(retain)
         recipe = resolve_recipe(retain.table.recipe, params)
         fresh = reinitialise(model, context.seed).to(context.device)
 

@@ -114,6 +114,7 @@ def invert_classes(model: nn.Module, space: InputSpace, start: torch.Tensor,
             loss = F.cross_entropy(model(part), targets[i:i + chunk]) \
                 + tv_weight * total_variation(part)
             (loss * share).backward()
+        assert x.grad is not None  # filled by backward() above
         x.grad.mul_(mask)
         optimizer.step()
         with torch.no_grad():

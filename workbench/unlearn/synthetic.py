@@ -172,7 +172,7 @@ class SyntheticParams(Params):
 
 
 @register_unlearner
-class Synthetic(Unlearner):
+class Synthetic(Unlearner[SyntheticParams]):
     """Data-free synthetic unlearning: overwrite targets from neighbours, distil on proxies."""
 
     name = "synthetic"

@@ -100,7 +100,7 @@ class MethodPanel:
         self.advanced = W.Accordion(children=[self.advanced_box], selected_index=None)
         self.fields: dict[str, Field] = {}
         self._main: dict[str, tuple[ParamSpec, W.Widget]] = {}
-        self._advanced = None
+        self._advanced: dict[str, tuple[ParamSpec, W.Widget]] | None = None  # built on opening
         self._hidden: list[ParamSpec] = []
         self.advanced.observe(self._open_advanced, names="selected_index")
         self.device = W.ToggleButtons(
@@ -147,7 +147,7 @@ class MethodPanel:
         self.fields = {}
         self._main = self._build([s for s in specs if not s.advanced])
         self._hidden = [s for s in specs if s.advanced]
-        self._advanced: dict[str, tuple[ParamSpec, W.Widget]] | None = None  # built on opening
+        self._advanced = None  # built on opening
         self.params_box.children = [self.fields[name].widget for name in self._main]
         self.advanced_box.children = []
         self.advanced.set_title(0, f"Advanced settings ({len(self._hidden)}, rarely changed)")
@@ -255,9 +255,9 @@ class MethodPanel:
         if not self.attacks.value:
             raise ValueError("choose at least one privacy attack")
         self._check_audit()
-        problem = self.audit_problem()
-        if problem is not None:
-            raise ValueError(problem[1])
+        refused = self.audit_problem()
+        if refused is not None:
+            raise ValueError(refused[1])
         return {"method": self.method.value, "params": params, "device": self.device.value,
                 "gold_standard": self.gold.value, "gold_models": self.gold_models.value,
                 "attacks": tuple(self.attacks.value),

@@ -194,6 +194,7 @@ def _recipe(text: Mapping[str, str]) -> TrainRecipe | None:
     if not given:
         return None
     labels = {f.key: f.label.lower() for f in FIELDS}
+    numbers: dict[str, int | float] = {}
     for key, kind in RECIPE.items():
         if key not in given:
             raise OwnFieldError(key, f"give the {labels[key]} too: the recipe needs epochs, "
@@ -206,8 +207,9 @@ def _recipe(text: Mapping[str, str]) -> TrainRecipe | None:
             whole = "a whole number" if kind is int else "a number"
             raise OwnFieldError(key, f"the {labels[key]} must be {whole} above 0, not "
                                 f"{given[key]!r}")
-        given[key] = number
-    return TrainRecipe(**given)
+        numbers[key] = number
+    return TrainRecipe(epochs=int(numbers["epochs"]), lr=float(numbers["lr"]),
+                       batch_size=int(numbers["batch_size"]))
 
 
 def _metadata(path: Path) -> dict[str, str] | None:

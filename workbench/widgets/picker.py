@@ -133,6 +133,12 @@ class SourcePanel:
         raise ValueError(text)
 
 
+def _button(label: str, handler: Callable[[W.Button], None]) -> W.Button:
+    button = W.Button(description=label)
+    button.on_click(handler)
+    return button
+
+
 class RecordFinder:
     """Search and filter the records; build the selection; keep its count and class mix visible."""
 
@@ -158,13 +164,11 @@ class RecordFinder:
         self.pasted = W.Textarea(placeholder="paste record ids: one per line, or comma-separated",
                                  description="Ids", layout={"width": "95%"})
         self.summary = W.HTML(value="<b>Selected:</b> nothing yet")
-        buttons = {"add_selected": "Add selected", "add_matching": "Add all matching",
-                   "add_pasted": "Add pasted ids", "whole_class": "Forget whole class",
-                   "clear": "Clear selection"}
-        for name, label in buttons.items():
-            button = W.Button(description=label)
-            button.on_click(getattr(self, name))
-            setattr(self, f"{name}_button", button)
+        self.add_selected_button = _button("Add selected", self.add_selected)
+        self.add_matching_button = _button("Add all matching", self.add_matching)
+        self.add_pasted_button = _button("Add pasted ids", self.add_pasted)
+        self.whole_class_button = _button("Forget whole class", self.whole_class)
+        self.clear_button = _button("Clear selection", self.clear)
         for w in (self.search, self.klass, self.query):
             w.observe(self.refresh, names="value")
         self.widget = W.VBox([
@@ -184,18 +188,23 @@ class RecordFinder:
         self._set(None)
         self.refresh()
 
-    def matching(self) -> pd.DataFrame:
-        """Training members that pass the search, class and attribute filters."""
+    def loaded(self) -> RecordTable:
+        """The record table; ``ValueError`` before one is loaded."""
         if self.table is None:
             raise ValueError("load a model and its records first")
-        frame = self.table.frame
+        return self.table
+
+    def matching(self) -> pd.DataFrame:
+        """Training members that pass the search, class and attribute filters."""
+        table = self.loaded()
+        frame = table.frame
         frame = frame[frame["member"]]
         if self.search.value.strip():
             frame = frame[frame["record_id"].str.contains(self.search.value.strip(), regex=False)]
         if self.klass.value is not None:
             frame = frame[frame["label"] == self.klass.value]
         if self.query.value.strip():
-            ids = set(self.table.members_where(self.query.value.strip()))
+            ids = set(table.members_where(self.query.value.strip()))
             frame = frame[frame["record_id"].isin(ids)]
         return frame
 
@@ -217,10 +226,11 @@ class RecordFinder:
             self.matches.options = []
             self.messages.clear()
             return
-        classes = self.table.schema.classes
+        classes = self.loaded().schema.classes
         features = [c for c in frame.columns if c not in ("record_id", "label", "member")][:4]
         self.matches.options = [
-            (f"{row.record_id}  [{classes[row.label]}]  " + ", ".join(
+            # pandas-stubs types an itertuples field as any scalar; label is an int column
+            (f"{row.record_id}  [{classes[row.label]}]  " + ", ".join(  # type: ignore[index]
                 f"{c}={getattr(row, c)}" for c in features), row.record_id)
             for row in frame.head(MAX_ROWS).itertuples()]
         shown = f" (first {MAX_ROWS} shown)" if len(frame) > MAX_ROWS else ""
@@ -261,14 +271,14 @@ class RecordFinder:
     def whole_class(self, _button: W.Button | None = None) -> None:
         if self.klass.value is None:
             raise ValueError("choose a class in the Class filter first")
-        self._set(Selection.of_classes([self.table.schema.classes[self.klass.value]]))
+        self._set(Selection.of_classes([self.loaded().schema.classes[self.klass.value]]))
 
     @guarded
     def clear(self, _button: W.Button | None = None) -> None:
         self._set(None)
 
     def _set(self, selection: Selection | None) -> None:
-        forget = selection.apply(self.table) if selection is not None else None
+        forget = selection.apply(self.loaded()) if selection is not None else None
         self.selection, self.forget = selection, forget
         self.messages.clear()
         if forget is None:

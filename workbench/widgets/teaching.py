@@ -28,8 +28,9 @@ STILL_REMEMBERED = 0.25  # "after" this far above the retrained model's confiden
 def memorised(result: AuditResult) -> Any:
     """The forgotten record the retrained models are least sure of (the one only memorising
     could get right), or None without a gold standard."""
-    records = [r for r in result.confidence.records if r.gold_standard is not None]
-    return min(records, key=lambda r: r.gold_standard) if records else None
+    scored = [(r.gold_standard, r) for r in result.confidence.records
+              if r.gold_standard is not None]
+    return min(scored, key=lambda pair: pair[0])[1] if scored else None
 
 
 def few_story(result: AuditResult) -> str:

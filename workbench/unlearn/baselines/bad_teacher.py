@@ -49,7 +49,7 @@ class BadTeacherParams(Params):
 
 
 @register_unlearner
-class BadTeacher(Unlearner):
+class BadTeacher(Unlearner[BadTeacherParams]):
     """Student distils a random teacher on forget records and the original on retain records."""
 
     name = "bad_teacher"
@@ -60,6 +60,7 @@ class BadTeacher(Unlearner):
 
     def unlearn(self, model: nn.Module, forget: ForgetSet, retain: RecordSet | None, *,
                 params: BadTeacherParams, context: RunContext) -> nn.Module:
+        retain = self.require_retain(retain)
         device, gen, t = context.device, context.generator, params.temperature
         good = frozen_copy(model)
         bad = random_teacher(model, gen).to(device)

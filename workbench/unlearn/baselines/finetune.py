@@ -39,7 +39,7 @@ class FinetuneParams(Params):
 
 
 @register_unlearner
-class Finetune(Unlearner):
+class Finetune(Unlearner[FinetuneParams]):
     """Fine-tune on the retain set with SGD and a cosine learning-rate schedule."""
 
     name = "finetune"
@@ -49,6 +49,7 @@ class Finetune(Unlearner):
 
     def unlearn(self, model: nn.Module, forget: ForgetSet, retain: RecordSet | None, *,
                 params: FinetuneParams, context: RunContext) -> nn.Module:
+        retain = self.require_retain(retain)
         x, y = retain.inputs().to(context.device), retain.labels().to(context.device)
         optimizer = torch.optim.SGD(model.parameters(), lr=params.lr, momentum=params.momentum,
                                     weight_decay=params.weight_decay)

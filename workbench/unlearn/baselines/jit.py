@@ -70,7 +70,7 @@ def perturbation_space(forget: ForgetSet, device: torch.device):
 
 
 @register_unlearner
-class JiT(Unlearner):
+class JiT(Unlearner[JiTParams]):
     """Minimise the local Lipschitz constant of the model around each forget record."""
 
     name = "jit"

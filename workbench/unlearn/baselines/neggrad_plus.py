@@ -14,6 +14,7 @@ credit 10% about eight points of test accuracy.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import torch
@@ -49,7 +50,7 @@ class NegGradPlusParams(Params):
 
 
 @register_unlearner
-class NegGradPlus(Unlearner):
+class NegGradPlus(Unlearner[NegGradPlusParams]):
     """Gradient ascent on the forget set, balanced by gradient descent on the retain set."""
 
     name = "neggrad_plus"
@@ -59,12 +60,13 @@ class NegGradPlus(Unlearner):
 
     def unlearn(self, model: nn.Module, forget: ForgetSet, retain: RecordSet | None, *,
                 params: NegGradPlusParams, context: RunContext) -> nn.Module:
+        retain = self.require_retain(retain)
         device, gen = context.device, context.generator
         xr, yr = retain.inputs().to(device), retain.labels().to(device)
         xf, yf = context.forget_inputs, context.forget_labels
         optimizer = torch.optim.SGD(model.parameters(), lr=params.lr, momentum=params.momentum,
                                     weight_decay=params.weight_decay)
-        forget_batches = iter(())
+        forget_batches: Iterator[torch.Tensor] = iter(())
         per_epoch = num_batches(len(xr), params.batch_size)
         model.train()
         for epoch in range(1, params.epochs + 1):

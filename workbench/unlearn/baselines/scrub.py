@@ -70,7 +70,7 @@ class ScrubParams(Params):
 
 
 @register_unlearner
-class Scrub(Unlearner):
+class Scrub(Unlearner[ScrubParams]):
     """Alternate forget-set max steps and retain-set min steps against a frozen teacher."""
 
     name = "scrub"
@@ -81,6 +81,7 @@ class Scrub(Unlearner):
 
     def unlearn(self, model: nn.Module, forget: ForgetSet, retain: RecordSet | None, *,
                 params: ScrubParams, context: RunContext) -> nn.Module:
+        retain = self.require_retain(retain)
         device, gen, t = context.device, context.generator, params.temperature
         xr, yr = retain.inputs().to(device), retain.labels().to(device)
         xf = context.forget_inputs
@@ -116,5 +117,5 @@ class Scrub(Unlearner):
                 parts["forget_kl"] = sum(max_kl) / len(max_kl)
             context.report(epoch, params.epochs, model,
                            parts["retain_loss"] - parts.get("forget_kl", 0.0),
-                           f"scrub epoch {epoch}/{params.epochs}", **parts)
+                           f"scrub epoch {epoch}/{params.epochs}", parts=parts)
         return model

@@ -59,7 +59,7 @@ def importances(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: 
 
 
 @register_unlearner
-class SSD(Unlearner):
+class SSD(Unlearner[SSDParams]):
     """Dampen the parameters far more important to the forget set than to the training set."""
 
     name = "ssd"
@@ -70,6 +70,7 @@ class SSD(Unlearner):
 
     def unlearn(self, model: nn.Module, forget: ForgetSet, retain: RecordSet | None, *,
                 params: SSDParams, context: RunContext) -> nn.Module:
+        retain = self.require_retain(retain)
         device = context.device
         xf, yf = context.forget_inputs, context.forget_labels
         xd = torch.cat([xf, retain.inputs().to(device)])

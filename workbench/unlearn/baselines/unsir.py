@@ -88,7 +88,7 @@ def retain_subset(y: torch.Tensor, per_class: int, generator: torch.Generator) -
 
 
 @register_unlearner
-class UNSIR(Unlearner):
+class UNSIR(Unlearner[UNSIRParams]):
     """Learn error-maximising noise for the forget classes, impair on it, repair on retain."""
 
     name = "unsir"
@@ -102,6 +102,7 @@ class UNSIR(Unlearner):
                 params: UNSIRParams, context: RunContext) -> nn.Module:
         if not forget.is_class_request:
             raise ValueError("unsir forgets whole classes only; use table.select(classes=[...])")
+        retain = self.require_retain(retain)
         device, gen = context.device, context.generator
         y_cpu = retain.labels()
         keep = retain_subset(y_cpu, params.retain_per_class, gen)
@@ -133,7 +134,7 @@ class UNSIR(Unlearner):
                 step += 1
                 mean = sum(losses) / len(losses)
                 context.report(step, total, model, mean, f"unsir: {phase} epoch {epoch}/{epochs}",
-                               **{f"{phase}_ce": mean})
+                               parts={f"{phase}_ce": mean})
         return model
 
     @staticmethod
