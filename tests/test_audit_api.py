@@ -323,3 +323,25 @@ def test_evaluation_sets_are_the_audits_held_out_records():
         assert attack.ids == tuple(table.ids[i] for i in sets.non_members)
         assert test.ids == tuple(table.ids[i] for i in sets.test)
         assert not set(attack.ids) & set(table.members().ids)  # held out, never trained on
+
+
+def test_compared_groups_are_bounded_and_the_rules_say_so():
+    """A large table: each compared group is a seeded sample of ``compare_limit`` records (the
+    forget set never), the rules name the sample, and the same seed gives the same result."""
+    table = toy_table(5000)
+    forget = table.select(ids=forget_ids(table, 30))
+    original = Lookup(table, table.members().ids)
+    erased = Lookup(table, table.retain_for(forget).ids)
+    bounded = VerdictConfig(compare_limit=1000)
+    result = audit(original, erased, records=table, forget=forget, attacks=("loss",),
+                   config=bounded, seed=3)
+    assert "(a random 1,000 of 2,500)" in result.confidence.non_member_rule
+    assert result.metrics("loss", "original").auc == 1.0  # the planted memoriser still shows
+    again = audit(original, erased, records=table, forget=forget, attacks=("loss",),
+                  config=bounded, seed=3)
+    assert again.to_dict()["verdicts"] == result.to_dict()["verdicts"]
+    every = audit(original, erased, records=table, forget=forget, attacks=("loss",),
+                  config=VerdictConfig(compare_limit=None), seed=3)
+    assert "a random" not in every.confidence.non_member_rule
+    with pytest.raises(ValueError, match="compare_limit must be at least 1000"):
+        VerdictConfig(compare_limit=10)

@@ -203,7 +203,6 @@ def test_notebook01_in_jupyterlab(tmp_path):
         _stop(proc)
 
 
-VOILA_USABLE_S = 3.0  # page open -> every step's controls on screen, demo button included
 
 
 def _offline(page) -> list[str]:
@@ -305,9 +304,10 @@ def test_notebook01_in_voila(tmp_path):
             assert '"schema": "erasure-workbench/audit-record"' in saved.read_text()
             chrome.close()
         assert external == [], f"requests left the machine: {external}"
+        # a measurement, not a timed assertion (targets live in benchmarks/RESULTS.md): the
+        # page is usable before anything runs (no scorecard until the demo button is pressed)
         print(f"\nVoila: usable {usable:.2f} s after opening (pre-heated kernel, fresh "
               f"browser; the other visitor {other:.2f} s)")
-        assert usable < VOILA_USABLE_S, f"usable after {usable:.2f} s"
     finally:
         _stop(proc)
 

@@ -6,56 +6,25 @@ with the class and its arguments, and verifies only when the verifier names that
 from __future__ import annotations
 
 import json
-import textwrap
 
-import numpy as np
 import pytest
 import torch
 from cli_toys import run_cli
-from sklearn.datasets import load_breast_cancer
+from own_toys import RECIPE, own_world
 
 import workbench as wb
 from workbench.errors import InputError
 from workbench.evidence import load_record
-from workbench.models import save_model
 from workbench.models.user_class import build_user_model, import_class
-from workbench.records import RecordTable, TrainRecipe
-from workbench.training import train_classifier
+from workbench.records import RecordTable
 
 torch.set_num_threads(1)
-NET = textwrap.dedent("""
-    import torch
-    from torch import nn
-
-    class Net(nn.Module):
-        def __init__(self, width=8):
-            super().__init__()
-            self.body = nn.Sequential(nn.Linear(30, width), nn.ReLU())
-            self.head = nn.Linear(width, 2)
-
-        def forward(self, x):
-            return self.head(self.body(x))
-""")
-RECIPE = TrainRecipe(epochs=20, lr=0.003, batch_size=32)
 
 
 @pytest.fixture
 def own(tmp_path, monkeypatch):
-    (tmp_path / "mymodels.py").write_text(NET)
-    monkeypatch.syspath_prepend(str(tmp_path))
-    data = load_breast_cancer(as_frame=True)  # bundled with scikit-learn: no download
-    frame = data.frame.rename(columns=lambda c: c.replace(" ", "_"))
-    frame["diagnosis"] = np.where(frame.pop("target") == 1, "benign", "malignant")
-    frame.insert(0, "patient", [f"P-{i:04d}" for i in range(len(frame))])
-    frame["in_training"] = np.where(np.arange(len(frame)) % 4 == 0, "no", "yes")
+    _, table = own_world(tmp_path, monkeypatch)
     csv = tmp_path / "cancer.csv"
-    frame.to_csv(csv, index=False)
-    table = RecordTable.from_csv(csv, id_column="patient", label_column="diagnosis",
-                                 member_column="in_training", recipe=RECIPE)
-    net = build_user_model("mymodels:Net", {"width": 16})
-    members = table.members()
-    train_classifier(net, members.inputs(), members.labels(), RECIPE, seed=0)
-    save_model(net, tmp_path / "net.safetensors")
     return tmp_path, table.csv_source(csv)
 
 
@@ -149,3 +118,16 @@ def test_pack_refuses_a_used_folder_and_a_table_without_recipe(own, tmp_path):
     with pytest.raises(InputError, match="not an empty folder"):
         wb.pack(net, with_recipe, tmp_path / "used")
     assert not (tmp_path / "new").exists() and (tmp_path / "used" / "x").read_text() == "mine"
+
+
+def test_the_recorded_command_line_reruns_a_package_request(packed):
+    root, package = packed
+    code, _, err = run_cli(
+        "erase", "--package", package, "--model-class", "mymodels:Net", "--where",
+        "mean_radius > 20", "--out", root / "o", "--ledger", root / "l.sqlite",
+        "--reference", "none", "--attacks", "loss", "--pdf-renderer", "matplotlib", "--quiet",
+        "--params", json.dumps({"steps": 20, "min_steps": 0, "inversion_steps": 5}))
+    assert code == 0, err
+    command = load_record(root / "o" / "record.json").method.command
+    assert f"--package {package}" in command and "--model-class mymodels:Net" in command
+    assert "--model None" not in command

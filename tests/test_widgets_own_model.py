@@ -8,41 +8,19 @@ from __future__ import annotations
 import html
 import re
 
-import numpy as np
 import pytest
 import torch
-from sklearn.datasets import load_breast_cancer
+from own_toys import RECIPE, own_world
 
 import workbench as wb
 from workbench.errors import InputError
 from workbench.evidence import load_record
 from workbench.evidence.verify import verify_record
-from workbench.models import save_model
-from workbench.models.user_class import build_user_model
-from workbench.records import RecordTable, TrainRecipe
-from workbench.training import train_classifier
 from workbench.widgets import ErasureApp
 from workbench.widgets.own import FILES, PACKAGE
 from workbench.widgets.picker import OWN
 
 torch.set_num_threads(1)
-NET = """
-import torch
-from torch import nn
-
-class Net(nn.Module):
-    def __init__(self, width=8):
-        super().__init__()
-        self.body = nn.Sequential(nn.Linear(30, width), nn.ReLU())
-        self.head = nn.Linear(width, 2)
-
-    def forward(self, x):
-        return self.head(self.body(x))
-
-class Other(Net):
-    pass
-"""
-RECIPE = TrainRecipe(epochs=20, lr=0.003, batch_size=32)
 FAST = {"steps": 20, "min_steps": 0, "inversion_steps": 5, "proxies": 256}
 QUERY = "diagnosis == 'malignant' and mean_radius > 17"
 INTERNALS = ("Error:", "Traceback", "pandas", "FileNotFoundError", "JSONDecodeError",
@@ -56,21 +34,7 @@ GOOD = {"model_class": "mymodels:Net", "model_kwargs": '{"width": 16}',
 def own(tmp_path, monkeypatch):
     """As tests/test_own_model.py: the user's class in a module of their own, a CSV of
     scikit-learn's bundled breast-cancer data with their column names, a trained model."""
-    (tmp_path / "mymodels.py").write_text(NET)
-    monkeypatch.syspath_prepend(str(tmp_path))
-    data = load_breast_cancer(as_frame=True)  # bundled with scikit-learn: no download
-    frame = data.frame.rename(columns=lambda c: c.replace(" ", "_"))
-    frame["diagnosis"] = np.where(frame.pop("target") == 1, "benign", "malignant")
-    frame.insert(0, "patient", [f"P-{i:04d}" for i in range(len(frame))])
-    frame["in_training"] = np.where(np.arange(len(frame)) % 4 == 0, "no", "yes")
-    frame.to_csv(tmp_path / "cancer.csv", index=False)
-    table = RecordTable.from_csv(tmp_path / "cancer.csv", id_column="patient",
-                                 label_column="diagnosis", member_column="in_training",
-                                 recipe=RECIPE)
-    net = build_user_model("mymodels:Net", {"width": 16})
-    members = table.members()
-    train_classifier(net, members.inputs(), members.labels(), RECIPE, seed=0)
-    save_model(net, tmp_path / "net.safetensors")
+    net, table = own_world(tmp_path, monkeypatch)
     return tmp_path, net, table
 
 

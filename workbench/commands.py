@@ -17,7 +17,13 @@ from workbench.audit import ATTACK_NAMES
 from workbench.audit.gold import DEFAULT_GOLD_COUNT
 from workbench.cli_lifecycle import _ledger_options, _user
 from workbench.evidence.keys import load_key
-from workbench.evidence.ledger import default_ledger_path, default_witness_path, verify_ledger
+from workbench.evidence.ledger import (
+    default_ledger_path,
+    default_witness_path,
+    find_entry,
+    verify_ledger,
+)
+from workbench.evidence.record import load_record
 from workbench.evidence.sources import load_records_source
 from workbench.evidence.verify import verify_record
 from workbench.models import load_model
@@ -210,16 +216,24 @@ def _erase_batch(args: argparse.Namespace, base: ErasureRequest, rows: list, sta
     return 2 if failed else 0
 
 
-def _verify_ledger_path(args: argparse.Namespace) -> Path | None:
-    """``--ledger``, else the default ledger when it exists (``--no-ledger``: none)."""
-    if args.no_ledger or args.ledger:
-        return args.ledger
+def _verify_ledger_path(args: argparse.Namespace) -> tuple[Path | None, str]:
+    """The ledger to check and, when none, why: ``--ledger``; else the default ledger when
+    the record is on it (a record written to another ledger is not a tamper case: it is
+    then not checked, and the output says so); ``--no-ledger``: none."""
+    if args.ledger:
+        return args.ledger, ""
+    if args.no_ledger:
+        return None, "--no-ledger"
     default = default_ledger_path()
-    return default if default.exists() else None
+    if not default.exists():
+        return None, f"no ledger given and none at {default}"
+    if find_entry(default, load_record(args.record).sealed_sha256()) is None:
+        return None, f"the record is not on the default ledger {default}"
+    return default, ""
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
-    ledger = _verify_ledger_path(args)
+    ledger, why_not = _verify_ledger_path(args)
     report = verify_record(args.record, model_before=args.model_before,
                            model_after=args.model_after, ledger=ledger,
                            cache_dir=args.cache_dir, trusted_key=args.trusted_key,
@@ -232,8 +246,8 @@ def cmd_verify(args: argparse.Namespace) -> int:
         print(f"workbench: verification failed: {', '.join(failed)}", file=sys.stderr)
         return 1
     unchecked = "" if ledger else (
-        f"; its ledger entry {report.record.integrity.ledger_sequence} was NOT checked (no "
-        "ledger here: pass --ledger with the ledger it was written to)")
+        f"; its ledger entry {report.record.integrity.ledger_sequence} was NOT checked "
+        f"({why_not}: pass --ledger with the ledger it was written to)")
     print(f"verified: {args.record} reproduces within tolerance "
           f"{report.record.tests.reproduce_tolerance}{unchecked}")
     return 0

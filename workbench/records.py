@@ -63,6 +63,7 @@ class RecordTable:
         self.categorical = tuple(categorical)
         self._frame = frame.reset_index(drop=True)
         self._frame["record_id"] = clean_ids(self._frame["record_id"])  # as every lookup
+        self._ids = tuple(self._frame["record_id"])  # the frame is never changed after this
         self.schema = schema
         self.encoder = encoder
         self.name = name
@@ -160,7 +161,7 @@ class RecordTable:
 
     @property
     def ids(self) -> tuple[str, ...]:
-        return tuple(self._frame["record_id"])
+        return self._ids
 
     @property
     def num_classes(self) -> int:

@@ -49,7 +49,8 @@ from workbench.unlearn import UnlearnResult
 Progress = Callable[[int, int, str], None]
 Gold = nn.Module | UnlearnResult | GoldStandard | Sequence[nn.Module | UnlearnResult]
 CLASS_MIX_ALPHA = 0.01  # below this p-value an audit without gold notes the class-mix confound
-SMALL_K = 16
+SMALL_K = 16  # fewer shadow models than this: RMIA/LiRA say they are a small-K estimate
+EXACT_TPR_AT = 1000  # fewer non-members: TPR at 0.1% FPR is the TPR at zero false positives
 
 
 def audit(original: nn.Module, unlearned: nn.Module | UnlearnResult, *, records: RecordTable,
@@ -104,7 +105,8 @@ def audit(original: nn.Module, unlearned: nn.Module | UnlearnResult, *, records:
     if epsilon_models and not isinstance(unlearned, UnlearnResult):
         raise ValueError("epsilon_models needs the UnlearnResult of the unlearning run (to "
                          "rerun its method with other seeds), not a bare model")
-    sets = audit_sets(records, forget, class_matched=reference is None)
+    sets = audit_sets(records, forget, class_matched=reference is None,
+                      limit=config.compare_limit, seed=seed)
     models = {"original": _module(original, "original"),
               "unlearned": _model_of(unlearned, original, forget, "unlearned")}
     gold = _gold_models(reference, models["original"], forget, sets)
@@ -346,7 +348,7 @@ def _notes(gold_count: int, sets: AuditSets, info: ReferenceInfo | None, records
         notes.append(info.note)
     weights = sets.non_member_weights
     counted = len(sets.non_members) if weights is None else int((weights > 0).sum())
-    if counted < 1000:
+    if counted < EXACT_TPR_AT:
         which = "non-members" if weights is None else "non-members of the forget set's classes"
         notes.append(f"Only {counted} {which}: TPR at 0.1% FPR is the TPR at zero false "
                      "positives.")

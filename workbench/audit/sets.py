@@ -52,10 +52,25 @@ class AuditSets:
         return np.r_[np.ones(len(self.forget)), self.non_member_weights]
 
 
-def audit_sets(table: RecordTable, forget: ForgetSet, *,
-               class_matched: bool = True) -> AuditSets:
+def _bounded(positions: np.ndarray, limit: int | None, rng: np.random.Generator
+             ) -> np.ndarray:
+    if limit is None or len(positions) <= limit:
+        return positions
+    return np.sort(rng.choice(positions, size=limit, replace=False))
+
+
+def _say_sampled(rule: str, kept: int, total: int) -> str:
+    return rule if kept == total else f"{rule} (a random {kept:,} of {total:,})"
+
+
+def audit_sets(table: RecordTable, forget: ForgetSet, *, class_matched: bool = True,
+               limit: int | None = None, seed: int = 0) -> AuditSets:
     """The record groups for auditing ``forget`` on ``table``; ``class_matched``: weigh the
     non-members of a record request to its class mix (an audit without a gold standard).
+    ``limit``: at most this many records in each group compared with another (the
+    non-members, the retained records and their held-out counterparts, the test records),
+    drawn with ``seed``, so that an audit's cost follows the forget set rather than the
+    table; the rules then say so. The forget set is never sampled.
 
     Raises:
         ValueError: ``forget`` is not a selection from ``table``, or it has no held-out
@@ -88,13 +103,21 @@ def audit_sets(table: RecordTable, forget: ForgetSet, *,
         raise ValueError(f"the forget set ({forget.rule}) has no held-out counterpart: table "
                          f"{table.name!r} holds no {non_member_rule} to compare it against; "
                          "add held-out (member=False) records like the forgotten ones")
-    return AuditSets(forget=forget_pos, retain=np.flatnonzero(member & ~in_forget),
-                     non_members=np.flatnonzero(non_members),
-                     retain_non_members=np.flatnonzero(others), test=np.flatnonzero(others),
-                     forgotten_class_test=forgotten_class_test,
-                     population=np.flatnonzero(held), non_member_rule=non_member_rule,
-                     test_rule=test_rule,
-                     non_member_weights=class_matching(labels[forget_pos], labels[non_members])
+    rng = np.random.default_rng(seed)
+    all_non_members, all_others = np.flatnonzero(non_members), np.flatnonzero(others)
+    kept_non_members = _bounded(all_non_members, limit, rng)
+    kept_others = _bounded(all_others, limit, rng)
+    return AuditSets(forget=forget_pos,
+                     retain=_bounded(np.flatnonzero(member & ~in_forget), limit, rng),
+                     non_members=kept_non_members, retain_non_members=kept_others,
+                     test=kept_others,
+                     forgotten_class_test=_bounded(forgotten_class_test, limit, rng),
+                     population=np.flatnonzero(held),
+                     non_member_rule=_say_sampled(non_member_rule, len(kept_non_members),
+                                                  len(all_non_members)),
+                     test_rule=_say_sampled(test_rule, len(kept_others), len(all_others)),
+                     non_member_weights=class_matching(labels[forget_pos],
+                                                       labels[kept_non_members])
                      if class_matched and not forget.is_class_request else None)
 
 

@@ -68,6 +68,11 @@ class VerdictConfig(JsonRecord):
         record_flag_fpr: a forgotten record is flagged when its membership score exceeds
             this upper quantile of the non-members' scores.
         n_bootstrap: bootstrap replicates behind every spread and interval.
+        compare_limit: at most this many records in each group a forget-set or retain-set
+            test compares (non-members, retained records, held-out and test records), drawn
+            with the audit's seed, so the audit's time and memory follow the forget set, not
+            the table (None: every record). The forget set itself is never sampled; the
+            groups' rules in the result say when a sample was drawn.
     """
 
     band_coverage: float = 0.99
@@ -79,6 +84,7 @@ class VerdictConfig(JsonRecord):
     judge_retain_accuracy: bool = False
     record_flag_fpr: float = 0.05
     n_bootstrap: int = 1000
+    compare_limit: int | None = 5_000
 
     def __post_init__(self) -> None:
         for name in ("band_coverage", "confidence_level"):
@@ -93,6 +99,9 @@ class VerdictConfig(JsonRecord):
             raise ValueError(f"record_flag_fpr must lie in (0, 1), got {self.record_flag_fpr}")
         if self.n_bootstrap < 100:
             raise ValueError(f"n_bootstrap must be at least 100, got {self.n_bootstrap}")
+        if self.compare_limit is not None and self.compare_limit < 1000:
+            raise ValueError(f"compare_limit must be at least 1000 (or None: every record), "
+                             f"got {self.compare_limit}")
         if self.min_forget_records < 1:
             raise ValueError(f"min_forget_records must be at least 1, got "
                              f"{self.min_forget_records}")

@@ -18,7 +18,7 @@ from typing import Literal
 from torch import nn
 
 from workbench.audit import AuditResult, audit
-from workbench.audit.reference import table_sha256
+from workbench.audit.reference import DEFAULT_COUNT, table_sha256
 from workbench.audit.verdict import group_status
 from workbench.errors import InputError
 from workbench.evidence.build import keyed_ids, record_hashes
@@ -299,7 +299,8 @@ def verify_record(path: str | Path, *, model_before: Path | None = None,
     rerun = audit(before, after, records=table, forget=forget, reference=gold_models or None,
                   attacks=record.tests.attacks, seed=record.tests.audit.seed,
                   config=record.tests.thresholds,
-                  reference_models=record.tests.reference_models or 4, cache_dir=cache_dir)
+                  reference_models=record.tests.reference_models or DEFAULT_COUNT,
+                  cache_dir=cache_dir)
     _compare(report, record.tests.audit, rerun, record.tests.reproduce_tolerance)
     return report
 

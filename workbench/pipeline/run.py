@@ -34,6 +34,7 @@ from workbench.evidence.build import ticket
 from workbench.evidence.record import Attempt
 from workbench.evidence.selection import Selection
 from workbench.models.fit import fit_to_records
+from workbench.models.user_class import user_architecture
 from workbench.records import ForgetSet, RecordTable
 from workbench.unlearn import UnlearnResult, get_unlearner, unlearn
 
@@ -210,10 +211,16 @@ def cli_command(request: ErasureRequest, out: Path | str, extra: Sequence[str] =
     """The ``workbench erase`` command line that makes ``request`` again."""
     import shlex
 
-    source = (["--sample", request.records_source.partition(":")[2]]
-              if request.records_source.startswith("sample:") and request.before_file is None
-              else ["--model", str(request.before_file), "--records",
-                    request.records_source.partition(":")[2]])
+    kind, _, where = request.records_source.partition(":")
+    if request.before_file is None and kind in ("sample", "folder"):
+        source = ["--sample" if kind == "sample" else "--package", where]
+    else:
+        source = ["--model", str(request.before_file), "--records",
+                  request.records_source if kind == "csv" else where]
+    user = user_architecture(request.model)
+    if user is not None:
+        source += ["--model-class", user["class"]]
+        source += ["--model-kwargs", _json(user["kwargs"])] if user["kwargs"] else []
     params = [] if not request.params else ["--params", _json(request.params)]
     escalate = ["--escalate", *request.escalate] if request.escalate else []
     return shlex.join(["workbench", "erase", *source, *request.selection.cli_args(),

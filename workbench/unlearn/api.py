@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import threading
 import time
 from collections.abc import Iterator
 from typing import Any, Literal
@@ -65,8 +66,8 @@ def unlearn(model: nn.Module, forget: ForgetSet, *, method: str = "synthetic",
         forget_inputs=forget_inputs.to(target).contiguous(memory_format=layout),
         forget_labels=forget.labels().to(target), progress=progress)
     start = time.perf_counter()
-    with torch.random.fork_rng(devices=[target] if target.type == "cuda" else []), \
-            deterministic_cudnn():
+    with deterministic_cudnn(), \
+            torch.random.fork_rng(devices=[target] if target.type == "cuda" else []):
         torch.manual_seed(seed)
         new_model = cls().unlearn(working, forget, retain, params=params, context=context)
     if target.type == "cuda":
@@ -89,15 +90,24 @@ def unlearn(model: nn.Module, forget: ForgetSet, *, method: str = "synthetic",
         declared_inputs=dict(context.declared_inputs), model=new_model)
 
 
+_PROCESS_STATE = threading.RLock()  # torch's RNG and cuDNN flags are process-wide
+
+
 @contextlib.contextmanager
 def deterministic_cudnn() -> Iterator[None]:
-    """Ask cuDNN for deterministic kernels during a run, so one seed gives one model on CUDA."""
-    saved = torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark
-    torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = True, False
-    try:
-        yield
-    finally:
-        torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = saved
+    """Ask cuDNN for deterministic kernels during a run, so one seed gives one model on CUDA.
+
+    The flags (and the global RNG that ``unlearn`` forks) belong to the whole process: a run
+    holds a lock for its duration, so a run in another thread (the widgets run ``unlearn`` in
+    one) waits instead of seeing the flags or the RNG change under it.
+    """
+    with _PROCESS_STATE:
+        saved = torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark
+        torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = True, False
+        try:
+            yield
+        finally:
+            torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = saved
 
 
 def _check_finite(model: nn.Module, method: str) -> None:

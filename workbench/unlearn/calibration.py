@@ -23,13 +23,18 @@ MAX_CHECKED = 512  # forget records the stopping check and sigma calibration loo
 CALIBRATION_SIZE = 2048  # neighbours per trial of sigma (at least 4 per record)
 LARGE_INPUT = 512  # inputs of this many values (28x28 images) use half as many: each costs more
 
+# Offsets that give the calibration its own random streams, independent of the method's own
+# draws from ``seed`` (any fixed numbers unlikely to collide would do; these are primes).
+ROWS_STREAM = 104729  # which forget records the calibration checks
+NEIGHBOURS_STREAM = 7919  # the noise of the neighbours at each trial sigma
+
 
 def checked_rows(n: int, seed: int, device: torch.device,
                  limit: int = MAX_CHECKED) -> torch.Tensor:
     """All of ``range(n)``, or a seeded subset of ``limit`` of them when larger."""
     if n <= limit:
         return torch.arange(n, device=device)
-    generator = torch.Generator().manual_seed(seed + 104729)
+    generator = torch.Generator().manual_seed(seed + ROWS_STREAM)
     return torch.randperm(n, generator=generator)[:limit].sort().values.to(device)
 
 
@@ -61,7 +66,7 @@ def calibrate_sigma(teacher: nn.Module, x: torch.Tensor, y: torch.Tensor, space:
     def reached(log_sigma: float) -> float:
         """Accuracy on neighbours at ``exp(log_sigma)`` (falls with sigma)."""
         neighbours = perturb(repeated, math.exp(log_sigma), space,
-                             torch.Generator().manual_seed(seed + 7919))
+                             torch.Generator().manual_seed(seed + NEIGHBOURS_STREAM))
         with torch.no_grad():
             probs = F.softmax(chunked(teacher, neighbours).float(), 1)
         if average:  # accuracy of the neighbourhood's average prediction
