@@ -1,5 +1,5 @@
-"""Notebook 01 in a real browser: JupyterLab and Voila on 127.0.0.1 with a random token,
-driven by Playwright through Debian's ``chromium`` (never ``playwright install``).
+"""Notebooks 01 and 02 in a real browser: JupyterLab and Voila on 127.0.0.1 with a random
+token, driven by Playwright through Debian's ``chromium`` (never ``playwright install``).
 
 Skipped, with the reason, where chromium or playwright is missing. Servers serve a temporary
 copy of ``notebooks/`` (autosave and checkpoints never touch the repo) and are stopped by PID.
@@ -28,6 +28,7 @@ REPO = Path(__file__).resolve().parents[1]
 # docs/notebook01.png is refreshed with WORKBENCH_SCREENSHOT_DIR=docs; a plain run writes to tmp
 SCREENSHOT_DIR = os.environ.get("WORKBENCH_SCREENSHOT_DIR")
 NOTEBOOK = "01_erasure_request.ipynb"
+NOTEBOOK_02 = "02_audit_verification.ipynb"
 SETTINGS = {  # JupyterLab user settings: no news toast, no autosave, render every cell
     "@jupyterlab/apputils-extension/notification": {"fetchNews": "false",
                                                     "checkForUpdates": False},
@@ -97,16 +98,21 @@ def _kernel_idle(page) -> None:
         raise AssertionError("the notebook's kernel did not start within 90 s")
 
 
+def _set_parameter(path: Path, old: str, new: str) -> None:
+    """Replace ``old`` by ``new`` in the notebook's parameters cell (it must be there)."""
+    nb = nbformat.read(path, as_version=4)
+    cell = next(c for c in nb.cells if "parameters" in c.metadata.get("tags", []))
+    assert old in cell.source, (path.name, old)
+    cell.source = cell.source.replace(old, new)
+    nbformat.write(nb, path)
+
+
 def _serve_copy(root: Path, demo_records: int) -> Path:
     """A copy of the notebooks (code and parameters only) to serve."""
     shutil.copytree(REPO / "notebooks", root / "notebooks",
                     ignore=shutil.ignore_patterns(".ipynb_checkpoints", "evidence"))
-    path = root / "notebooks" / NOTEBOOK
-    nb = nbformat.read(path, as_version=4)
-    cell = next(c for c in nb.cells if "parameters" in c.metadata.get("tags", []))
-    cell.source = cell.source.replace("DEMO_RECORDS = 53", f"DEMO_RECORDS = {demo_records}")
-    assert f"DEMO_RECORDS = {demo_records}" in cell.source
-    nbformat.write(nb, path)
+    _set_parameter(root / "notebooks" / NOTEBOOK, "DEMO_RECORDS = 53",
+                   f"DEMO_RECORDS = {demo_records}")
     return root / "notebooks"
 
 
@@ -121,33 +127,49 @@ def _env(root: Path) -> dict[str, str]:
     return env
 
 
-@pytest.mark.slow
-def test_notebook01_in_jupyterlab(tmp_path):
-    browser = _chromium()
-    from playwright.sync_api import expect, sync_playwright
-
-    served = _serve_copy(tmp_path, demo_records=0)  # records are chosen in the browser
+def _jupyterlab(served: Path, root: Path):
+    """JupyterLab on ``served`` with a random token, ready; returns the process and a
+    function from a notebook's name to its URL."""
     port, token = _free_port(), secrets.token_hex(16)
-    log = tmp_path / "jupyterlab.log"
+    log = root / "jupyterlab.log"
     with log.open("w") as out:
         proc = subprocess.Popen(
             [sys.executable, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1",
              f"--port={port}", f"--ServerApp.token={token}", "--allow-root",
              f"--ServerApp.root_dir={served}", "--LabApp.news_url=None",
              "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"],
-            stdout=out, stderr=subprocess.STDOUT, env=_env(tmp_path), cwd=served)
+            stdout=out, stderr=subprocess.STDOUT, env=_env(root), cwd=served)
+    base = f"http://127.0.0.1:{port}"
     try:
-        base = f"http://127.0.0.1:{port}"
         _wait_ready(f"{base}/api/status?token={token}", proc, log)
+    except BaseException:
+        _stop(proc)
+        raise
+    return proc, lambda notebook: f"{base}/lab/tree/{notebook}?token={token}&reset"
+
+
+def _run_all(page, url: str) -> None:
+    """Open the notebook at ``url``, wait for its kernel, then Run > Run All Cells."""
+    page.goto(url)
+    page.locator(".jp-Notebook").wait_for(timeout=60_000)
+    _kernel_idle(page)
+    page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
+    page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
+
+
+@pytest.mark.slow
+def test_notebook01_in_jupyterlab(tmp_path):
+    browser = _chromium()
+    from playwright.sync_api import expect, sync_playwright
+
+    served = _serve_copy(tmp_path, demo_records=0)  # records are chosen in the browser
+    proc, url = _jupyterlab(served, tmp_path)
+    try:
         with sync_playwright() as p:
             chrome = p.chromium.launch(executable_path=browser, headless=True, args=CHROMIUM_ARGS)
             page = chrome.new_page(viewport={"width": 1400, "height": 2600})
             start = time.monotonic()
-            page.goto(f"{base}/lab/tree/{NOTEBOOK}?token={token}&reset")
-            page.locator(".jp-Notebook").wait_for(timeout=60_000)
-            _kernel_idle(page)
-            page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
-            page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
+            _run_all(page, url(NOTEBOOK))
             app = page.locator(".jupyter-widgets.widget-vbox", has_text="Erasure request").first
             expect(app.get_by_text("matching training records")).to_be_visible(timeout=90_000)
             # step 2: filter by class and by id, then take every match; each filter must have
@@ -187,6 +209,35 @@ def test_notebook01_in_jupyterlab(tmp_path):
             # step 6: export the evidence next to the served copy
             app.locator("button", has_text="Export evidence").click()
             expect(app.get_by_text("Exported to a new folder")).to_be_visible(timeout=120_000)
+            # a class request in the same page: the Class filter still says "event"
+            app.locator("button", has_text="Forget whole class").click()
+            expect(summary).not_to_have_text(selected, timeout=30_000)
+            expect(app.get_by_text("The records to forget changed")).to_be_visible()
+            expect(app.locator(".js-plotly-plot")).to_have_count(0)  # the old result is gone
+            selected = summary.inner_text()
+            whole = re.search(r"Selected: (\d+) records", selected)
+            assert whole and int(whole[1]) > 100 and "no event" not in selected, selected
+            clicked = time.monotonic()
+            app.locator("button", has_text=re.compile(r"^\s*Run\s*$")).click()
+            expect(card).to_contain_text("Erasure verdict", timeout=280_000)
+            class_ran = time.monotonic() - clicked
+            expect(app.locator(".js-plotly-plot")).to_have_count(3, timeout=60_000)
+            expect(app.get_by_text(f"Forgot {whole[1]} records")).to_be_visible()
+            confidence, roc, drift = (app.locator(".js-plotly-plot").nth(i) for i in range(3))
+            expect(confidence).to_contain_text(f"Confidence on the {whole[1]} forgotten")
+            # histograms (never-seen records, then original, unlearned, gold standard)
+            expect(confidence.locator("g.trace")).to_have_count(4)
+            assert confidence.locator("g.trace g.point").count() > 0
+            assert roc.locator("g.trace").count() >= 4  # three models and chance
+            assert drift.locator("g.trace g.point").count() > 0
+            assert app.locator(".wb-error").count() == 0
+            app.get_by_text("5. Results").evaluate("e => e.scrollIntoView({block: 'start'})")
+            class_shot = screenshot.with_name("notebook01-class.png")
+            page.screenshot(path=str(class_shot))
+            figure_shot = screenshot.with_name("notebook01-class-confidence.png")
+            confidence.screenshot(path=str(figure_shot))
+            for shot in (screenshot, class_shot, figure_shot):
+                assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", shot
             # loading other records takes the old result off the screen; export then refuses
             app.locator(".widget-dropdown", has_text="Model").locator("select") \
                 .select_option(label="credit")
@@ -198,11 +249,100 @@ def test_notebook01_in_jupyterlab(tmp_path):
             chrome.close()
         assert len(list((served / "evidence").glob("*/record.json"))) == 1
         print(f"\nnotebook 01 in JupyterLab: Run -> scorecard {ran:.1f} s, "
-              f"page open -> scorecard {total:.1f} s; screenshot {screenshot}")
+              f"page open -> scorecard {total:.1f} s; class request ({whole[1]} records) "
+              f"Run -> scorecard {class_ran:.1f} s; screenshots in {screenshot.parent}")
     finally:
         _stop(proc)
 
 
+def _erase_quickly(out: Path, root: Path) -> Path:
+    """A real, sealed and signed evidence record in seconds (8 clinic records, no gold
+    standard, the LOSS attack only), through the ``workbench erase`` command."""
+    from cli_toys import run_cli
+
+    import workbench as wb
+
+    ids = wb.load_sample("clinic").records.members().ids[:8]
+    code, _, err = run_cli(
+        "erase", "--sample", "clinic", "--ids", ",".join(ids), "--out", out,
+        "--ledger", root / "ledger.sqlite", "--cache-dir", root / "cache",
+        "--params", json.dumps({"steps": 30, "min_steps": 5, "inversion_steps": 5}),
+        "--reference", "none", "--attacks", "loss", "--pdf-renderer", "matplotlib", "--quiet")
+    assert code == 0, err
+    return out / "record.json"
+
+
+@pytest.mark.slow
+def test_notebook02_verify_panel_in_jupyterlab(tmp_path):
+    """The auditor's panel, clicked: good -> tampered record -> changed model file -> good ->
+    missing file. A failure never sits under the previous check's green result."""
+    browser = _chromium()
+    from playwright.sync_api import expect, sync_playwright
+
+    good = _erase_quickly(tmp_path / "good", tmp_path)
+    shutil.copytree(good.parent, tmp_path / "copy")  # the copy the test tampers with
+    record = tmp_path / "copy" / "record.json"
+    model = tmp_path / "copy" / "model-unlearned.safetensors"
+    sealed, weights = record.read_text(), model.read_bytes()
+    tampered = sealed.replace('"FAIL"', '"PASS"', 1).replace('"INCONCLUSIVE"', '"PASS"', 1)
+    assert tampered != sealed
+    served = _serve_copy(tmp_path, demo_records=0)
+    _set_parameter(served / NOTEBOOK_02, "EVIDENCE = None", f"EVIDENCE = {str(good)!r}")
+    proc, url = _jupyterlab(served, tmp_path)
+    try:
+        with sync_playwright() as p:
+            chrome = p.chromium.launch(executable_path=browser, headless=True, args=CHROMIUM_ARGS)
+            page = chrome.new_page(viewport={"width": 1400, "height": 2600})
+            _run_all(page, url(NOTEBOOK_02))
+            panel = page.locator(".jupyter-widgets.widget-vbox",
+                                 has=page.locator(".widget-text", has_text="Record")).first
+            field, button = panel.locator("input"), panel.locator("button", has_text="Verify")
+            report, error = panel.locator(".wb-verify"), panel.locator(".wb-error")
+            green = panel.locator("[style*='1a7f37']")  # the colour of a check that passed
+            # the notebook's own cell verifies the record it was given
+            expect(report).to_contain_text("the verdict reproduces", timeout=120_000)
+
+            def check(path: Path | None = None) -> None:
+                if path is not None:
+                    field.fill(str(path))
+                    expect(report).to_have_count(0)  # a new path clears the old result
+                button.click()
+
+            def refused(message: str) -> None:
+                expect(error).to_contain_text(message, timeout=60_000)
+                # no leftover table or green text from the check before
+                expect(report).to_have_count(0, timeout=5_000)
+                expect(green).to_have_count(0)
+                text = panel.inner_text()
+                assert "reproduces" not in text and "Traceback" not in text, text
+                box, under = field.bounding_box(), error.bounding_box()
+                assert 0 < under["y"] - box["y"] < 200, (box, under)  # right under the field
+
+            check(record)
+            expect(report).to_contain_text("the hashes match and the verdict reproduces",
+                                           timeout=60_000)
+            expect(report).to_contain_text("✓ ok")
+            assert "✗ failed" not in report.inner_text() and error.count() == 0
+            # the verdict changed in the file, same path, Verify again: the seal breaks
+            record.write_text(tampered)
+            check()
+            refused("changed after it was sealed")
+            # the record intact, one bit of the model file flipped: the table says FAILED
+            record.write_text(sealed)
+            model.write_bytes(weights[:-1] + bytes([weights[-1] ^ 1]))
+            check()
+            expect(report).to_contain_text("verification FAILED", timeout=60_000)
+            expect(report.locator("tr", has_text="model after")).to_contain_text("✗ failed")
+            assert "reproduces" not in report.inner_text() and error.count() == 0
+            check(good)
+            expect(report).to_contain_text("the verdict reproduces", timeout=60_000)
+            check(tmp_path / "missing" / "record.json")
+            refused("does not exist")
+            screenshot = tmp_path / "notebook02-verify.png"
+            panel.screenshot(path=str(screenshot))
+            chrome.close()
+    finally:
+        _stop(proc)
 
 
 def _offline(page) -> list[str]:
