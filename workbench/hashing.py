@@ -5,11 +5,14 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
 from torch import nn
+
+if TYPE_CHECKING:
+    from workbench.records import RecordTable
 
 
 def sha256_bytes(data: bytes) -> str:
@@ -55,3 +58,12 @@ def _json_default(value: Any) -> Any:
     if isinstance(value, np.generic):
         return value.item()
     raise TypeError(f"cannot serialise {type(value).__name__} to canonical JSON")
+
+
+def table_sha256(table: RecordTable) -> str:
+    """SHA-256 of a table's ids, labels and encoded inputs: what every trained model saw (the
+    key of cached models, and the records' identity in the evidence)."""
+    digest = hashlib.sha256(canonical_json(list(table.ids)).encode())
+    digest.update(table.labels().numpy().astype("<i8").tobytes())
+    digest.update(table.inputs().numpy().astype("<f4").tobytes())
+    return digest.hexdigest()

@@ -27,7 +27,7 @@ from workbench.audit.epsilon import estimate_epsilon
 from workbench.audit.flags import record_flags
 from workbench.audit.gold import DEFAULT_GOLD_COUNT, GoldStandard
 from workbench.audit.metrics import attack_metrics
-from workbench.audit.reference import DEFAULT_COUNT, table_sha256
+from workbench.audit.reference import DEFAULT_COUNT
 from workbench.audit.result import AuditResult, MembershipResult, ReferenceInfo
 from workbench.audit.sets import AuditSets, audit_sets, class_mix_gap
 from workbench.audit.signals import signals
@@ -41,7 +41,7 @@ from workbench.audit.verdict import (
     group_status,
 )
 from workbench.executor import Executor, get_executor
-from workbench.hashing import weights_sha256
+from workbench.hashing import table_sha256, weights_sha256
 from workbench.models.fit import fit_to_records, unwrap
 from workbench.records import ForgetSet, RecordTable, TrainRecipe
 from workbench.unlearn import UnlearnResult

@@ -33,11 +33,11 @@ from torch import nn
 from workbench.audit._json import JsonRecord
 from workbench.audit.gold import gold_standard, member_seed
 from workbench.audit.model_cache import load_entry, write_entry
-from workbench.audit.reference import default_cache_dir, table_sha256
+from workbench.audit.reference import default_cache_dir
 from workbench.audit.sets import audit_sets
 from workbench.audit.signals import signals
 from workbench.executor import Executor, TrainData, TrainJob, train_models
-from workbench.hashing import canonical_json
+from workbench.hashing import canonical_json, table_sha256
 from workbench.records import ForgetSet, RecordTable
 from workbench.unlearn import unlearn
 

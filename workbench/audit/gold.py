@@ -27,9 +27,9 @@ import numpy as np
 from torch import nn
 
 from workbench.audit.model_cache import load_entry, write_entry
-from workbench.audit.reference import default_cache_dir, table_sha256
+from workbench.audit.reference import default_cache_dir
 from workbench.executor import Executor, TrainData, TrainJob, train_models
-from workbench.hashing import canonical_json, weights_sha256
+from workbench.hashing import canonical_json, table_sha256, weights_sha256
 from workbench.records import ForgetSet, RecordTable, TrainRecipe
 from workbench.unlearn.retrain import RetrainParams, resolve_recipe
 

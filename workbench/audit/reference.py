@@ -31,7 +31,11 @@ from workbench.audit.attacks import ReferenceSignals
 from workbench.audit.model_cache import CacheError, load_entry, write_entry  # noqa: F401  (re-exported)
 from workbench.audit.signals import signals
 from workbench.executor import Executor, TrainData, TrainJob, train_models
-from workbench.hashing import canonical_json, weights_sha256
+from workbench.hashing import (  # table_sha256: re-exported
+    canonical_json,
+    table_sha256,
+    weights_sha256,
+)
 from workbench.records import RecordTable, TrainRecipe
 
 CACHE_FORMAT = "erasure-workbench/reference-models/1"
@@ -78,14 +82,6 @@ def member_fraction(table: RecordTable) -> float:
     """Share of the table's records the audited model trained on (0.5 without members)."""
     members = len(table.members())
     return members / len(table) if 0 < members < len(table) else 0.5
-
-
-def table_sha256(table: RecordTable) -> str:
-    """SHA-256 of a table's ids, labels and encoded inputs (what reference models see)."""
-    digest = hashlib.sha256(canonical_json(list(table.ids)).encode())
-    digest.update(table.labels().numpy().astype("<i8").tobytes())
-    digest.update(table.inputs().numpy().astype("<f4").tobytes())
-    return digest.hexdigest()
 
 
 def reference_key(model: nn.Module, table: RecordTable, recipe: TrainRecipe, *, count: int,

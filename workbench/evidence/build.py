@@ -14,7 +14,6 @@ from torch import nn
 
 from workbench.audit import AuditResult
 from workbench.audit.gold import GoldStandard as GoldStandardModels
-from workbench.audit.reference import table_sha256
 from workbench.evidence._validate import RecordError, check_utc, one_month_after, utc_now
 from workbench.evidence.record import (
     Approval,
@@ -31,7 +30,7 @@ from workbench.evidence.record import (
 )
 from workbench.evidence.selection import Selection
 from workbench.evidence.vault import keyed
-from workbench.hashing import canonical_json, record_sha256
+from workbench.hashing import canonical_json, record_sha256, table_sha256
 from workbench.models.user_class import class_path, user_architecture
 from workbench.records import ForgetSet
 from workbench.unlearn import UnlearnResult

@@ -18,7 +18,7 @@ from typing import Literal
 from torch import nn
 
 from workbench.audit import AuditResult, audit
-from workbench.audit.reference import DEFAULT_COUNT, table_sha256
+from workbench.audit.reference import DEFAULT_COUNT
 from workbench.audit.verdict import group_status
 from workbench.errors import InputError
 from workbench.evidence.build import keyed_ids, record_hashes
@@ -28,7 +28,7 @@ from workbench.evidence.selection import Selection
 from workbench.evidence.signing import check_signature
 from workbench.evidence.sources import load_records_source
 from workbench.evidence.vault import VaultContents, VaultError, VaultShredded, open_vault
-from workbench.hashing import sha256_file, weights_sha256
+from workbench.hashing import sha256_file, table_sha256, weights_sha256
 from workbench.models import load_model
 from workbench.models.user_class import build_user_model
 from workbench.records import ForgetSet, RecordTable

@@ -28,10 +28,11 @@ from pathlib import Path
 import pandas as pd
 
 from workbench.audit.model_cache import PurgeReport, purge_trained_on
-from workbench.audit.reference import default_cache_dir, table_sha256
+from workbench.audit.reference import default_cache_dir
 from workbench.evidence.keys import SigningKey
 from workbench.evidence.report_pdf import Renderer
 from workbench.evidence.selection import Selection
+from workbench.hashing import table_sha256
 from workbench.pipeline.run import ErasureRequest, Stage, check_request, run_request
 from workbench.pipeline.write import write_evidence
 

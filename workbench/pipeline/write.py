@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from workbench.audit.model_cache import PurgeReport, purge_trained_on
-from workbench.audit.reference import default_cache_dir, table_sha256
+from workbench.audit.reference import default_cache_dir
 from workbench.evidence._validate import utc_now
 from workbench.evidence.build import build_record
 from workbench.evidence.keys import SigningKey, load_key
@@ -38,7 +38,7 @@ from workbench.evidence.vault import (
     seal_vault,
     shred_vault,
 )
-from workbench.hashing import sha256_file
+from workbench.hashing import sha256_file, table_sha256
 from workbench.models import save_model
 from workbench.pipeline.run import ErasureOutcome
 from workbench.pipeline.staging import new_staging, publish, recover_staged
