@@ -14,7 +14,7 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pandas as pd
@@ -117,3 +117,22 @@ def rewrite_records() -> Callable[[Path, Callable[[pd.DataFrame], pd.DataFrame]]
         return path
 
     return rewrite
+
+
+@pytest.fixture
+def register_for_test() -> Iterator[Callable[[type], str]]:
+    """``register_for_test(cls)``: register an unlearner class for this test only; it is taken
+    out of the registry afterwards (and checked gone). Returns its name."""
+    from workbench.unlearn import available_methods, base, register_unlearner
+
+    added: list[str] = []
+
+    def add(cls: type) -> str:
+        register_unlearner(cls)
+        added.append(cls.name)
+        return cls.name
+
+    yield add
+    for name in added:
+        base._REGISTRY.pop(name, None)
+    assert not set(added) & set(available_methods())

@@ -85,7 +85,7 @@ class Crash(BaseException):
     """Stands for Ctrl-C or a crash (a BaseException: nothing may swallow it)."""
 
 
-def crash_before(target, name):
+def crash_before(name):
     def wrapper(*args, **kwargs):
         raise Crash(name)
     return wrapper
@@ -159,7 +159,7 @@ def test_an_interrupted_force_write_loses_nothing_and_claims_nothing(
                             crash_after(staging_module.move_aside, stage))
     else:
         original = getattr(write_module, name)
-        monkeypatch.setattr(write_module, name, crash_before(original, stage) if
+        monkeypatch.setattr(write_module, name, crash_before(stage) if
                             when == "before" else crash_after(original, stage, call))
     with pytest.raises(Crash):
         write(outcome, out, ledger, force=True)

@@ -26,7 +26,6 @@ from workbench.unlearn import (
     Unlearner,
     UnlearnResult,
     available_methods,
-    base,
     get_unlearner,
     param,
     param_specs,
@@ -196,11 +195,9 @@ def test_synthetic_is_deterministic_for_a_seed(credit):
 
 # --- API behaviour and bad input ------------------------------------------------------------
 @pytest.fixture
-def throwaway():
+def throwaway(register_for_test):
     """``throwaway(body, access)`` registers a test-only method under a unique name, whose
     ``unlearn`` is ``body(model, context)``; it is removed from the registry afterwards."""
-    added: list[str] = []
-
     def make(body, access: DataAccess = DataAccess.FORGET_ONLY) -> str:
         name = f"test-only-{uuid.uuid4().hex[:12]}"
 
@@ -217,14 +214,9 @@ def throwaway():
                 return body(model, context)
 
         Throwaway.name = name
-        register_unlearner(Throwaway)
-        added.append(name)
-        return name
+        return register_for_test(Throwaway)
 
-    yield make
-    for name in added:
-        base._REGISTRY.pop(name, None)
-    assert not set(added) & set(available_methods())
+    return make
 
 
 def test_unknown_method_lists_the_available_ones(tiny):

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import re
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,12 +27,10 @@ from workbench.unlearn import (
     DataAccess,
     Params,
     Unlearner,
-    available_methods,
     base,
     check_unlearner,
     checks,
     param,
-    register_unlearner,
 )
 from workbench.unlearn.tiny import build_tiny_world, tiny_world
 
@@ -71,11 +69,9 @@ class NoisyAscent(Unlearner):
 
 
 @pytest.fixture
-def register() -> Iterator:
+def register(register_for_test) -> Callable[..., str]:
     """``register(Base, **attrs)``: a subclass of ``Base`` under a unique name with its own
     Params, registered for the test and removed afterwards."""
-    added: list[str] = []
-
     def make(parent: type[Unlearner] = NoisyAscent, **attrs) -> str:
         name = f"test-only-{uuid.uuid4().hex[:12]}"
 
@@ -88,14 +84,9 @@ def register() -> Iterator:
 
         cls = type(f"Test{parent.__name__}", (parent,),
                    {"name": name, "Params": AscentParams, **attrs})
-        register_unlearner(cls)
-        added.append(name)
-        return name
+        return register_for_test(cls)
 
-    yield make
-    for name in added:
-        base._REGISTRY.pop(name, None)
-    assert not set(added) & set(available_methods())
+    return make
 
 
 def failures(name: str, **kwargs) -> tuple[set[str], str]:

@@ -6,9 +6,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from workbench.evidence.sources import load_records_source
-from workbench.models import load_model
-from workbench.models.user_class import build_user_model, parse_kwargs
+from workbench.evidence.sources import absolute_csv_source, load_records_source
+from workbench.models.user_class import load_model_file, parse_kwargs
 from workbench.samples.pack import pack
 
 
@@ -16,11 +15,8 @@ def cmd_pack(args: argparse.Namespace) -> int:
     if not args.records.startswith("csv:"):
         raise ValueError("--records must be csv:PATH#id=COL&label=COL&member=COL&epochs=N"
                          "&lr=X&batch_size=N (the CSV, its columns and the training recipe)")
-    path, _, spec = args.records[4:].rpartition("#")
-    table, _ = load_records_source(f"csv:{Path(path).resolve()}#{spec}")
-    template = (build_user_model(args.model_class, parse_kwargs(args.model_kwargs))
-                if args.model_class else None)
-    model = load_model(args.model, model=template)
+    table, _ = load_records_source(absolute_csv_source(args.records))
+    model = load_model_file(args.model, args.model_class, parse_kwargs(args.model_kwargs))
     manifest = pack(model, table, args.out, name=args.name)
     print(f"packed {manifest['name']} into {args.out}: {manifest['metrics']['n_records']} "
           f"records, test accuracy {manifest['metrics']['test_accuracy']}; use --package "

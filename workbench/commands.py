@@ -20,9 +20,8 @@ from workbench.cli_lifecycle import _ledger_options, _user
 from workbench.cli_verify import add_verify_commands
 from workbench.evidence.keys import load_key
 from workbench.evidence.ledger import default_ledger_path
-from workbench.evidence.sources import load_records_source
-from workbench.models import load_model
-from workbench.models.user_class import build_user_model, parse_kwargs
+from workbench.evidence.sources import absolute_csv_source, load_records_source
+from workbench.models.user_class import load_model_file, parse_kwargs
 from workbench.pipeline import (
     ErasureRequest,
     Selection,
@@ -121,15 +120,12 @@ def _source(args: argparse.Namespace):
                          "csv:PATH#id=...&label=...&member=... holding the records the model "
                          "was trained on")
     if args.records.startswith("csv:"):
-        path, _, spec = args.records[4:].rpartition("#")
-        source = f"csv:{Path(path).resolve()}#{spec}"
+        source = absolute_csv_source(args.records)
     else:
         folder = Path(args.records)
         source = (f"folder:{folder.resolve()}" if folder.is_dir() else f"sample:{args.records}")
     table, _ = load_records_source(source, samples_root=args.samples_root)
-    template = (build_user_model(args.model_class, parse_kwargs(args.model_kwargs))
-                if args.model_class else None)
-    model = load_model(args.model, model=template)
+    model = load_model_file(args.model, args.model_class, parse_kwargs(args.model_kwargs))
     return model, table, Path(args.model).stem, source, str(Path(args.model).resolve())
 
 

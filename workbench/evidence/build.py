@@ -31,7 +31,7 @@ from workbench.evidence.record import (
 from workbench.evidence.selection import Selection
 from workbench.evidence.vault import keyed
 from workbench.hashing import canonical_json, record_sha256, table_sha256
-from workbench.models.user_class import class_path, user_architecture
+from workbench.models.user_class import architecture_of, class_path
 from workbench.records import ForgetSet
 from workbench.unlearn import UnlearnResult
 
@@ -213,10 +213,7 @@ def _erased(forget: ForgetSet, selection: Selection, source: str, secret: bytes 
 def _architecture(model: nn.Module) -> dict[str, Any]:
     """The built-in ``spec``; a user's class with its arguments (``build_user_model``); else
     the class path alone (the model cannot then be rebuilt from the record)."""
-    spec = getattr(model, "spec", None)
-    if spec:
-        return dict(spec)
-    return user_architecture(model) or {"class": class_path(model), "kwargs": None}
+    return architecture_of(model) or {"class": class_path(model), "kwargs": None}
 
 
 def _gold(gold: GoldStandardModels | None, files: tuple[tuple[str, str], ...]) -> GoldStandard:

@@ -36,6 +36,12 @@ def parse_csv_source(source: str) -> tuple[Path, dict[str, str]]:
     return Path(path), columns
 
 
+def absolute_csv_source(source: str) -> str:
+    """``source`` (``csv:PATH#...``) with its path made absolute, as evidence records it."""
+    path, _ = parse_csv_source(source)
+    return f"csv:{path.resolve()}#{source.rpartition('#')[2]}"
+
+
 def csv_recipe(columns: dict[str, str]) -> TrainRecipe | None:
     """The training recipe a ``csv:`` source carries, or None."""
     if "epochs" not in columns:

@@ -9,6 +9,7 @@ audit whose verdicts must match and whose metrics must agree within the record's
 
 from __future__ import annotations
 
+import copy
 import enum
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -20,7 +21,6 @@ from torch import nn
 from workbench.audit import AuditResult, audit
 from workbench.audit.reference import DEFAULT_COUNT
 from workbench.audit.verdict import group_status
-from workbench.errors import InputError
 from workbench.evidence.build import keyed_ids, record_hashes
 from workbench.evidence.ledger import find_entry, verify_ledger
 from workbench.evidence.record import AuditRecord, GoldModel, load_record
@@ -30,7 +30,7 @@ from workbench.evidence.sources import load_records_source
 from workbench.evidence.vault import VaultContents, VaultError, VaultShredded, open_vault
 from workbench.hashing import sha256_file, table_sha256, weights_sha256
 from workbench.models import load_model
-from workbench.models.user_class import build_user_model
+from workbench.models.user_class import user_template
 from workbench.records import ForgetSet, RecordTable
 
 METRICS = ("auc", "balanced_accuracy", "tpr_at_1pct_fpr", "tpr_at_01pct_fpr")
@@ -55,19 +55,12 @@ class VerifyReport:
 def model_loader(record: AuditRecord, model_class: str | None
                  ) -> Callable[[Path], nn.Module]:
     """How to load this record's model files: by the built-in spec the files carry, or into
-    the user's own class the record names, which is imported only when ``model_class``
-    names that same class (importing runs its code)."""
-    named = record.model.architecture.get("class")
-    if named is None or "name" in record.model.architecture or ":" not in named:
-        return load_model  # a built-in spec, or an older record naming a class it cannot build
-    if model_class is None:
-        raise InputError(f"the record's model is a user's own class {named!r}; pass "
-                         f"--model-class {named} to import it (importing runs its code)")
-    if model_class != named:
-        raise InputError(f"--model-class {model_class!r} is not the class the record names "
-                         f"({named!r})")
-    kwargs = record.model.architecture.get("kwargs") or {}
-    return lambda path: load_model(path, model=build_user_model(named, kwargs))
+    the user's own class the record names (:func:`user_template`: imported only when
+    ``model_class`` names that same class)."""
+    template = user_template(record.model.architecture, model_class, holder="the record")
+    if template is None:
+        return load_model
+    return lambda path: load_model(path, model=copy.deepcopy(template))  # one fresh copy each
 
 
 def _model_check(report: VerifyReport, name: str, path: Path | None, model: nn.Module | None,

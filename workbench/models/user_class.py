@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import importlib
 import json
+from pathlib import Path
 from typing import Any
 
 from torch import nn
 
 from workbench.errors import InputError
+from workbench.models.io import load_model
 
 ATTRIBUTE = "_workbench_class"  # set on instances built here: {"class": ..., "kwargs": ...}
 
@@ -74,3 +76,35 @@ def user_architecture(model: nn.Module) -> dict[str, Any] | None:
     """``{"class": ..., "kwargs": ...}`` for a model built by :func:`build_user_model`."""
     built = getattr(model, ATTRIBUTE, None)
     return dict(built) if built else None
+
+
+def architecture_of(model: nn.Module) -> dict[str, Any] | None:
+    """What evidence and packages record to rebuild ``model``: a built-in ``spec``, or the
+    user's class and arguments (:func:`build_user_model`); None when neither is known."""
+    spec = getattr(model, "spec", None)
+    return dict(spec) if spec else user_architecture(model)
+
+
+def user_template(architecture: dict[str, Any], model_class: str | None, *,
+                  holder: str) -> nn.Module | None:
+    """A fresh instance of the user's class that ``architecture`` (recorded by ``holder``, e.g.
+    "the record") names, or None for a built-in spec (or an older record naming a class it
+    cannot build). Imported only when ``model_class`` names that same class."""
+    named = architecture.get("class")
+    if named is None or "name" in architecture or ":" not in named:
+        return None
+    if model_class is None:
+        raise InputError(f"{holder} holds a user's own class {named!r}; pass --model-class "
+                         f"{named} (model_class=) to import it (importing runs its code)")
+    if model_class != named:
+        raise InputError(f"model class {model_class!r} is not the class {holder} names "
+                         f"({named!r})")
+    return build_user_model(named, architecture.get("kwargs") or {})
+
+
+def load_model_file(path: str | Path, model_class: str | None = None,
+                    kwargs: dict[str, Any] | None = None) -> nn.Module:
+    """A model file: a built-in architecture by its recorded spec, or, with ``model_class``,
+    into a fresh instance of the user's class built with ``kwargs``."""
+    template = build_user_model(model_class, kwargs) if model_class else None
+    return load_model(path, model=template)

@@ -11,12 +11,11 @@ import pandas as pd
 from torch import nn
 
 from workbench.errors import (
-    InputError,
     IntegrityError,  # a file that does not match its hash
 )
 from workbench.hashing import record_sha256, sha256_file, weights_sha256
 from workbench.models import load_model
-from workbench.models.user_class import build_user_model
+from workbench.models.user_class import user_template
 from workbench.records import RESERVED_COLUMNS, RecordTable, TrainRecipe, parse_membership
 from workbench.samples import fashion
 from workbench.samples.catalog import EXTRA_SAMPLES, SAMPLES, sample_spec, samples_root
@@ -129,24 +128,11 @@ def load_folder(folder: Path, *, data_dir: str | Path | None = None,
         except ValueError as error:
             raise ValueError(f"records file {records_path}: {error}") from None
     model = load_model(manifest_file(folder, manifest, "weights"),
-                       model=_user_template(folder, manifest, model_class))
+                       model=user_template(manifest.get("architecture", {}), model_class,
+                                           holder=f"the model package {folder}"))
     if weights_sha256(model) != manifest["weights_state_sha256"]:
         raise IntegrityError(f"weights in {folder} do not match the manifest's state hash")
     return Sample(manifest["name"], model, table, manifest, folder)
-
-
-def _user_template(folder: Path, manifest: dict[str, Any],
-                   model_class: str | None) -> nn.Module | None:
-    """A fresh instance of the package's own class (None for a built-in architecture)."""
-    named = manifest.get("architecture", {}).get("class")
-    if named is None:
-        return None
-    if model_class != named:
-        raise InputError(f"the model package {folder} holds a user's own class {named!r}; "
-                         f"pass --model-class {named} (model_class=) to import it (importing "
-                         "runs its code)" if model_class is None else
-                         f"model class {model_class!r} is not the package's class {named!r}")
-    return build_user_model(named, manifest["architecture"].get("kwargs") or {})
 
 
 def _external_table(manifest: dict[str, Any], encoder, recipe: TrainRecipe, accuracy: float,

@@ -27,7 +27,7 @@ from workbench.errors import InputError
 from workbench.hashing import sha256_file, weights_sha256
 from workbench.models import save_model
 from workbench.models.fit import fit_to_records
-from workbench.models.user_class import user_architecture
+from workbench.models.user_class import architecture_of
 from workbench.records import RecordTable
 from workbench.samples.build import library_versions, sample_metrics
 from workbench.samples.load import MANIFEST_VERSION
@@ -37,15 +37,12 @@ FILES = {"records": "records.csv.gz", "preprocessing": "preprocessing.json",
 
 
 def _architecture(model: nn.Module) -> dict[str, Any]:
-    spec = getattr(model, "spec", None)
-    if spec:
-        return dict(spec)
-    user = user_architecture(model)
-    if user is None:
+    architecture = architecture_of(model)
+    if architecture is None:
         raise InputError(f"the model's class {type(model).__qualname__} cannot be named for "
                          "loading: build it with workbench.models.user_class.build_user_model"
                          "('package.module:Class', kwargs) so the package records how")
-    return {"class": user["class"], "kwargs": user["kwargs"]}
+    return architecture
 
 
 def pack(model: nn.Module, table: RecordTable, folder: str | Path, *,
