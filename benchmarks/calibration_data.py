@@ -50,7 +50,7 @@ def retrain_seed(seed: int, k: int) -> int:
 
 
 def collect(sample, scenario: str, seed: int, n_retrains: int, cache: Path,
-            executor: str | None = None) -> dict:
+            executor: str | None = None, methods: list[str] | None = None) -> dict:
     table = sample.records
     forget = forget_set(table, scenario, seed)
     sets = audit_sets(table, forget, class_matched=True)
@@ -68,7 +68,7 @@ def collect(sample, scenario: str, seed: int, n_retrains: int, cache: Path,
                             executor=executor)
     for k, (model, out) in enumerate(zip(retrains.models, retrains.outputs, strict=True)):
         models[f"retrain_{k}"], times[f"retrain_{k}"] = model, out.seconds
-    for method in available_methods():
+    for method in available_methods() if methods is None else methods:
         cls = get_unlearner(method)
         if method == "retrain" or (cls.class_level_only and not forget.is_class_request):
             continue
@@ -106,6 +106,9 @@ def main(argv=None) -> int:
     parser.add_argument("--executor", default=None,
                         help="inprocess, local, local:N, ray or a Ray address "
                              "(default: $WORKBENCH_EXECUTOR, else local)")
+    parser.add_argument("--methods", nargs="*", default=None,
+                        help="methods to run besides the retrains (default: every registered "
+                             "one; none: the retrains and the original only)")
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     for name in args.samples:
@@ -117,7 +120,7 @@ def main(argv=None) -> int:
                     continue
                 start = time.perf_counter()
                 data = collect(sample, scenario, seed, args.retrains, args.cache,
-                               args.executor)
+                               args.executor, args.methods)
                 tmp = path.with_suffix(".tmp.npz")
                 np.savez_compressed(tmp, meta=json.dumps(data["meta"]), **data["arrays"])
                 tmp.rename(path)

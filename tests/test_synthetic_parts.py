@@ -19,7 +19,7 @@ from workbench.unlearn.objectives import (
     soft_predictions,
 )
 from workbench.unlearn.synthesis import perturb
-from workbench.unlearn.synthetic_data import overwrite_targets
+from workbench.unlearn.synthetic_data import overwrite_targets, shifted_targets, smoothed_logits
 
 
 def test_logit_distance_ignores_a_shift_and_sees_a_change():
@@ -98,7 +98,7 @@ def test_synthetic_learning_rate_defaults_by_input_kind_and_logs_every_fifth_ste
 
 
 def test_mean_share_defaults_to_a_quarter_when_every_weight_trains_and_zero_on_the_head():
-    fast = {"steps": 12, "min_steps": 100, "proxies": 64}
+    fast = {"steps": 12, "min_steps": 100, "proxies": 64, "target": "sample"}
     credit_sample = load_sample("credit")
     table = credit_sample.records
     forget = table.select(ids=table.members().ids[:10])
@@ -115,6 +115,53 @@ def test_mean_share_defaults_to_a_quarter_when_every_weight_trains_and_zero_on_t
     head = weights(digits, forget, update="head")
     assert head == weights(digits, forget, update="head", mean_share=0.0)
     assert head != weights(digits, forget, update="head", mean_share=0.25)
+
+
+def test_shifted_targets_keep_the_smoothed_order_and_get_the_reported_share_right(credit):
+    table = credit.records
+    x, y = table.inputs(table.members().ids[:40]), table.labels(table.members().ids[:40])
+    space, teacher = table.input_space, credit.model.eval()
+
+    def margins(logits):
+        others = logits.clone()
+        others[torch.arange(len(y)), y] = -torch.inf
+        return logits[torch.arange(len(y)), y] - others.max(1).values
+
+    smooth = smoothed_logits(teacher, x, 0.5, space, torch.Generator().manual_seed(3))
+    for accuracy in (0.6, 0.75, 0.9):
+        probs = shifted_targets(teacher, x, y, 0.5, space, torch.Generator().manual_seed(3),
+                                accuracy)
+        right = (probs.argmax(1) == y).float().mean().item()
+        assert abs(right - accuracy) <= 1 / len(y) + 1e-6  # the share, to one record
+        shifted = margins(probs.log())
+        # one common margin: the order of hardness is the smoothed logits' order
+        assert torch.allclose(shifted - margins(smooth), (shifted - margins(smooth))[0],
+                              atol=1e-3)
+    # no reported accuracy: the smoothed prediction itself
+    plain = shifted_targets(teacher, x, y, 0.5, space, torch.Generator().manual_seed(3), None)
+    assert torch.allclose(plain, torch.softmax(smooth, 1), atol=1e-6)
+
+
+def test_auto_target_is_shifted_for_table_records_and_sampled_for_images_and_classes(credit):
+    fast = {"steps": 3, "proxies": 64, "inversion_steps": 2}
+    table = credit.records
+    records = unlearn(credit.model, table.select(ids=table.members().ids[:10]),
+                      method="synthetic", params=fast, seed=1)
+    assert records.declared_inputs["target"] == "shifted"
+    assert records.trace[-1].step == 3  # no early stop with shifted targets
+    whole = unlearn(credit.model, table.select(classes=[1]), method="synthetic", params=fast,
+                    seed=1)
+    assert whole.declared_inputs["target"] == "class removed"
+    digits = load_sample("digits")
+    images = unlearn(digits.model, digits.records.select(ids=digits.records.members().ids[:6]),
+                     method="synthetic", params=fast, seed=1)
+    assert images.declared_inputs["target"] == "sample"
+
+
+def test_mean_share_with_shifted_targets_is_refused_before_any_work(credit):
+    forget = credit.records.select(ids=credit.records.members().ids[:5])
+    with pytest.raises(ValueError, match="mean_share.*target='sample'"):
+        unlearn(credit.model, forget, method="synthetic", params={"mean_share": 0.25})
 
 
 def test_a_sampled_target_blends_one_neighbour_with_the_neighbourhood_mean(credit):

@@ -12,7 +12,7 @@ import torch
 from torch import nn
 
 from workbench.schema import InputSpace
-from workbench.unlearn.objectives import sharpen_to, soft_predictions
+from workbench.unlearn.objectives import chunked, sharpen_to, soft_predictions
 from workbench.unlearn.synthesis import (
     invert_classes,
     invert_features,
@@ -45,6 +45,36 @@ def overwrite_targets(teacher: nn.Module, x_forget: torch.Tensor, sigma: float,
     if target == "sample":
         return (1 - mean_share) * sampled + mean_share * average
     return sharpen_to(average, float(sampled.max(1).values.mean()))
+
+
+def smoothed_logits(teacher: nn.Module, x: torch.Tensor, sigma: float, space: InputSpace,
+                    generator: torch.Generator, draws: int = MEAN_DRAWS) -> torch.Tensor:
+    """``(N, C)``: the teacher's logits averaged over ``draws`` neighbours (noise ``sigma``) of
+    each row of ``x`` ``(N, ...)``: the teacher smoothed, so that a bump it fitted around one
+    memorised record, narrower than ``sigma``, no longer shows."""
+    many = perturb(repeat_rows(x, draws), sigma, space, generator)
+    with torch.no_grad():
+        logits = chunked(teacher, many).float()
+    return logits.reshape(draws, len(x), -1).mean(0)
+
+
+def shifted_targets(teacher: nn.Module, x: torch.Tensor, y: torch.Tensor, sigma: float,
+                    space: InputSpace, generator: torch.Generator,
+                    accuracy: float | None) -> torch.Tensor:
+    """Soft targets ``(N, C)`` for the records ``x`` ``(N, ...)`` with labels ``y`` ``(N,)``:
+    the teacher's logits smoothed over neighbours (noise ``sigma``), the true class's logit
+    lowered by one common margin so that a share ``accuracy`` of the records stay predicted
+    right. The smoothing says which records a model that never saw them would find hard
+    (their order); the reported accuracy says how many it gets wrong. ``accuracy`` None: the
+    smoothed prediction itself."""
+    logits = smoothed_logits(teacher, x, sigma, space, generator)
+    if accuracy is not None and len(x):
+        rows = torch.arange(len(y), device=logits.device)
+        others = logits.clone()
+        others[rows, y] = -torch.inf
+        margin = logits[rows, y] - others.max(1).values
+        logits[rows, y] -= torch.quantile(margin, 1.0 - accuracy)
+    return torch.softmax(logits, 1)
 
 
 def retain_proxies(teacher: nn.Module, x_forget: torch.Tensor, sigma: float, space: InputSpace,

@@ -1,0 +1,215 @@
+"""How often an unlearning method's erasure PASSes the calibrated audit, next to a retrain's.
+
+    OMP_NUM_THREADS=1 python benchmarks/synthetic_quality.py --data benchmarks/.calibration \
+        --pattern "c*-random_5-*" --method synthetic --params '{"steps": 300}'
+
+Reads the requests that ``benchmarks/calibration_data.py`` collected (the untouched original,
+9 retrains with their per-record attack scores), runs ``--method`` (with ``--params``) on each
+request's original, scores it exactly as that script scores its candidates, and judges it
+with the library's verdict functions against an ensemble of 8 of the retrains; the ninth,
+and in turn every retrain against the 8 others, gives an independent retrain's rates. Prints,
+per sample and scenario: PASS / INCONCLUSIVE / FAIL of the erasure verdict for the method and
+for an independent retrain, their ratio, which erasure tests failed and in which direction,
+the test-accuracy change against the original (mean and worst request) and the run time.
+Tune on requests collected with other seeds than the ones you report (``--first-seed``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import glob
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from workbench.audit.attacks import FIXED_VARIANCE_BELOW, AttackOptions, attack_scores
+from workbench.audit.checks import comparisons, verdicts
+from workbench.audit.reference import reference_models
+from workbench.audit.sets import audit_sets
+from workbench.audit.signals import signals
+from workbench.audit.verdict import ERASURE, FAIL, VerdictConfig, group_status
+from workbench.unlearn import unlearn
+
+sys.path.insert(0, str(Path(__file__).parent))
+from audit_calibration import load_request  # noqa: E402  (one reader of the collected data)
+
+ATTACKS = ("loss", "rmia", "lira")
+GOLD_COUNT = 8
+ERASURE_TESTS = ("mia_forget_loss", "mia_forget_rmia", "mia_forget_lira", "forget_accuracy")
+
+
+def score_candidate(sample, table, model, meta: dict, cache: Path) -> tuple[dict, np.ndarray]:
+    """Per-record attack scores ``{attack: (N,)}`` and correctness ``(N,)`` of ``model``, with
+    the shadow models and options the collected request was scored with."""
+    refs = reference_models(sample.model, table, cache_dir=cache)
+    forget = table.select(ids=[table.ids[i] for i in meta["_forget"]])
+    sets = audit_sets(table, forget, class_matched=True)
+    options = AttackOptions(population=sets.population, rmia_a=meta["rmia_a"],
+                            lira_fixed_variance=refs.count // 2 < FIXED_VARIANCE_BELOW)
+    sig = signals(model, table, name="candidate")
+    ref_signals = refs.signals(table)
+    return ({a: attack_scores(a, sig, ref_signals, options) for a in ATTACKS},
+            np.asarray(sig.correct))
+
+
+def candidate_scores(path: Path, samples: dict, method: str, params: dict, cache: Path,
+                     stored: bool) -> tuple[dict, np.ndarray, float] | None:
+    """``(scores by attack, correctness, seconds)`` of ``method`` on one request: run now on
+    the request's original, or (``stored``) as calibration_data.py saved it (None: absent)."""
+    meta, table, forget, scores, correct = load_request(path, samples)
+    if stored:
+        if method not in correct:
+            return None
+        return ({a: scores[a][method] for a in ATTACKS}, correct[method],
+                meta["times"].get(method, float("nan")))
+    sample = samples[meta["sample"]]
+    meta["_forget"] = np.load(path)["forget"]
+    result = unlearn(sample.model, forget, method=method, seed=meta["seed"], device="cpu",
+                     retain="auto", params=params or None)
+    cand_scores, cand_correct = score_candidate(sample, table, result.model, meta, cache)
+    return cand_scores, cand_correct, result.wall_time_s
+
+
+def judge_request(path: Path, samples: dict, candidates: dict[str, tuple],
+                  config: VerdictConfig) -> list[dict]:
+    """One row per candidate (name -> ``candidate_scores``) judged on one request."""
+    meta, table, forget, scores, correct = load_request(path, samples)
+    for name, (cand_scores, cand_correct, _) in candidates.items():
+        for attack in ATTACKS:
+            scores[attack][f"candidate {name}"] = cand_scores[attack]
+        correct[f"candidate {name}"] = cand_correct
+    sets = audit_sets(table, forget, class_matched=False)
+    resampled = comparisons(sets, config, meta["seed"])
+    measured: dict = {}
+    retrains = sorted(m for m in correct if m.startswith("retrain_"))
+
+    def judge(candidate: str, gold: list[str]) -> tuple[str, list[str], dict[str, float]]:
+        named = {a: {**by, "unlearned": by[candidate]} for a, by in scores.items()}
+        tests = verdicts(named, {**correct, "unlearned": correct[candidate]}, sets, gold,
+                         config, meta["seed"], resampled, candidate=candidate,
+                         measured=measured)
+        erasure = [v for v in tests if v.group == ERASURE]
+        failed = [f"{v.test}{'-' if v.difference < 0 else '+'}" for v in erasure
+                  if v.status == FAIL]
+        return group_status(tests, ERASURE), failed, {v.test: band_share(v) for v in erasure}
+
+    retrain_status = [judge(r, [g for g in retrains if g != r][:GOLD_COUNT])[0]
+                      for r in retrains]
+    test_rows = sets.test
+
+    def change(name: str) -> float:
+        return float(100 * (correct[name][test_rows].mean()
+                            - correct["original"][test_rows].mean()))
+
+    common = {"sample": meta["sample"], "scenario": meta["scenario"], "seed": meta["seed"],
+              "forget_count": meta["forget_count"], "retrain_status": retrain_status,
+              "retrain_test_change": [change(r) for r in retrains],
+              "retrain_forget_acc": float(np.mean([correct[r][sets.forget].mean()
+                                                   for r in retrains]))}
+    rows = []
+    for name, (_, _, seconds) in candidates.items():
+        status, failed, shares = judge(f"candidate {name}", retrains[:GOLD_COUNT])
+        rows.append({**common, "method": name, "status": status, "failed": failed,
+                     "band_share": shares, "test_change": change(f"candidate {name}"),
+                     "seconds": seconds,
+                     "forget_acc": float(correct[f"candidate {name}"][sets.forget].mean())})
+    return rows
+
+
+def band_share(verdict) -> float:
+    """The difference from the gold standard as a share of the band on its side (signed: +1
+    is the upper edge, -1 the lower edge)."""
+    low, high = verdict.allowed
+    edge = high if verdict.difference >= 0 else (None if low is None else -low)
+    return float(verdict.difference / edge) if edge else float("nan")
+
+
+def rate(statuses: list[str], status: str) -> float:
+    return sum(s == status for s in statuses) / len(statuses) if statuses else float("nan")
+
+
+def print_table(rows: list[dict]) -> None:
+    cells = collections.defaultdict(list)
+    for row in rows:
+        cells[(row["sample"], row["scenario"], row["method"])].append(row)
+    print("\n| sample / scenario | \\|F\\| | requests | method: P / I / F | retrain: P / I / F "
+          "| P ratio | failed tests (count) | mean share of the band (loss, rmia, lira, acc) "
+          "| forget acc (retrain) | test change mean / worst (points; retrain) "
+          "| seconds mean / max |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    for (sample, scenario, method), group in sorted(cells.items()):
+        mine = [r["status"] for r in group]
+        theirs = [s for r in group for s in r["retrain_status"]]
+        failed = collections.Counter(t for r in group for t in r["failed"])
+        ratio = rate(mine, "PASS") / max(rate(theirs, "PASS"), 1e-9)
+        changes = [r["test_change"] for r in group]
+        theirs_change = [d for r in group for d in r["retrain_test_change"]]
+        seconds = [r["seconds"] for r in group]
+        print(f"| {sample} / {scenario} | {group[0]['forget_count']} | {len(group)} | "
+              f"{method}: "
+              + " / ".join(f"{rate(mine, s):.2f}" for s in ("PASS", "INCONCLUSIVE", "FAIL"))
+              + " | " + " / ".join(f"{rate(theirs, s):.2f}"
+                                   for s in ("PASS", "INCONCLUSIVE", "FAIL"))
+              + f" | {ratio:.2f} | "
+              + (", ".join(f"{t} {n}" for t, n in failed.most_common()) or "-") + " | "
+              + ", ".join(f"{np.nanmean([r['band_share'].get(t, np.nan) for r in group]):+.2f}"
+                          for t in ERASURE_TESTS)
+              + f" | {np.mean([r['forget_acc'] for r in group]):.3f} "
+              f"({np.mean([r['retrain_forget_acc'] for r in group]):.3f})"
+              f" | {np.mean(changes):+.2f} / {min(changes):+.2f} "
+              f"({np.mean(theirs_change):+.2f} / {min(theirs_change):+.2f}) | "
+              f"{np.mean(seconds):.2f} / {max(seconds):.2f} |")
+    sys.stdout.flush()
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", type=Path, default=Path("benchmarks/.calibration"))
+    parser.add_argument("--pattern", default="*", help="glob over <sample>-<scenario>-<seed>")
+    parser.add_argument("--method", default="synthetic", help="the method run now")
+    parser.add_argument("--params", type=json.loads, default={}, help="its params, JSON")
+    parser.add_argument("--stored", nargs="*", default=[],
+                        help="methods judged from the scores the data files saved for them "
+                             "(each as it was when they were collected; 'original': the "
+                             "untouched model); --method none runs nothing now")
+    parser.add_argument("--min-forget", type=int, default=25,
+                        help="skip requests with fewer forgotten records (never PASS)")
+    parser.add_argument("--cache", type=Path, default=Path(".workbench_cache"))
+    parser.add_argument("--json", type=Path, default=None, help="also write every row here")
+    args = parser.parse_args(argv)
+    paths = [Path(p) for p in sorted(glob.glob(str(args.data / f"{args.pattern}.npz")))
+             if not p.endswith(".tmp.npz")]
+    label = args.method + (f" {json.dumps(args.params)}" if args.params else "")
+    print(f"# {label}, stored {args.stored}: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}"
+          f", data {args.data}, pattern {args.pattern}")
+    config, samples, rows = VerdictConfig(), {}, []
+    for path in paths:
+        meta = json.loads(str(np.load(path)["meta"]))
+        if meta["forget_count"] < args.min_forget:
+            continue
+        candidates = {}
+        if args.method != "none":
+            candidates[label] = candidate_scores(path, samples, args.method, args.params,
+                                                 args.cache, stored=False)
+        for method in args.stored:
+            found = candidate_scores(path, samples, method, {}, args.cache, stored=True)
+            if found is not None:
+                candidates[f"{method} (stored)"] = found
+        for row in judge_request(path, samples, candidates, config):
+            rows.append(row)
+            print(f"{path.stem} {row['method']}: {row['status']} {' '.join(row['failed'])} band "
+                  + " ".join(f"{row['band_share'].get(t, np.nan):+.2f}" for t in ERASURE_TESTS)
+                  + f" test {row['test_change']:+.2f} {row['seconds']:.2f} s", flush=True)
+    print_table(rows)
+    if args.json:
+        args.json.write_text(json.dumps(rows, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
