@@ -185,7 +185,7 @@ def test_lira_with_two_shadow_models_is_refused_before_any_work(clinic_app, monk
     def no_work(*args, **kwargs):
         raise AssertionError("the run started")
 
-    monkeypatch.setattr(pipeline_run, "unlearn", no_work)
+    monkeypatch.setattr(pipeline_run, "unlearn_model", no_work)
     a.run.run_button.click()
     assert "at least 4 shadow models" in a.run.messages.error and a.outcome is None
     a.method.reference_models.value = 3
@@ -222,7 +222,7 @@ def test_run_shows_results_and_a_new_action_clears_them(clinic_app, monkeypatch)
     a.method.controls["sigma"][1].value = ""
     a.run.run_button.click()
     assert a.outcome is not None
-    monkeypatch.setattr(pipeline_run, "unlearn", boom)
+    monkeypatch.setattr(pipeline_run, "unlearn_model", boom)
     a.run.run_button.click()  # a new run takes the old result off first
     assert a.run.messages.error == "RuntimeError: the GPU caught fire"
     assert "Failed" in a.run.status.value and a.run.progress.bar_style == "danger"
@@ -274,7 +274,7 @@ def test_progress_speaks_in_words_and_creeps_through_a_quiet_stage():
     gold(1, 8, "gold_standard_0 done (1/8, this process)")
     assert seen[-1][1] == "training the gold standard (1 of 8 models trained)"
     audit = stage("audit")
-    audit(2, 4, "reference models")
+    audit(2, 4, "shadow models")
     audit(1, 2, "shadow_0 done (1/2, this process)")  # never moves the bar back
     assert [f for f, _ in seen] == sorted(f for f, _ in seen)
     assert seen[-1][1] == "auditing (1 of 2 shadow models trained)"

@@ -137,7 +137,7 @@ def cmd_erase(args: argparse.Namespace) -> int:
     request = ErasureRequest(
         model=model, table=table, selection=selection, method=args.method, params=args.params,
         gold_models=args.gold_models if args.reference == "retrain" else 0,
-        attacks=tuple(args.attacks), shadow_models=args.reference_models, seed=args.seed,
+        attacks=tuple(args.attacks), shadow_models=args.shadow_models, seed=args.seed,
         device=args.device, cache_dir=args.cache_dir, model_name=name, records_source=source,
         before_file=before_file, escalate=tuple(args.escalate or ()),
         ticket={"reference": args.request_ref or "", "legal_basis": args.legal_basis,
@@ -248,8 +248,10 @@ def add_evidence_commands(sub: argparse._SubParsersAction) -> None:
                             f"{DEFAULT_GOLD_COUNT}; their spread calibrates every verdict)")
     erase.add_argument("--attacks", nargs="+", default=["loss", "rmia", "lira"],
                        choices=ATTACK_NAMES)
-    erase.add_argument("--reference-models", type=int, default=4,
-                       help="reference models K for RMIA / LiRA (even; default 4)")
+    erase.add_argument("--shadow-models", "--reference-models", type=int, default=4,
+                       dest="shadow_models",
+                       help="shadow models K for RMIA / LiRA (even; default 4; "
+                            "--reference-models is its old name)")
     erase.add_argument("--seed", type=int, default=0)
     erase.add_argument("--device", default="auto")
     erase.add_argument("--out", type=Path, required=True, help="folder for the outputs")

@@ -156,7 +156,7 @@ def close_out(record: AuditRecord) -> dict[str, str]:
     """Delete what the workbench still holds of the erased records (cached models trained on
     them, the vault with its key) and name what is left to the user."""
     from workbench.audit.model_cache import purge_trained_on
-    from workbench.audit.reference import default_cache_dir
+    from workbench.audit.shadow import default_cache_dir
     from workbench.evidence.vault import VaultError, open_vault, shred_vault
 
     erased, done = record.erased, {}

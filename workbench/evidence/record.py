@@ -17,6 +17,7 @@ from typing import Any
 from workbench.atomic import atomic_path
 from workbench.audit import AuditResult, VerdictConfig
 from workbench.audit._json import JsonRecord
+from workbench.deprecation import warn
 from workbench.evidence._validate import RecordError, check_sha256, check_utc
 from workbench.evidence.selection import Selection
 from workbench.hashing import record_sha256
@@ -176,7 +177,7 @@ class GoldModel(JsonRecord):
 
 @dataclass(frozen=True)
 class GoldStandard(JsonRecord):
-    """The retrained reference: whether it was built, how, and each model's identity.
+    """The gold standard: whether it was built, how, and each retrained model's identity.
 
     ``models`` are retrained without the forget set with different seeds (files relative to
     the record's folder); their spread is the verdicts' yardstick.
@@ -200,10 +201,11 @@ class Tests(JsonRecord):
     ``audit`` is the full ``AuditResult`` with per-record confidences and flagged ids removed
     (they reveal who was forgotten). ``reproduce_tolerance`` bounds how far a re-run's
     metrics may differ from the recorded ones for ``workbench verify`` to accept them.
+    ``shadow_models`` is written under its old JSON key, ``reference_models``.
     """
 
     attacks: tuple[str, ...]
-    reference_models: int
+    shadow_models: int = field(metadata={"key": "reference_models"})  # its JSON key before
     thresholds: VerdictConfig
     overall: str
     passed: tuple[str, ...]
@@ -212,6 +214,12 @@ class Tests(JsonRecord):
     limitations: str
     reproduce_tolerance: float
     audit: AuditResult
+
+    @property
+    def reference_models(self) -> int:
+        """Deprecated: :attr:`shadow_models` (one release)."""
+        warn("Tests.reference_models is deprecated: use Tests.shadow_models")
+        return self.shadow_models
 
     def __post_init__(self) -> None:
         if self.overall not in STATUSES:

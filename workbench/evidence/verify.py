@@ -18,8 +18,8 @@ from typing import Literal
 
 from torch import nn
 
-from workbench.audit import AuditResult, audit
-from workbench.audit.reference import DEFAULT_COUNT
+from workbench.audit import AuditOptions, AuditResult, TrainingOptions, audit_model
+from workbench.audit.shadow import DEFAULT_COUNT
 from workbench.audit.verdict import group_status
 from workbench.evidence.build import keyed_ids, record_hashes
 from workbench.evidence.ledger import find_entry, verify_ledger
@@ -289,11 +289,12 @@ def verify_record(path: str | Path, *, model_before: Path | None = None,
             or len(gold_models) != len(gold):
         report.add("tests", False, "not re-run: an identity check above failed")
         return report
-    rerun = audit(before, after, records=table, forget=forget, reference=gold_models or None,
-                  attacks=record.tests.attacks, seed=record.tests.audit.seed,
-                  config=record.tests.thresholds,
-                  reference_models=record.tests.reference_models or DEFAULT_COUNT,
-                  cache_dir=cache_dir)
+    options = AuditOptions(seed=record.tests.audit.seed, config=record.tests.thresholds,
+                           shadow_models=record.tests.shadow_models or DEFAULT_COUNT,
+                           training=TrainingOptions(cache_dir=cache_dir))
+    rerun = audit_model(before, after, records=table, forget=forget,
+                        gold_standard=gold_models or None, attacks=record.tests.attacks,
+                        options=options)
     _compare(report, record.tests.audit, rerun, record.tests.reproduce_tolerance)
     return report
 

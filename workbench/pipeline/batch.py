@@ -28,7 +28,7 @@ from pathlib import Path
 import pandas as pd
 
 from workbench.audit.model_cache import PurgeReport, purge_trained_on
-from workbench.audit.reference import default_cache_dir
+from workbench.audit.shadow import default_cache_dir
 from workbench.evidence.keys import SigningKey
 from workbench.evidence.report_pdf import Renderer
 from workbench.evidence.selection import Selection

@@ -19,9 +19,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from workbench.audit.model_cache import PurgeReport, purge_trained_on
-from workbench.audit.reference import default_cache_dir
+from workbench.audit.shadow import default_cache_dir
 from workbench.evidence._validate import utc_now
-from workbench.evidence.build import build_record
+from workbench.evidence.build import RecordContext, build_record
 from workbench.evidence.keys import SigningKey, load_key
 from workbench.evidence.ledger import append_session, default_ledger_path, default_witness_path
 from workbench.evidence.lifecycle import Event
@@ -144,18 +144,19 @@ def write_evidence(outcome: ErasureOutcome, out: str | Path, *, ledger: Path | N
         for path, net in zip(gold_paths, gold.models if gold else (), strict=True):
             save_model(net, path)
             files[path.stem] = path
-        record = build_record(
-            unlearned=outcome.unlearned, audit_result=outcome.audit, forget=outcome.forget,
-            selection=request.selection, original=request.model, request=request.ticket,
-            model_name=request.model_name, records_source=request.records_source,
-            before_file=request.before_file, after_file=FILES["model"],
-            after_file_sha256=sha256_file(files["model"]), gold=gold,
+        context = RecordContext(
+            request=request.ticket, model_name=request.model_name,
+            records_source=request.records_source, before_file=request.before_file,
+            after_file=FILES["model"], after_file_sha256=sha256_file(files["model"]),
             gold_files=tuple((p.name, sha256_file(p)) for p in gold_paths),
-            reference_models=(request.shadow_models
-                              if set(request.attacks) & {"rmia", "lira"} else 0),
+            shadow_models=(request.shadow_models
+                           if set(request.attacks) & {"rmia", "lira"} else 0),
             operator=operator, approver=approver, started_at=outcome.started_at,
             command=redact_ids(command), attempts=outcome.attempts, secret=secret,
             vault=(vault_id, vault_sha, until))
+        record = build_record(
+            unlearned=outcome.unlearned, audit_result=outcome.audit, forget=outcome.forget,
+            selection=request.selection, original=request.model, context=context, gold=gold)
         with append_session(ledger, key, witness=witness) as (seq, prev, append):
             record = sign_record(record.sealed(ledger_sequence=seq, previous_sha256=prev), key)
             save_record(record, files["record"])

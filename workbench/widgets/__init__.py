@@ -1,10 +1,12 @@
 """Thin Jupyter panels over the public API: pick records, unlearn, audit, export.
 
-``app()`` builds the whole erasure-request workflow; each panel is usable on its own.
-Handlers never compute: they call one public function and hand its result to a figure.
+``erasure_app()`` builds the whole erasure-request workflow; each panel is usable on its
+own. Handlers never compute: they call one public function and hand its result to a figure.
+(``workbench.widgets.app`` is the app's module; calling it, the function's old name, still
+works for one release with a ``DeprecationWarning``.)
 """
 
-from workbench.widgets.app import ErasureApp, app
+from workbench.widgets.app import ErasureApp, erasure_app
 from workbench.widgets.common import Cancelled, Messages, guarded, readable
 from workbench.widgets.export import ExportPanel, export_evidence
 from workbench.widgets.method import MethodPanel
@@ -14,6 +16,6 @@ from workbench.widgets.run import Outcome, RunPanel, run_erasure
 
 __all__ = [
     "Cancelled", "ErasureApp", "ExportPanel", "Messages", "MethodPanel", "Outcome",
-    "RecordFinder", "ResultsPanel", "RunPanel", "SourcePanel", "app", "export_evidence",
+    "RecordFinder", "ResultsPanel", "RunPanel", "SourcePanel", "erasure_app", "export_evidence",
     "guarded", "readable", "run_erasure",
 ]

@@ -10,6 +10,7 @@ import numpy as np
 from torch import nn
 
 from workbench.audit.gold import DEFAULT_GOLD_COUNT
+from workbench.deprecation import callable_module, renamed_attributes
 from workbench.pipeline import ErasureRequest
 from workbench.records import ForgetSet, RecordTable
 from workbench.widgets.export import ExportPanel
@@ -129,6 +130,10 @@ class ErasureApp:
             ticket={"reference": self.run.reference.value.strip()})
 
 
-def app(sample: str | None = "clinic", **options: Any) -> ErasureApp:
+def erasure_app(sample: str | None = "clinic", **options: Any) -> ErasureApp:
     """Build the erasure-request app; see :class:`ErasureApp` for the options."""
     return ErasureApp(sample, **options)
+
+
+callable_module(__name__, erasure_app, "workbench.widgets.app", "workbench.widgets.erasure_app")
+__getattr__ = renamed_attributes(__name__, app="erasure_app")
