@@ -12,7 +12,7 @@ import workbench as wb
 from workbench.evidence import load_record, verify_ledger
 from workbench.labels import label_for_method
 from workbench.pipeline import run as pipeline_run
-from workbench.widgets import ErasureApp, RunPanel, figures, run_erasure
+from workbench.widgets import ErasureApp, RunPanel, RunSettings, figures, run_erasure
 from workbench.widgets.export import operator_name
 from workbench.widgets.method import MethodPanel
 from workbench.widgets.run import stage_words, staged
@@ -22,7 +22,7 @@ FAST = {"steps": 20, "min_steps": 0, "inversion_steps": 5, "proxies": 256}
 
 @pytest.fixture
 def clinic_app() -> ErasureApp:
-    return ErasureApp("clinic", background=False, gold_models=2)
+    return ErasureApp("clinic", background=False, settings=RunSettings(gold_models=2))
 
 
 def _select_two(a: ErasureApp) -> None:
@@ -40,8 +40,8 @@ def _fast(a: ErasureApp) -> None:
 def outcome(samples):
     table = samples["clinic"].records
     forget = table.select(ids=list(table.members().ids[:12]))
-    return run_erasure(samples["clinic"].model, table, forget, method="synthetic", params=FAST,
-                       attacks=("loss",), gold_models=2)
+    return run_erasure(samples["clinic"].model, table, forget, params=FAST,
+                       settings=RunSettings(method="synthetic", attacks=("loss",), gold_models=2))
 
 
 def test_figures_show_what_the_audit_measured(outcome):
@@ -257,8 +257,9 @@ def test_progress_reaches_the_bar(samples):
     table = samples["clinic"].records
     forget = table.select(ids=list(table.members().ids[:5]))
     seen = []
-    run_erasure(samples["clinic"].model, table, forget, method="synthetic", params=FAST,
-                gold_standard=False, progress=lambda f, m: seen.append((f, m)))
+    run_erasure(samples["clinic"].model, table, forget, params=FAST,
+                settings=RunSettings(method="synthetic", gold_standard=False),
+                progress=lambda f, m: seen.append((f, m)))
     fractions = [f for f, _ in seen]
     assert fractions == sorted(fractions) and fractions[-1] == 1.0
     assert any(m.startswith("erasing with Data-free overwrite (step ") for _, m in seen)
@@ -318,7 +319,7 @@ def test_export_goes_through_the_pipeline_to_a_new_folder_and_the_ledger(clinic_
 
 def test_loading_other_records_clears_the_result_and_export_refuses_a_stale_one(
         outcome, tmp_path):
-    a = ErasureApp("clinic", background=False, gold_models=2)
+    a = ErasureApp("clinic", background=False, settings=RunSettings(gold_models=2))
     a.results.show(outcome)  # a result for a model that is not the one loaded
     a.export.ledger = tmp_path / "ledger.sqlite"
     a.export.export_button.click()

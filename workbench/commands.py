@@ -24,6 +24,7 @@ from workbench.evidence.sources import absolute_csv_source, load_records_source
 from workbench.models.user_class import load_model_file, parse_kwargs
 from workbench.pipeline import (
     ErasureRequest,
+    EvidenceOptions,
     Selection,
     check_out_dir,
     check_request,
@@ -155,10 +156,12 @@ def cmd_erase(args: argparse.Namespace) -> int:
     key = load_key(args.key)  # created on first use; a bad key: refused before any work
     outcome = run_request(request, lambda label: ProgressBar(label, quiet=args.quiet))
     ProgressBar.end_line()
-    written = write_evidence(
-        outcome, args.out, ledger=args.ledger, operator=args.operator, approver=args.approver,
-        command=cli_command(request, args.out), force=args.force, key=key,
-        witness=args.witness, pdf_renderer=args.pdf_renderer, figures=args.figures)
+    options = EvidenceOptions(operator=args.operator, approver=args.approver,
+                              command=cli_command(request, args.out), key=key,
+                              witness=args.witness, pdf_renderer=args.pdf_renderer,
+                              figures=args.figures)
+    written = write_evidence(outcome, args.out, ledger=args.ledger, options=options,
+                             force=args.force)
     record = written.record
     audited = record.tests.audit
     if len(outcome.attempts) > 1:
@@ -188,12 +191,12 @@ def _erase_batch(args: argparse.Namespace, base: ErasureRequest, rows: list, sta
     def row_done(k: int, total: int, result) -> None:
         overall(k, total, f"{result.request_id}: {result.erasure or 'bad input'}")
 
-    results, purged = run_batch(
-        base, rows, args.out, ledger=args.ledger, operator=args.operator,
-        key=load_key(args.key), witness=args.witness,
-        command=cli_command(base, args.out, ["--batch", str(args.batch)]),
-        pdf_renderer=args.pdf_renderer, on_row=row_done,
-        stage=lambda label: ProgressBar(label, quiet=args.quiet))
+    options = EvidenceOptions(operator=args.operator, key=load_key(args.key),
+                              witness=args.witness, pdf_renderer=args.pdf_renderer,
+                              command=cli_command(base, args.out, ["--batch", str(args.batch)]))
+    results, purged = run_batch(base, rows, args.out, ledger=args.ledger, options=options,
+                                on_row=row_done,
+                                stage=lambda label: ProgressBar(label, quiet=args.quiet))
     ProgressBar.end_line()
     print(summary_table(results))
     failed = [r for r in results if r.error]

@@ -5,7 +5,8 @@ The CLI, the notebook widgets and the benchmarks only call these::
     request = ErasureRequest(model=sample.model, table=sample.records,
                              selection=Selection.of_classes(["3"]), ticket={...})
     outcome = run_request(request, progress=...)   # check everything, unlearn, gold, audit
-    written = write_evidence(outcome, "erasures/REQ-1", ledger=..., operator="alice")
+    written = write_evidence(outcome, "erasures/REQ-1", ledger=...,
+                             options=EvidenceOptions(operator="alice"))
 
 :func:`check_request` refuses bad input before any work (the selection, the method and its
 parameters, the gold-standard size, the attacks, the dates, that the model fits the records,

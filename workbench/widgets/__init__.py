@@ -9,13 +9,13 @@ works for one release with a ``DeprecationWarning``.)
 from workbench.widgets.app import ErasureApp, erasure_app
 from workbench.widgets.common import Cancelled, Messages, guarded, readable
 from workbench.widgets.export import ExportPanel, export_evidence
-from workbench.widgets.method import MethodPanel
+from workbench.widgets.method import MethodPanel, RunSettings
 from workbench.widgets.picker import RecordFinder, SourcePanel
 from workbench.widgets.results import ResultsPanel
 from workbench.widgets.run import Outcome, RunPanel, run_erasure
 
 __all__ = [
     "Cancelled", "ErasureApp", "ExportPanel", "Messages", "MethodPanel", "Outcome",
-    "RecordFinder", "ResultsPanel", "RunPanel", "SourcePanel", "erasure_app", "export_evidence",
-    "guarded", "readable", "run_erasure",
+    "RecordFinder", "ResultsPanel", "RunPanel", "RunSettings", "SourcePanel", "erasure_app",
+    "export_evidence", "guarded", "readable", "run_erasure",
 ]
