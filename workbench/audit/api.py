@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import replace
 
 import numpy as np
@@ -24,9 +24,17 @@ from workbench.audit.confidence import confidence_report
 from workbench.audit.drift import drift_report
 from workbench.audit.epsilon import estimate_epsilon
 from workbench.audit.flags import record_flags
-from workbench.audit.gold import DEFAULT_GOLD_COUNT, GoldStandard
+from workbench.audit.gold import DEFAULT_GOLD_COUNT
 from workbench.audit.metrics import attack_metrics
 from workbench.audit.options import AUDIT_KEYWORDS, AuditOptions
+from workbench.audit.request_models import (
+    Gold,
+    as_module,
+    check_attacks,
+    fit_models,
+    gold_models_of,
+    model_of,
+)
 from workbench.audit.result import AuditResult, MembershipResult, ShadowInfo
 from workbench.audit.sets import AuditSets, audit_sets, class_mix_gap
 from workbench.audit.shadow import ShadowModels, shadow_models
@@ -43,12 +51,11 @@ from workbench.audit.verdict import (
 from workbench.deprecation import legacy_keywords, renamed_attributes
 from workbench.executor import get_executor
 from workbench.hashing import table_sha256, weights_sha256
-from workbench.models.fit import fit_to_records, unwrap
+from workbench.models.fit import unwrap
 from workbench.records import ForgetSet, RecordTable
 from workbench.unlearn import UnlearnResult
 
 Progress = Callable[[int, int, str], None]
-Gold = nn.Module | UnlearnResult | GoldStandard | Sequence[nn.Module | UnlearnResult]
 CLASS_MIX_ALPHA = 0.01  # below this p-value an audit without gold notes the class-mix confound
 SMALL_K = 16  # fewer shadow models than this: RMIA/LiRA say they are a small-K estimate
 EXACT_TPR_AT = 1000  # fewer non-members: TPR at 0.1% FPR is the TPR at zero false positives
@@ -90,7 +97,7 @@ def audit_model(original: nn.Module, unlearned: nn.Module | UnlearnResult, *,
     start = time.perf_counter()
     options = options or AuditOptions()
     seed, config = options.seed, options.config or VerdictConfig()
-    attacks = _check_attacks(attacks)
+    attacks = check_attacks(attacks)
     workers = options.training.workers
     executor = get_executor(options.training.executor, workers=workers)  # fails before work
     if not isinstance(records, RecordTable):
@@ -100,11 +107,11 @@ def audit_model(original: nn.Module, unlearned: nn.Module | UnlearnResult, *,
                          "rerun its method with other seeds), not a bare model")
     sets = audit_sets(records, forget, class_matched=gold_standard is None,
                       limit=config.compare_limit, seed=seed)
-    models = {"original": _module(original, "original"),
-              "unlearned": _model_of(unlearned, original, forget, "unlearned")}
-    gold = _gold_models(gold_standard, models["original"], forget, sets)
+    models = {"original": as_module(original, "original"),
+              "unlearned": model_of(unlearned, original, forget, "unlearned")}
+    gold = gold_models_of(gold_standard, models["original"], forget, sets)
     models.update(zip(gold_names(len(gold)), gold, strict=True))
-    models = _fit_models(models, records)  # before any work: widths, classes, weights
+    models = fit_models(models, records)  # before any work: widths, classes, weights
     if workers is None and type(unwrap(models["original"])).__module__ == "__main__":
         workers = 1  # a wrapped class from __main__ may not reach spawned workers
     report = progress or (lambda step, total, message: None)
@@ -202,101 +209,6 @@ def _membership(scores: dict[str, dict[str, np.ndarray]], sets: AuditSets,
                                          weights=sides.weights, replicates=sides.replicates)
                 out.append(MembershipResult(attack, name, comparison, metrics))
     return tuple(out)
-
-
-def _check_attacks(attacks: Iterable[str]) -> tuple[str, ...]:
-    attacks = (attacks,) if isinstance(attacks, str) else tuple(attacks)
-    unknown = [a for a in attacks if a not in ATTACK_NAMES]
-    if unknown or not attacks or len(set(attacks)) != len(attacks):
-        raise ValueError(f"attacks must be distinct names from {list(ATTACK_NAMES)}; "
-                         f"got {list(attacks)}")
-    return attacks
-
-
-def _module(model: object, name: str) -> nn.Module:
-    if not isinstance(model, nn.Module):
-        raise ValueError(f"the {name} model must be a torch.nn.Module, got {type(model).__name__}")
-    return model
-
-
-def _model_of(given: nn.Module | UnlearnResult, original: nn.Module, forget: ForgetSet,
-              name: str) -> nn.Module:
-    """The model in ``given``, checking an ``UnlearnResult`` belongs to this request."""
-    label = name.replace("_", " ")
-    if not isinstance(given, UnlearnResult):
-        return _module(given, label)
-    if given.model is None:
-        raise ValueError(f"the {label} result carries no model (results read back from JSON "
-                         "do not); pass the model itself")
-    if name == "gold_standard" and given.method != "retrain":
-        raise ValueError("gold_standard must be retrained models, unlearn_model(..., "
-                         f"method='retrain'); got a {given.method!r} result")
-    if given.original_weights_sha256 != weights_sha256(original):
-        raise ValueError(f"the {label} result was made from another model than `original` "
-                         f"(weights {given.original_weights_sha256[:12]}...)")
-    if (given.forget_rule, given.forget_count) != (forget.rule, len(forget)):
-        raise ValueError(f"the {label} result forgot another selection ({given.forget_count} "
-                         f"records, {given.forget_rule!r}) than `forget` ({len(forget)} records, "
-                         f"{forget.rule!r})")
-    _check_forget_ids(given.forget_ids, forget, label)
-    return given.model
-
-
-def _gold_models(given: Gold | None, original: nn.Module, forget: ForgetSet,
-                 sets: AuditSets) -> list[nn.Module]:
-    """The gold-standard models in ``given``, checked to belong to this request."""
-    if given is None:
-        return []
-    if isinstance(given, GoldStandard):
-        if given.original_sha256 != weights_sha256(original):
-            raise ValueError("the gold standard was retrained for another model than "
-                             f"`original` (weights {given.original_sha256[:12]}...)")
-        if (given.forget_rule, given.forget_count) != (forget.rule, len(forget)) \
-                or given.table_sha256 != table_sha256(forget.table):
-            raise ValueError(f"the gold standard was retrained for another request "
-                             f"({given.forget_count} records, {given.forget_rule!r}) "
-                             f"than `forget` ({len(forget)} records, {forget.rule!r})")
-        seen = given.trained_on[:, sets.forget].any(axis=0)
-        if seen.any():
-            ids = [forget.table.ids[p] for p in sets.forget[seen][:5]]
-            raise ValueError(f"{int(seen.sum())} forgotten record(s) are in the training set "
-                             f"of a gold-standard model (e.g. {ids}): a gold standard must be "
-                             "retrained without every forgotten record")
-        models = list(given.models)
-    elif isinstance(given, (nn.Module, UnlearnResult)):
-        models = [_model_of(given, original, forget, "gold_standard")]
-    elif isinstance(given, Sequence) and not isinstance(given, str) and given:
-        models = [_model_of(m, original, forget, "gold_standard") for m in given]
-    else:
-        raise ValueError(f"gold_standard must be a GoldStandard, a retrained model or result, or "
-                         f"a non-empty sequence of them; got {type(given).__name__}")
-    shapes = [{k: tuple(v.shape) for k, v in m.state_dict().items()} for m in models]
-    if any(type(m) is not type(models[0]) or s != shapes[0]
-           for m, s in zip(models, shapes, strict=True)):
-        raise ValueError("the gold-standard models disagree on their architecture (class or "
-                         "weight shapes); an ensemble retrains one architecture with other "
-                         "seeds")
-    return models
-
-
-def _fit_models(models: dict[str, nn.Module], table: RecordTable) -> dict[str, nn.Module]:
-    """Each model checked on two records and ready to run on them (a one-logit binary
-    classifier as two-class logits; its weights hash is unchanged)."""
-    return {name: fit_to_records(model, table, name=f"the {name.replace('_', ' ')} model")
-            for name, model in models.items()}
-
-
-def _check_forget_ids(given: tuple[str, ...] | None, forget: ForgetSet, label: str) -> None:
-    """The ids a result forgot are ``forget``'s (the rule text and count can agree while the
-    records differ)."""
-    if given is None:  # a result built by hand or read back from JSON: rule and count only
-        return
-    other, ours = set(given), set(forget.ids)
-    if other != ours:
-        raise ValueError(f"the {label} result forgot other records than `forget` "
-                         f"({len(other - ours)} of its {len(other)} records are not in "
-                         f"`forget`, e.g. {sorted(other - ours)[:5]}; {len(ours - other)} of "
-                         "`forget` were not forgotten): audit the forget set it was made for")
 
 
 def _notes(gold_count: int, sets: AuditSets, info: ShadowInfo | None, records: RecordTable,
