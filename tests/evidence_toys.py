@@ -9,8 +9,9 @@ import tempfile
 from pathlib import Path
 
 import workbench as wb
+from workbench.audit import AuditOptions, TrainingOptions
 from workbench.audit.gold import gold_standard
-from workbench.evidence import build_record
+from workbench.evidence import RecordContext, build_record
 from workbench.evidence.keys import load_key
 from workbench.evidence.selection import Selection
 from workbench.hashing import sha256_file
@@ -32,13 +33,15 @@ def clinic_erasure():
     """(sample, forget, unlearned, gold, audit result) for 12 clinic records; ~10 s once."""
     sample = wb.load_sample("clinic")
     forget = sample.records.select(ids=clinic_ids(12))
-    unlearned = wb.unlearn(sample.model, forget, params=FAST, device="cpu")
+    unlearned = wb.unlearn_model(sample.model, forget, params=FAST, device="cpu")
     cache = Path(tempfile.mkdtemp(prefix="evidence-cache-"))
     atexit.register(shutil.rmtree, cache, ignore_errors=True)
-    gold = gold_standard(sample.model, forget, count=2, cache_dir=cache)
-    result = wb.audit(sample.model, unlearned, records=sample.records, forget=forget,
-                      reference=gold, attacks=("loss", "rmia"), reference_models=2,
-                      cache_dir=cache, config=wb.VerdictConfig(n_bootstrap=200))
+    gold = gold_standard(sample.model, forget, count=2, training=TrainingOptions(cache_dir=cache))
+    result = wb.audit_model(sample.model, unlearned, records=sample.records, forget=forget,
+                            gold_standard=gold, attacks=("loss", "rmia"),
+                            options=AuditOptions(shadow_models=2,
+                                                 config=wb.VerdictConfig(n_bootstrap=200),
+                                                 training=TrainingOptions(cache_dir=cache)))
     return sample, forget, unlearned, gold, result
 
 
@@ -48,10 +51,11 @@ def unsealed_record(folder: Path):
     after = save_model(unlearned.model, folder / "model-unlearned.safetensors")
     gold_files = [save_model(net, folder / f"gold-standard-{k}.safetensors")
                   for k, net in enumerate(gold.models)]
+    context = RecordContext(request=REQUEST, model_name="clinic",
+                            records_source="sample:clinic", after_file=after.name,
+                            after_file_sha256=sha256_file(after),
+                            gold_files=tuple((p.name, sha256_file(p)) for p in gold_files),
+                            shadow_models=2, operator="tester")
     return build_record(unlearned=unlearned, audit_result=result, forget=forget,
-                        selection=Selection.by_ids(forget.ids),
-                        original=sample.model, request=REQUEST, model_name="clinic",
-                        records_source="sample:clinic", after_file=after.name,
-                        after_file_sha256=sha256_file(after), gold=gold,
-                        gold_files=tuple((p.name, sha256_file(p)) for p in gold_files),
-                        reference_models=2, operator="tester")
+                        selection=Selection.by_ids(forget.ids), original=sample.model,
+                        context=context, gold=gold)

@@ -11,11 +11,11 @@ import torch
 from audit_toys import forget_ids, toy_model, toy_table
 from torch import nn
 
-from workbench.audit import AuditResult, VerdictConfig, audit
+from workbench.audit import AuditOptions, AuditResult, TrainingOptions, VerdictConfig, audit_model
 from workbench.audit.verdict import FAIL, GOLD, INCONCLUSIVE, NON_MEMBERS, PASS
 from workbench.models import TabularMLP
 from workbench.records import RecordTable
-from workbench.unlearn import unlearn
+from workbench.unlearn import unlearn_model
 
 torch.set_num_threads(1)
 
@@ -58,8 +58,8 @@ def planted():
 
 def test_planted_memoriser_and_a_perfect_erasure(planted):
     table, forget, original, erased = planted
-    result = audit(original, erased, records=table, forget=forget, reference=erased,
-                   attacks=("loss",))
+    result = audit_model(original, erased, records=table, forget=forget, gold_standard=erased,
+                         attacks=("loss",))
     assert result.metrics("loss", "original").auc == 1.0
     assert result.metrics("loss", "original").tpr_at_01pct_fpr == 1.0
     assert result.metrics("loss", "unlearned").auc == 0.5  # all ties with the non-members
@@ -71,7 +71,7 @@ def test_planted_memoriser_and_a_perfect_erasure(planted):
     assert any("One retrained model" in note for note in result.notes)
     assert result.decision_rule == VerdictConfig().rule
     assert result.flags.n_flagged == 0 and result.flags.n_flagged_original == len(forget)
-    assert result.reference is None
+    assert result.shadow_models is None
     assert [r.original for r in result.confidence.records] == pytest.approx(
         [1.0] * len(forget), abs=1e-3)
 
@@ -79,8 +79,8 @@ def test_planted_memoriser_and_a_perfect_erasure(planted):
 def test_over_forgetting_is_flagged(planted):
     table, forget, original, erased = planted
     worse = Lookup(table, forget.ids, strength=-10.0)  # confidently wrong on the forget set
-    result = audit(original, worse, records=table, forget=forget, reference=erased,
-                   attacks=("loss",))
+    result = audit_model(original, worse, records=table, forget=forget, gold_standard=erased,
+                         attacks=("loss",))
     verdict = result.verdict("mia_forget_loss")
     assert result.metrics("loss", "unlearned").auc < 0.05
     assert verdict.status == FAIL and verdict.over_forgetting and "Streisand" in verdict.reason
@@ -90,7 +90,7 @@ def test_over_forgetting_is_flagged(planted):
 
 def test_without_a_gold_standard_the_verdict_targets_non_members_and_says_so(planted):
     table, forget, original, erased = planted
-    result = audit(original, erased, records=table, forget=forget, attacks=("loss",))
+    result = audit_model(original, erased, records=table, forget=forget, attacks=("loss",))
     verdict = result.verdict("mia_forget_loss")
     assert result.compared_to == NON_MEMBERS and verdict.compared_to == NON_MEMBERS
     assert verdict.target == 0.5 and "held-out non-members" in verdict.reason
@@ -104,18 +104,18 @@ def test_without_a_gold_standard_the_verdict_targets_non_members_and_says_so(pla
 def test_a_class_skewed_record_request_without_gold_notes_the_confound(planted):
     table, forget, original, erased = planted
     assert not any("class mix" in note for note in
-                   audit(original, erased, records=table, forget=forget,
-                         attacks=("loss",)).notes)  # a random selection: no note
+                   audit_model(original, erased, records=table, forget=forget,
+                               attacks=("loss",)).notes)  # a random selection: no note
     members = table.members()
     one_class = [i for i, y in zip(members.ids, members.labels().tolist(), strict=True)
                  if y == 1][:20]
     skewed = table.select(ids=one_class)  # a record request, every record of class1
-    result = audit(original, erased, records=table, forget=skewed, attacks=("loss",))
+    result = audit_model(original, erased, records=table, forget=skewed, attacks=("loss",))
     note = next(note for note in result.notes if "class mix" in note)
-    assert "class class1: 100% of the forget set" in note and "reference=" in note
+    assert "class class1: 100% of the forget set" in note and "gold_standard=" in note
     assert "weight the non-members" in note
-    with_gold = audit(original, erased, records=table, forget=skewed, reference=original,
-                      attacks=("loss",))
+    with_gold = audit_model(original, erased, records=table, forget=skewed, gold_standard=original,
+                            attacks=("loss",))
     assert not any("class mix" in note for note in with_gold.notes)  # gold cancels the mix
 
 
@@ -136,7 +136,7 @@ def test_without_gold_non_members_are_weighted_to_the_forget_set_class_mix(plant
     ones = [i for i, y in zip(members.ids, members.labels().tolist(), strict=True) if y == 1]
     forget = table.select(ids=ones[:20])
     model = FavoursClassZero()  # no memory at all: any gap is the class mix, not membership
-    result = audit(model, model, records=table, forget=forget, attacks=("loss",))
+    result = audit_model(model, model, records=table, forget=forget, attacks=("loss",))
     mia, accuracy = result.verdict("mia_forget_loss"), result.verdict("forget_accuracy")
     # unweighted, class-0 non-members (lower loss, always right) would make the forget set
     # look over-forgotten: AUC about 0.25, accuracy 0 against about 0.5
@@ -162,7 +162,7 @@ def test_a_forget_class_with_few_held_out_records_still_gives_a_finite_verdict()
                                    member_column="member", name="few")
     forget = table.select(ids=[f"R{i:03d}" for i in range(60, 90)])  # 30 of class b
     model = FavoursClassZero()  # class b has 4 held-out records against 40 of class a
-    result = audit(model, model, records=table, forget=forget, attacks=("loss",))
+    result = audit_model(model, model, records=table, forget=forget, attacks=("loss",))
     mia = result.verdict("mia_forget_loss")
     # every bootstrap replicate keeps the 4 class-b non-members (an unstratified one often
     # drew none: a NaN interval and an audit record that could not be written)
@@ -186,16 +186,17 @@ def trained():
     table = toy_table(240, seed=1)
     model = toy_model(table)
     forget = table.select(ids=forget_ids(table, 24))
-    unlearned = unlearn(model, forget, device="cpu")
-    gold = unlearn(model, forget, method="retrain", retain=table.retain_for(forget),
-                   device="cpu")
+    unlearned = unlearn_model(model, forget, device="cpu")
+    gold = unlearn_model(model, forget, method="retrain", retain=table.retain_for(forget),
+                         device="cpu")
     return table, model, forget, unlearned, gold
 
 
 def test_full_audit_of_a_trained_model(trained, tmp_path):
     table, model, forget, unlearned, gold = trained
-    result = audit(model, unlearned, records=table, forget=forget, reference=gold,
-                   cache_dir=tmp_path, config=VerdictConfig(n_bootstrap=200))
+    result = audit_model(model, unlearned, records=table, forget=forget, gold_standard=gold,
+                         options=AuditOptions(config=VerdictConfig(n_bootstrap=200),
+                                              training=TrainingOptions(cache_dir=tmp_path)))
     data = result.to_dict()
     assert json_native(data)
     assert AuditResult.from_dict(json.loads(json.dumps(data))) == result
@@ -207,8 +208,8 @@ def test_full_audit_of_a_trained_model(trained, tmp_path):
         "mia_forget_lira", "mia_retain_lira", "forget_accuracy", "test_accuracy"]
     assert {v.group for v in result.verdicts} == {"erasure", "collateral", "utility"}
     assert result.config.n_bootstrap == 200 and data["config"]["band_coverage"] == 0.99
-    assert result.reference.count == 4 and result.reference.out_per_record == 2
-    assert "small-K" in result.reference.note and result.reference.lira_fixed_variance
+    assert result.shadow_models.count == 4 and result.shadow_models.out_per_record == 2
+    assert "small-K" in result.shadow_models.note and result.shadow_models.lira_fixed_variance
     assert result.metrics("lira", "original", "retain").auc > 0.6  # the toy model memorises
     assert [r.record_id for r in result.confidence.records] == sorted(
         forget.ids, key=table.ids.index)
@@ -227,10 +228,12 @@ def test_full_audit_of_a_trained_model(trained, tmp_path):
 def test_same_seed_same_reference_models_same_scores(trained, tmp_path):
     table, model, forget, unlearned, gold = trained
     config = VerdictConfig(n_bootstrap=200)
-    runs = [audit(model, unlearned.model, records=table, forget=forget, reference=gold.model,
-                  cache_dir=tmp_path / name, config=config, seed=3)
+    runs = [audit_model(model, unlearned.model, records=table, forget=forget,
+                        gold_standard=gold.model,
+                        options=AuditOptions(config=config, seed=3, training=TrainingOptions(
+                            cache_dir=tmp_path / name)))
             for name in ("a", "b", "a")]
-    assert [r.reference.from_cache for r in runs] == [False, False, True]
+    assert [r.shadow_models.from_cache for r in runs] == [False, False, True]
 
     def comparable(result):
         data = result.to_dict()
@@ -240,9 +243,11 @@ def test_same_seed_same_reference_models_same_scores(trained, tmp_path):
         return data
 
     assert comparable(runs[0]) == comparable(runs[1]) == comparable(runs[2])
-    other = audit(model, unlearned.model, records=table, forget=forget, reference=gold.model,
-                  cache_dir=tmp_path / "a", config=config, seed=4)
-    assert other.reference.cache_key_sha256 != runs[0].reference.cache_key_sha256
+    other = audit_model(model, unlearned.model, records=table, forget=forget,
+                        gold_standard=gold.model,
+                        options=AuditOptions(config=config, seed=4, training=TrainingOptions(
+                            cache_dir=tmp_path / "a")))
+    assert other.shadow_models.cache_key_sha256 != runs[0].shadow_models.cache_key_sha256
     assert other.metrics("lira").auc != runs[0].metrics("lira").auc
 
 
@@ -250,11 +255,12 @@ def test_a_class_request_compares_with_held_out_records_of_that_class(tmp_path):
     table = toy_table(240, classes=3, seed=2)
     model = toy_model(table)
     forget = table.select(classes=["class1"])
-    gold = unlearn(model, forget, method="retrain", retain=table.retain_for(forget),
-                   device="cpu")
-    result = audit(model, gold, records=table, forget=forget, reference=gold,
-                   cache_dir=tmp_path, attacks=("loss", "rmia"),
-                   config=VerdictConfig(n_bootstrap=200))
+    gold = unlearn_model(model, forget, method="retrain", retain=table.retain_for(forget),
+                         device="cpu")
+    result = audit_model(model, gold, records=table, forget=forget, gold_standard=gold,
+                         attacks=("loss", "rmia"),
+                         options=AuditOptions(config=VerdictConfig(n_bootstrap=200),
+                                              training=TrainingOptions(cache_dir=tmp_path)))
     assert result.is_class_request and "class class1" in result.non_member_rule
     held = table.held_out()
     assert result.non_member_count == int((table.labels(held.ids) == 1).sum())
@@ -265,13 +271,15 @@ def test_a_class_request_compares_with_held_out_records_of_that_class(tmp_path):
 
 def test_per_example_epsilon_can_ride_along(trained, tmp_path):
     table, model, forget, unlearned, gold = trained
-    result = audit(model, unlearned, records=table, forget=forget, reference=gold,
-                   attacks=("loss",), epsilon_models=4, config=VerdictConfig(n_bootstrap=100))
+    result = audit_model(model, unlearned, records=table, forget=forget, gold_standard=gold,
+                         attacks=("loss",),
+                         options=AuditOptions(epsilon_models=4,
+                                              config=VerdictConfig(n_bootstrap=100)))
     assert result.epsilon.n_models == 4 and result.epsilon.method == "synthetic"
     assert len(result.epsilon.epsilons) == len(forget) and result.epsilon.small_n
     with pytest.raises(ValueError, match="needs the UnlearnResult"):
-        audit(model, unlearned.model, records=table, forget=forget, attacks=("loss",),
-              epsilon_models=4)
+        audit_model(model, unlearned.model, records=table, forget=forget, attacks=("loss",),
+                    options=AuditOptions(epsilon_models=4))
 
 
 def test_bad_input_is_refused_clearly(trained, planted):
@@ -281,7 +289,7 @@ def test_bad_input_is_refused_clearly(trained, planted):
         kwargs.setdefault("records", table)
         kwargs.setdefault("forget", forget)
         kwargs.setdefault("attacks", ("loss",))
-        return audit(original, unlearned_, **kwargs)
+        return audit_model(original, unlearned_, **kwargs)
 
     with pytest.raises(ValueError, match="the unlearned model outputs 3 value"):
         run(unlearned_=TabularMLP(4, 3, (8,)))
@@ -293,8 +301,8 @@ def test_bad_input_is_refused_clearly(trained, planted):
         run(original=toy_model(table, seed=9), unlearned_=unlearned)
     with pytest.raises(ValueError, match="forgot another selection"):
         run(unlearned_=unlearned, forget=table.select(ids=forget.ids[:5]))
-    with pytest.raises(ValueError, match="must be the gold standard"):
-        run(reference=unlearned)
+    with pytest.raises(ValueError, match="must be retrained models"):
+        run(gold_standard=unlearned)
     with pytest.raises(ValueError, match="attacks must be"):
         run(attacks=("loss", "shokri"))
     with pytest.raises(ValueError, match="not from the records given"):
@@ -311,7 +319,7 @@ def test_a_forget_set_with_no_held_out_counterpart_is_an_error():
     forget = table.select(classes=[2])
     model = Lookup(table, table.members().ids)
     with pytest.raises(ValueError, match="no held-out counterpart"):
-        audit(model, model, records=table, forget=forget, attacks=("loss",))
+        audit_model(model, model, records=table, forget=forget, attacks=("loss",))
 
 
 def test_evaluation_sets_are_the_audits_held_out_records():
@@ -333,15 +341,15 @@ def test_compared_groups_are_bounded_and_the_rules_say_so():
     original = Lookup(table, table.members().ids)
     erased = Lookup(table, table.retain_for(forget).ids)
     bounded = VerdictConfig(compare_limit=1000)
-    result = audit(original, erased, records=table, forget=forget, attacks=("loss",),
-                   config=bounded, seed=3)
+    result = audit_model(original, erased, records=table, forget=forget, attacks=("loss",),
+                         options=AuditOptions(config=bounded, seed=3))
     assert "(a random 1,000 of 2,500)" in result.confidence.non_member_rule
     assert result.metrics("loss", "original").auc == 1.0  # the planted memoriser still shows
-    again = audit(original, erased, records=table, forget=forget, attacks=("loss",),
-                  config=bounded, seed=3)
+    again = audit_model(original, erased, records=table, forget=forget, attacks=("loss",),
+                        options=AuditOptions(config=bounded, seed=3))
     assert again.to_dict()["verdicts"] == result.to_dict()["verdicts"]
-    every = audit(original, erased, records=table, forget=forget, attacks=("loss",),
-                  config=VerdictConfig(compare_limit=None), seed=3)
+    every = audit_model(original, erased, records=table, forget=forget, attacks=("loss",),
+                        options=AuditOptions(config=VerdictConfig(compare_limit=None), seed=3))
     assert "a random" not in every.confidence.non_member_rule
     with pytest.raises(ValueError, match="compare_limit must be at least 1000"):
         VerdictConfig(compare_limit=10)

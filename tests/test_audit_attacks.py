@@ -8,7 +8,7 @@ import torch
 from audit_toys import toy_model, toy_table
 from torch.nn import functional as F
 
-from workbench.audit import AttackOptions, ReferenceSignals, Signals, attack_scores, signals
+from workbench.audit import AttackOptions, ShadowSignals, Signals, attack_scores, record_signals
 from workbench.audit.attacks import (
     RMIA_A_GRID,
     lira_attack,
@@ -18,7 +18,7 @@ from workbench.audit.attacks import (
     tune_rmia_a,
 )
 from workbench.audit.metrics import roc_auc
-from workbench.audit.reference import membership_masks
+from workbench.audit.shadow import membership_masks
 from workbench.models import TabularMLP
 
 torch.set_num_threads(1)
@@ -61,19 +61,19 @@ def test_bad_logits_are_refused(logits, match):
 def test_signals_refuse_a_model_that_does_not_fit_the_records():
     table = toy_table(40)
     with pytest.raises(ValueError, match="features do not fit the model"):
-        signals(TabularMLP(5, 2, (8,)), table, name="the model")
+        record_signals(TabularMLP(5, 2, (8,)), table, name="the model")
     with pytest.raises(ValueError, match="has 2 classes"):
-        signals(TabularMLP(4, 3, (8,)), table)
+        record_signals(TabularMLP(4, 3, (8,)), table)
     with pytest.raises(ValueError, match="torch.nn.Module"):
-        signals("not a model", table)
+        record_signals("not a model", table)
 
 
 def test_signals_of_a_record_set_are_in_its_order():
     table = toy_table(40)
     model = toy_model(table)
     held = table.held_out()
-    s = signals(model, held)
-    whole = signals(model, table)
+    s = record_signals(model, held)
+    whole = record_signals(model, table)
     assert s.ids == held.ids
     np.testing.assert_allclose(s.loss, whole.take(table.positions(held.ids)).loss)
 
@@ -90,7 +90,7 @@ def planted(seed: int = 0, k: int = 8, n: int = 400):
     to_conf = lambda phi: 1.0 / (1.0 + np.exp(-phi))  # noqa: E731
     logits = np.stack([target_phi, np.zeros(n)], axis=1)
     target = make_signals(logits, np.zeros(n, dtype=np.int64))
-    reference = ReferenceSignals(to_conf(ref_phi), ref_phi, mask)
+    reference = ShadowSignals(to_conf(ref_phi), ref_phi, mask)
     return target, reference, member_of_target
 
 
@@ -121,7 +121,7 @@ def test_rmia_a_is_tuned_on_reference_models_alone():
     target, reference, _ = planted(2)
     a = tune_rmia_a(reference)
     assert a in RMIA_A_GRID
-    two = ReferenceSignals(reference.confidence[:2], reference.scaled_confidence[:2],
+    two = ShadowSignals(reference.confidence[:2], reference.scaled_confidence[:2],
                            membership_masks(reference.member.shape[1], 2, 0))
     assert tune_rmia_a(two) is None
 
@@ -130,7 +130,7 @@ def test_offline_attacks_need_out_models_for_every_record():
     target, reference, member = planted(3, k=2)
     with pytest.raises(ValueError, match="at least 2 OUT"):
         lira_attack(target, reference)
-    all_in = ReferenceSignals(reference.confidence, reference.scaled_confidence,
+    all_in = ShadowSignals(reference.confidence, reference.scaled_confidence,
                               np.ones_like(reference.member))
     with pytest.raises(ValueError, match="OUT of at least one"):
         rmia_attack(target, all_in, population=np.arange(5))
@@ -146,7 +146,7 @@ def test_attack_scores_dispatches_by_name_and_checks_its_inputs():
                                   lira_attack(target, reference))
     with pytest.raises(ValueError, match="unknown attack"):
         attack_scores("shokri", target)
-    with pytest.raises(ValueError, match="needs reference models"):
+    with pytest.raises(ValueError, match="needs shadow models"):
         attack_scores("rmia", target, None, options)
     with pytest.raises(ValueError, match="same records"):
         attack_scores("lira", target.take(np.arange(10)), reference, options)

@@ -10,7 +10,13 @@ import pytest
 import torch
 from audit_toys import forget_ids, toy_model, toy_table
 
-from workbench.audit import EpsilonEstimate, estimate_epsilon, forget_score, per_example_epsilon
+from workbench.audit import (
+    EpsilonEstimate,
+    TrainingOptions,
+    estimate_epsilon,
+    forget_score,
+    per_example_epsilon,
+)
 from workbench.audit.epsilon import (
     DELTA,
     EPSILON_CAP,
@@ -73,7 +79,7 @@ def test_estimate_epsilon_draws_both_sides_from_training_randomness(tmp_path):
     model = toy_model(table)
     forget = table.select(ids=forget_ids(table, 8))
     estimate = estimate_epsilon(model, forget, method="finetune", n_models=4, seed=0,
-                                cache_dir=tmp_path)
+                                training=TrainingOptions(cache_dir=tmp_path))
     originals = original_models(model, table, count=4, cache_dir=tmp_path)
     hashes = {weights_sha256(m) for m in originals}
     assert len(hashes) == 4 and weights_sha256(model) not in hashes  # retrained from scratch
@@ -86,7 +92,7 @@ def test_estimate_epsilon_draws_both_sides_from_training_randomness(tmp_path):
         estimate.forget_score * estimate.retain_accuracy_ratio * estimate.test_accuracy_ratio)
     assert EpsilonEstimate.from_dict(json.loads(json.dumps(estimate.to_dict()))) == estimate
     again = estimate_epsilon(model, forget, method="finetune", n_models=4, seed=0,
-                             cache_dir=tmp_path / "fresh")
+                             training=TrainingOptions(cache_dir=tmp_path / "fresh"))
     assert again == estimate
     with pytest.raises(ValueError, match="at least 4 models"):
         estimate_epsilon(model, forget, n_models=3)

@@ -6,10 +6,18 @@ import numpy as np
 import pytest
 import torch
 
-from workbench.audit import AttackOptions, attack_metrics, attack_scores, audit, signals
+from workbench.audit import (
+    AttackOptions,
+    AuditOptions,
+    TrainingOptions,
+    attack_metrics,
+    attack_scores,
+    audit_model,
+    record_signals,
+    shadow_models,
+)
 from workbench.audit.attacks import tune_rmia_a
-from workbench.audit.reference import reference_models
-from workbench.unlearn import unlearn
+from workbench.unlearn import unlearn_model
 
 torch.set_num_threads(1)
 
@@ -18,11 +26,11 @@ def test_rmia_and_lira_beat_loss_at_low_fpr_on_an_overfit_sample(samples, tmp_pa
     # credit: train accuracy 1.0, test 0.74. benchmarks/attacks.py measures clinic too.
     sample = samples["credit"]
     table = sample.records
-    refs = reference_models(sample.model, table, count=4, cache_dir=tmp_path)
+    refs = shadow_models(sample.model, table, count=4, training=TrainingOptions(cache_dir=tmp_path))
     reference = refs.signals(table)
     member = table.frame["member"].to_numpy(dtype=bool)
     options = AttackOptions(population=np.flatnonzero(~member), rmia_a=tune_rmia_a(reference))
-    target = signals(sample.model, table)
+    target = record_signals(sample.model, table)
     tpr = {a: attack_metrics(attack_scores(a, target, reference, options), member,
                              n_bootstrap=100).tpr_at_1pct_fpr for a in ("loss", "rmia", "lira")}
     assert tpr["rmia"] > tpr["loss"] + 0.03 and tpr["lira"] > tpr["loss"] + 0.03
@@ -34,14 +42,14 @@ def test_full_audit_of_clinic_with_a_random_five_percent_forget_set(samples, tmp
     table = sample.records
     members = np.array(table.members().ids)
     forget = table.select(ids=np.random.default_rng(0).choice(members, 53, replace=False))
-    unlearned = unlearn(sample.model, forget, device="cpu")
-    gold = unlearn(sample.model, forget, method="retrain", retain=table.retain_for(forget),
-                   device="cpu")
-    cold = audit(sample.model, unlearned, records=table, forget=forget, reference=gold,
-                 cache_dir=tmp_path)
-    warm = audit(sample.model, unlearned, records=table, forget=forget, reference=gold,
-                 cache_dir=tmp_path)
-    assert not cold.reference.from_cache and warm.reference.from_cache
+    unlearned = unlearn_model(sample.model, forget, device="cpu")
+    gold = unlearn_model(sample.model, forget, method="retrain", retain=table.retain_for(forget),
+                         device="cpu")
+    cold = audit_model(sample.model, unlearned, records=table, forget=forget, gold_standard=gold,
+                       options=AuditOptions(training=TrainingOptions(cache_dir=tmp_path)))
+    warm = audit_model(sample.model, unlearned, records=table, forget=forget, gold_standard=gold,
+                       options=AuditOptions(training=TrainingOptions(cache_dir=tmp_path)))
+    assert not cold.shadow_models.from_cache and warm.shadow_models.from_cache
     assert warm.wall_time_s < 30  # the budget is "well under a minute" on 2 cores
     assert warm.metrics("rmia") == cold.metrics("rmia")
     for attack in ("rmia", "lira"):

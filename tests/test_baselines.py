@@ -14,7 +14,7 @@ from workbench.hashing import weights_sha256
 from workbench.metrics import set_accuracy
 from workbench.samples import load_sample
 from workbench.training import predict_logits
-from workbench.unlearn import DataAccess, RunContext, get_unlearner, param_specs, unlearn
+from workbench.unlearn import DataAccess, RunContext, get_unlearner, param_specs, unlearn_model
 from workbench.unlearn.baselines._common import random_teacher
 from workbench.unlearn.baselines.jit import perturbation_space
 from workbench.unlearn.baselines.unsir import UNSIR, UNSIRParams
@@ -54,8 +54,8 @@ def confidence(model, forget) -> float:
 
 
 def run(model, forget, method, retain=None, **params):
-    return unlearn(model, forget, method=method, params=params, retain=retain, seed=3,
-                   device=TEST_DEVICE)
+    return unlearn_model(model, forget, method=method, params=params, retain=retain, seed=3,
+                         device=TEST_DEVICE)
 
 
 @pytest.mark.parametrize("name", sorted(ACCESS))
@@ -160,7 +160,7 @@ def test_ssd_only_dampens_selected_parameters(credit):
 def test_jit_is_forget_only(credit):
     model, table, forget, _ = credit
     with pytest.raises(ValueError, match="forget_only"):
-        unlearn(model, forget, method="jit", retain=table.retain_for(forget))
+        unlearn_model(model, forget, method="jit", retain=table.retain_for(forget))
     direct = get_unlearner("jit")()
     with pytest.raises(ValueError, match="retain"):
         direct.unlearn(model, forget, table.retain_for(forget),
@@ -185,7 +185,7 @@ def test_jit_perturbs_only_continuous_columns_within_their_bounds(credit):
 def test_unsir_refuses_record_level_requests(credit):
     model, table, forget, _ = credit
     with pytest.raises(ValueError, match="whole classes"):
-        unlearn(model, forget, method="unsir", retain=table.retain_for(forget))
+        unlearn_model(model, forget, method="unsir", retain=table.retain_for(forget))
     with pytest.raises(ValueError, match="whole classes"):
         UNSIR().unlearn(model, forget, table.retain_for(forget), params=UNSIRParams(),
                         context=None)
@@ -221,8 +221,8 @@ def test_original_model_is_untouched_and_seeds_matter(credit):
     model, table, forget, _ = credit
     before = weights_sha256(model)
     runs = {m: (run(model, forget, m, None if m == "jit" else table.retain_for(forget)),
-                unlearn(model, forget, method=m, seed=4, device=TEST_DEVICE,
-                        retain=None if m == "jit" else table.retain_for(forget)))
+                unlearn_model(model, forget, method=m, seed=4, device=TEST_DEVICE,
+                              retain=None if m == "jit" else table.retain_for(forget)))
             for m in ("bad_teacher", "jit")}
     assert weights_sha256(model) == before
     for first, other in runs.values():

@@ -41,10 +41,11 @@ from workbench.hashing import sha256_file
 from workbench.pipeline import ErasureRequest, Selection, check_out_dir, run_request
 from workbench.pipeline import staging as staging_module
 from workbench.pipeline import write as write_module
-from workbench.pipeline.write import write_evidence
+from workbench.pipeline.write import EvidenceOptions, write_evidence
 
 torch.set_num_threads(1)
 FAST = {"steps": 20, "min_steps": 0, "inversion_steps": 5, "proxies": 256}
+MATPLOTLIB = EvidenceOptions(pdf_renderer="matplotlib")
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +62,7 @@ def snapshot(folder):
 
 
 def write(outcome, out, ledger, **kw):
-    return write_evidence(outcome, out, ledger=ledger, pdf_renderer="matplotlib", **kw)
+    return write_evidence(outcome, out, ledger=ledger, options=MATPLOTLIB, **kw)
 
 
 @pytest.fixture(scope="module")
@@ -205,8 +206,8 @@ KILL_SCRIPT = textwrap.dedent("""
             os.kill(os.getpid(), signal.SIGKILL)
         setattr(module, name, wrapper)
     kill_after(*{"record": (w, "save_record"), "aside": (s, "move_aside")}[stage])
-    w.write_evidence(outcome, sys.argv[2], ledger=sys.argv[3], pdf_renderer="matplotlib",
-                     force=True)
+    w.write_evidence(outcome, sys.argv[2], ledger=sys.argv[3],
+                     options=w.EvidenceOptions(pdf_renderer="matplotlib"), force=True)
 """)
 
 

@@ -17,7 +17,7 @@ from workbench.evidence.ledger import read_entries
 def erase_args(out, ledger, cache, *extra, ids=None):
     return ("erase", "--sample", "clinic", "--ids", ",".join(ids or clinic_ids(8)),
             "--out", out, "--ledger", ledger, "--cache-dir", cache, "--params", json.dumps(FAST),
-            "--reference-models", "4", "--gold-models", "2", "--request-ref", "REQ-CLI-1",
+            "--shadow-models", "4", "--gold-models", "2", "--request-ref", "REQ-CLI-1",
             "--legal-basis",
             "GDPR Art. 17(1)(a)", "--received", "2026-11-01", "--due", "2026-12-01", *extra)
 
@@ -51,7 +51,7 @@ def test_erase_writes_model_record_reports_and_ledger(erased):
     assert len(record.gold_standard.models) == 2 and record.gold_standard.built
     assert "--gold-models 2" in record.method.command
     assert "calibrated_sigma" in record.method.resolved  # values settled at run time
-    assert len(record.tests.audit.reference.weights_sha256) == 4  # the shadow models
+    assert len(record.tests.audit.shadow_models.weights_sha256) == 4  # the shadow models
     report = verify_ledger(root / "ledger.sqlite")
     assert report.ok and report.entries == 2  # the record, then its reports' hashes
     assert report.head_sha256 == read_entries(root / "ledger.sqlite")[1].entry_hash
@@ -232,7 +232,7 @@ def test_verify_missing_record_file(tmp_path):
 
 @pytest.mark.parametrize("extra, message", [
     (("--received", "26/11/2026"), "request.received must be an ISO-8601"),
-    (("--attacks", "lira", "--reference-models", "2"), "LiRA needs at least 4"),
+    (("--attacks", "lira", "--shadow-models", "2"), "LiRA needs at least 4"),
     (("--attacks", "rmia", "--reference-models", "3"), "must be even"),
     (("--reference", "retrain", "--gold-models", "1"), "or at least 2"),
 ])

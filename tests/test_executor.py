@@ -15,8 +15,8 @@ import torch
 from audit_toys import toy_model, toy_table
 from executor_toys import DiesOnce
 
-from workbench.audit import model_cache, reference_models
-from workbench.audit.reference import membership_masks, reference_jobs
+from workbench.audit import TrainingOptions, model_cache, shadow_models
+from workbench.audit.shadow import membership_masks, shadow_jobs
 from workbench.executor import (
     ExecutorError,
     ExecutorUnavailable,
@@ -60,7 +60,7 @@ def dies_once(table, marker) -> DiesOnce:
 def test_every_backend_trains_the_same_weights(toy, cluster):
     table, model = toy
     data = TrainData.from_table(model, table, table.recipe)
-    jobs = reference_jobs(membership_masks(len(table), 4, seed=3), 3)
+    jobs = shadow_jobs(membership_masks(len(table), 4, seed=3), 3)
     seen = []
     batches = {ex.name: train_models(data, jobs, executor=ex,
                                      progress=lambda done, total, msg: seen.append(done))
@@ -79,14 +79,15 @@ def test_a_killed_local_worker_is_retried_and_only_whole_entries_are_cached(toy,
     table, _ = toy
     model = dies_once(table, tmp_path / "died")
     with pytest.raises(ExecutorError, match="worker process died 1 time"):
-        reference_models(model, table, count=2, cache_dir=tmp_path,
-                         executor=LocalProcesses(workers=2, retries=0))
+        shadow_models(model, table, count=2, training=TrainingOptions(
+            cache_dir=tmp_path, executor=LocalProcesses(workers=2, retries=0)))
     assert (tmp_path / "died").exists() and entries(tmp_path) == []
     (tmp_path / "died").unlink()
-    refs = reference_models(model, table, count=2, cache_dir=tmp_path,
-                            executor=LocalProcesses(workers=2, retries=1))
+    refs = shadow_models(model, table, count=2, training=TrainingOptions(
+        cache_dir=tmp_path, executor=LocalProcesses(workers=2, retries=1)))
     assert (tmp_path / "died").exists() and entries(tmp_path) == [refs.path.name]
-    again = reference_models(model, table, count=2, cache_dir=tmp_path)  # checked on load
+    # checked on load
+    again = shadow_models(model, table, count=2, training=TrainingOptions(cache_dir=tmp_path))
     assert again.from_cache
     assert multiprocessing.active_children() == []
 
@@ -94,10 +95,11 @@ def test_a_killed_local_worker_is_retried_and_only_whole_entries_are_cached(toy,
 def test_ray_retries_a_task_whose_worker_died(toy, cluster, tmp_path):
     table, _ = toy
     model = dies_once(table, tmp_path / "died")
-    refs = reference_models(model, table, count=2, cache_dir=tmp_path, executor=cluster)
+    refs = shadow_models(model, table, count=2,
+                         training=TrainingOptions(cache_dir=tmp_path, executor=cluster))
     assert (tmp_path / "died").exists() and entries(tmp_path) == [refs.path.name]
-    plain = reference_models(model, table, count=2, cache_dir=tmp_path / "b",
-                             executor="inprocess")
+    plain = shadow_models(model, table, count=2,
+                          training=TrainingOptions(cache_dir=tmp_path / "b", executor="inprocess"))
     assert [weights_sha256(m) for m in refs.models] == [weights_sha256(m) for m in plain.models]
 
 
@@ -112,8 +114,8 @@ def test_ctrl_c_cancels_the_batch_and_caches_nothing(toy, cluster, tmp_path, bac
         raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        reference_models(model, table, count=6, cache_dir=tmp_path, executor=executor,
-                         progress=interrupt)
+        shadow_models(model, table, count=6, progress=interrupt,
+                      training=TrainingOptions(cache_dir=tmp_path, executor=executor))
     assert calls == [1] and entries(tmp_path) == []
     deadline = time.monotonic() + 15  # ended, not left (a loaded machine reaps them slowly)
     while multiprocessing.active_children() and time.monotonic() < deadline:
@@ -127,10 +129,11 @@ def test_an_unreachable_ray_address_fails_before_any_work(toy, tmp_path, monkeyp
         probe.bind(("127.0.0.1", 0))
         address = f"127.0.0.1:{probe.getsockname()[1]}"
     with pytest.raises(ExecutorUnavailable, match=f"cluster at {address} cannot be reached"):
-        reference_models(model, table, count=2, cache_dir=tmp_path, executor=address)
+        shadow_models(model, table, count=2,
+                      training=TrainingOptions(cache_dir=tmp_path, executor=address))
     monkeypatch.setenv("WORKBENCH_RAY_ADDRESS", f"ray://{address}")
     with pytest.raises(ValueError, match="cannot be reached"):  # a ValueError, named
-        reference_models(model, table, count=2, cache_dir=tmp_path)
+        shadow_models(model, table, count=2, training=TrainingOptions(cache_dir=tmp_path))
     assert not (tmp_path / "reference-models").exists()
     with pytest.raises(ExecutorUnavailable, match="not a Ray address"):
         get_executor("ray://nohost")

@@ -12,6 +12,7 @@ import io
 import json
 import math
 import subprocess
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -30,7 +31,12 @@ def _load_scale():
     spec = importlib.util.spec_from_file_location("scale_benchmark",
                                                   REPO / "benchmarks" / "scale.py")
     module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    with warnings.catch_warnings():
+        # the benchmark still imports the old name `unlearn` (issue 18 renamed it
+        # `unlearn_model`; benchmarks/ moves over on its own branch): drop this filter then
+        warnings.filterwarnings("ignore", r"workbench\.unlearn\.unlearn is deprecated",
+                                DeprecationWarning)
+        spec.loader.exec_module(module)
     return module
 
 
@@ -323,7 +329,7 @@ def test_head_path_on_flat_features_takes_the_image_learning_rate(data):
     fast = {"steps": 10, "min_steps": 100, "proxies": 64, "inversion_steps": 2}
 
     def run(**extra):
-        return workbench.unlearn(model, forget, method="synthetic", params={**fast, **extra})
+        return workbench.unlearn_model(model, forget, method="synthetic", params={**fast, **extra})
 
     auto = run()
     assert auto.declared_inputs["updated"] == "head"  # 28x28 images: the head alone

@@ -59,8 +59,16 @@ from cli_toys import run_cli
 from sklearn.datasets import load_breast_cancer, load_wine
 from torch import nn
 
-from workbench import audit, gold_standard, load_model, save_model, unlearn, weights_sha256
-from workbench.evidence.build import build_record, ticket
+from workbench import (
+    audit_model,
+    gold_standard,
+    load_model,
+    save_model,
+    unlearn_model,
+    weights_sha256,
+)
+from workbench.audit import AuditOptions, TrainingOptions
+from workbench.evidence.build import RecordContext, build_record, ticket
 from workbench.evidence.selection import Selection
 from workbench.models import TabularMLP
 from workbench.pipeline import ErasureRequest, check_request
@@ -145,9 +153,9 @@ def forget(start: int = 0, count: int = 30):
 def erased():
     """(forget, unlearned, audit result) of one quick erasure of 30 cancer records."""
     f = forget()
-    result = unlearn(cancer_model(), f, params=FAST)
-    return f, result, audit(cancer_model(), result, records=cancer(), forget=f,
-                            attacks=("loss",))
+    result = unlearn_model(cancer_model(), f, params=FAST)
+    return f, result, audit_model(cancer_model(), result, records=cancer(), forget=f,
+                                  attacks=("loss",))
 
 
 class NoWeights(nn.Module):
@@ -211,18 +219,20 @@ def _save(where: str):
 def _build_other_ids():
     f, result, audited = erased()
     other = forget(30)
+    context = RecordContext(request={}, model_name="m", records_source="", after_file="m",
+                            after_file_sha256="0" * 64)
     return build_record(unlearned=result, audit_result=audited, forget=other,
                         selection=Selection.by_ids(other.ids), original=cancer_model(),
-                        request={}, model_name="m", records_source="", after_file="m",
-                        after_file_sha256="0" * 64)
+                        context=context)
 
 
 def _gold_other_ids(tmp_path):
     table = cancer()
-    gold = gold_standard(cancer_model(), forget(), count=2, cache_dir=tmp_path)
+    gold = gold_standard(cancer_model(), forget(), count=2,
+                         training=TrainingOptions(cache_dir=tmp_path))
     other = table.select(ids=list(forget().ids[:15]) + list(table.members().ids[30:45]))
-    return audit(cancer_model(), unlearn(cancer_model(), other, params=FAST), records=table,
-                 forget=other, reference=gold, attacks=("loss",))
+    return audit_model(cancer_model(), unlearn_model(cancer_model(), other, params=FAST),
+                       records=table, forget=other, gold_standard=gold, attacks=("loss",))
 
 
 CASES = [
@@ -252,32 +262,32 @@ CASES = [
              ticket={"received": "2026-05-10", "due": "2026-04-30"})),
          ("request.due", "before request.received")),
     Case("binary_logit_3_classes", "traceback",
-         lambda: unlearn(one_logit_model(13), wine().select(ids=wine().members().ids[:5])),
+         lambda: unlearn_model(one_logit_model(13), wine().select(ids=wine().members().ids[:5])),
          ("outputs 1 value(s) per record", "table 'wine' has 3 classes")),
-    Case("wrong_width", "traceback", lambda: unlearn(nn.Linear(13, 2), forget()),
+    Case("wrong_width", "traceback", lambda: unlearn_model(nn.Linear(13, 2), forget()),
          ("expects 13 input values", "encodes each record to 30 values", "table 'cancer'")),
     Case("wrong_width_audit", "misleading",
-         lambda: audit(nn.Linear(13, 2), nn.Linear(13, 2), records=cancer(), forget=forget(),
-                       attacks=("loss",)),
+         lambda: audit_model(nn.Linear(13, 2), nn.Linear(13, 2), records=cancer(), forget=forget(),
+                             attacks=("loss",)),
          ("do not fit the original model", "expects 13", "30 values")),
     Case("wrong_width_request", "traceback",
          lambda: check_request(ErasureRequest(model=nn.Linear(13, 2), table=cancer(),
                                               selection=Selection.by_ids(forget().ids[:1]),
                                               gold_models=0, attacks=("loss",))),
          ("expects 13 input values", "30 values")),
-    Case("no_parameters", "traceback", lambda: unlearn(NoWeights(), forget()),
+    Case("no_parameters", "traceback", lambda: unlearn_model(NoWeights(), forget()),
          ("NoWeights", "has no parameters")),
     Case("no_parameters_audit", "traceback",
-         lambda: audit(NoWeights(), NoWeights(), records=cancer(), forget=forget(),
-                       attacks=("loss",)),
+         lambda: audit_model(NoWeights(), NoWeights(), records=cancer(), forget=forget(),
+                             attacks=("loss",)),
          ("the original model", "has no parameters")),
-    Case("tuple_output", "traceback", lambda: unlearn(TupleOut(), forget()),
+    Case("tuple_output", "traceback", lambda: unlearn_model(TupleOut(), forget()),
          ("returns a tuple", "logits")),
     Case("save_under_a_file", "traceback", _save("file"), ("a-file is a file, not a folder",)),
     Case("save_to_a_folder", "traceback", _save("folder"), ("it is a folder",)),
     Case("audit_other_ids", "data-loss",
-         lambda: audit(cancer_model(), erased()[1], records=cancer(), forget=forget(30),
-                       attacks=("loss",)),
+         lambda: audit_model(cancer_model(), erased()[1], records=cancer(), forget=forget(30),
+                             attacks=("loss",)),
          ("forgot other records than `forget`", "30 of its 30")),
     Case("record_other_ids", "data-loss", _build_other_ids,
          ("another forget set", "exactly the records")),
@@ -388,15 +398,17 @@ def test_a_one_logit_model_is_unlearned_audited_and_saved_with_one_output(tmp_pa
     f = forget()
     check_request(ErasureRequest(model=model, table=table, selection=Selection.by_ids(f.ids),
                                  gold_models=2, attacks=("loss", "rmia")))
-    result = unlearn(model, f, params=FAST)
+    result = unlearn_model(model, f, params=FAST)
     assert weights_sha256(model) == before and result.original_weights_sha256 == before
     assert isinstance(result.model, nn.Sequential)
     assert result.model(table.inputs(f.ids)).shape == (len(f), 1)
     assert weights_sha256(result.model) == result.weights_sha256
-    gold = gold_standard(model, f, count=2, cache_dir=tmp_path)
+    gold = gold_standard(model, f, count=2, training=TrainingOptions(cache_dir=tmp_path))
     assert all(m(table.inputs()[:3]).shape == (3, 1) for m in gold.models)
-    audited = audit(model, result, records=table, forget=f, reference=gold,
-                    attacks=("loss", "rmia"), reference_models=2, cache_dir=tmp_path)
+    audited = audit_model(model, result, records=table, forget=f, gold_standard=gold,
+                          attacks=("loss", "rmia"),
+                          options=AuditOptions(shadow_models=2,
+                                               training=TrainingOptions(cache_dir=tmp_path)))
     assert audited.unlearned_sha256 == result.weights_sha256
     assert audited.original_sha256 == before
     assert audited.erasure in ("PASS", "FAIL", "INCONCLUSIVE")

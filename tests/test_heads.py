@@ -9,7 +9,7 @@ from torch import nn
 
 from workbench.models import build_model
 from workbench.samples import load_sample
-from workbench.unlearn import unlearn
+from workbench.unlearn import unlearn_model
 from workbench.unlearn.heads import find_head, head_inputs, trainable_head
 
 CNN = {"name": "cnn", "in_channels": 1, "height": 8, "width": 8, "channels": [4, 8],
@@ -45,12 +45,12 @@ def test_synthetic_head_update_leaves_the_trunk_bit_for_bit():
     table = digits.records
     forget = table.select(ids=table.members().ids[:12])
     fast = {"steps": 20, "min_steps": 100, "proxies": 128, "update": "head"}
-    result = unlearn(digits.model, forget, method="synthetic", params=fast, seed=3)
+    result = unlearn_model(digits.model, forget, method="synthetic", params=fast, seed=3)
     assert result.declared_inputs["updated"] == "head"
     before, after = digits.model.state_dict(), result.model.state_dict()
     changed = {k for k in before if not torch.equal(before[k], after[k])}
     assert changed and all(k.startswith("head.") for k in changed)
-    again = unlearn(digits.model, forget, method="synthetic", params=fast, seed=3)
+    again = unlearn_model(digits.model, forget, method="synthetic", params=fast, seed=3)
     assert again.weights_sha256 == result.weights_sha256
     # the trace reads cached features: its last confidence is the returned model's own
     with torch.no_grad():
@@ -58,7 +58,8 @@ def test_synthetic_head_update_leaves_the_trunk_bit_for_bit():
     truth = probs.gather(1, forget.labels()[:, None]).mean()
     assert result.trace[-1].step == 20
     assert result.trace[-1].forget_confidence == pytest.approx(float(truth), abs=1e-5)
-    whole = unlearn(digits.model, forget, method="synthetic", params={**fast, "update": "auto"})
+    whole = unlearn_model(digits.model, forget, method="synthetic",
+                          params={**fast, "update": "auto"})
     assert whole.declared_inputs["updated"] == "all"  # 8x8 images: cheap enough for all
     assert not torch.equal(whole.model.state_dict()["features.0.weight"],
                            before["features.0.weight"])
@@ -87,7 +88,7 @@ def test_update_head_on_a_model_without_one_is_a_clear_error():
             return 2.0 * self.inner(x)
 
     with pytest.raises(ValueError, match="update='all'"):
-        unlearn(Scaled(credit.model), forget, method="synthetic",
-                params={"steps": 2, "update": "head"})
-    tabular = unlearn(credit.model, forget, method="synthetic", params={"steps": 2})
+        unlearn_model(Scaled(credit.model), forget, method="synthetic",
+                      params={"steps": 2, "update": "head"})
+    tabular = unlearn_model(credit.model, forget, method="synthetic", params={"steps": 2})
     assert tabular.declared_inputs["updated"] == "all"  # auto: tabular trains every weight

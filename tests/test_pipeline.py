@@ -14,13 +14,21 @@ from workbench.evidence import load_record, verify_ledger
 from workbench.evidence.vault import open_vault
 from workbench.evidence.verify import verify_record
 from workbench.models import TabularMLP, save_model
-from workbench.pipeline import ErasureRequest, Selection, check_request, run_request, write_evidence
+from workbench.pipeline import (
+    ErasureRequest,
+    EvidenceOptions,
+    Selection,
+    check_request,
+    run_request,
+    write_evidence,
+)
 from workbench.records import RecordTable, TrainRecipe
 from workbench.training import train_classifier
-from workbench.widgets import ErasureApp
+from workbench.widgets import ErasureApp, RunSettings
 
 torch.set_num_threads(1)
 FAST = {"steps": 20, "min_steps": 0, "inversion_steps": 5, "proxies": 256}
+MATPLOTLIB = EvidenceOptions(pdf_renderer="matplotlib")
 
 
 def cli_erase(tmp_path, name, *selection):
@@ -57,9 +65,10 @@ def test_a_class_request_is_the_same_from_cli_api_and_notebook(samples, tmp_path
 
     outcome = run_request(api_request(samples, Selection.of_classes(["bad"])))
     by_api = write_evidence(outcome, tmp_path / "api", ledger=tmp_path / "ledger.sqlite",
-                            pdf_renderer="matplotlib").record
+                            options=MATPLOTLIB).record
 
-    app = ErasureApp("credit", background=False, gold_models=2, attacks=("loss",))
+    app = ErasureApp("credit", background=False,
+                     settings=RunSettings(gold_models=2, attacks=("loss",)))
     app.finder.klass.value = app.table.schema.classes.index("bad")
     app.finder.whole_class_button.click()
     for name, value in FAST.items():
@@ -122,7 +131,7 @@ def test_a_users_own_model_and_csv_erase_and_verify(samples, tmp_path):
         records_source=table.csv_source(csv, id_column="applicant", label_column="risk",
                                         member_column="in_training"))
     written = write_evidence(run_request(request), tmp_path / "out",
-                             ledger=tmp_path / "l.sqlite", pdf_renderer="matplotlib")
+                             ledger=tmp_path / "l.sqlite", options=MATPLOTLIB)
     assert written.record.erased.records_source.startswith("csv:")
     assert written.record.erased.selection.kind == "ids"
     report = verify_record(tmp_path / "out" / "record.json")  # records re-read from the CSV
@@ -209,7 +218,7 @@ def test_a_failing_erasure_climbs_the_escalation_ladder_and_records_every_attemp
     assert outcome.unlearned.method == "retrain" and outcome.audit.erasure != "FAIL"
     assert outcome.attempts[1].weights_sha256 == outcome.unlearned.weights_sha256
     written = write_evidence(outcome, tmp_path / "out", ledger=tmp_path / "l.sqlite",
-                             pdf_renderer="matplotlib")
+                             options=MATPLOTLIB)
     assert written.record.attempts == outcome.attempts
     assert "ssd" in (tmp_path / "out" / "report.html").read_text()
     with pytest.raises(ValueError, match="forgets whole classes only"):

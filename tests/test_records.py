@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 import torch
 
-from workbench import ForgetSet, RecordSet, RecordTable
+from workbench import Encoding, ForgetSet, RecordSet, RecordTable
 from workbench.schema import FeatureSchema, FeatureSpec, TabularEncoder
 
 
@@ -293,7 +293,8 @@ def test_from_frame_numeric_ids_become_strings(user_frame):
 
 def test_from_frame_explicit_features(user_frame):
     table = RecordTable.from_frame(user_frame, id_column="customer", label_column="outcome",
-                                   member_column="in_training", features=["vip"])
+                                   member_column="in_training",
+                                   encoding=Encoding(features=["vip"]))
     assert table.inputs().shape == (7, 1)
     assert list(table.frame.columns) == ["record_id", "label", "member", "vip"]
 
@@ -335,7 +336,7 @@ def test_from_frame_with_given_encoder_refuses_unknown_category(user_frame):
     encoder = TabularEncoder(schema, {"income": 0.0}, {"income": 1.0})
     with pytest.raises(ValueError, match=r"feature 'city' has categories \['Rome'\]"):
         RecordTable.from_frame(user_frame, id_column="customer", label_column="outcome",
-                               features=["income", "city"], encoder=encoder)
+                               encoding=Encoding(features=["income", "city"], encoder=encoder))
 
 
 # --- the constructor's own checks ------------------------------------------------------------

@@ -9,7 +9,7 @@ from sklearn.metrics import roc_auc_score
 from torch.nn import functional as F
 
 from workbench.samples import load_sample
-from workbench.unlearn import unlearn
+from workbench.unlearn import unlearn_model
 from workbench.unlearn.calibration import calibrate_sigma
 from workbench.unlearn.objectives import (
     logit_distance,
@@ -88,10 +88,10 @@ def test_synthetic_learning_rate_defaults_by_input_kind_and_logs_every_fifth_ste
     forget = table.select(ids=table.members().ids[:10])
     calls = []
     fast = {"steps": 12, "min_steps": 100, "proxies": 64}
-    auto = unlearn(credit.model, forget, method="synthetic", params=fast,
-                   progress=lambda *a: calls.append(a))
-    explicit = unlearn(credit.model, forget, method="synthetic", params={**fast, "lr": 0.03})
-    other = unlearn(credit.model, forget, method="synthetic", params={**fast, "lr": 0.01})
+    auto = unlearn_model(credit.model, forget, method="synthetic", params=fast,
+                         progress=lambda *a: calls.append(a))
+    explicit = unlearn_model(credit.model, forget, method="synthetic", params={**fast, "lr": 0.03})
+    other = unlearn_model(credit.model, forget, method="synthetic", params={**fast, "lr": 0.01})
     assert auto.weights_sha256 == explicit.weights_sha256 != other.weights_sha256
     assert [s.step for s in auto.trace] == [1, 5, 10, 12]
     assert [c[0] for c in calls] == list(range(1, 13))
@@ -104,8 +104,8 @@ def test_mean_share_defaults_to_a_quarter_when_every_weight_trains_and_zero_on_t
     forget = table.select(ids=table.members().ids[:10])
 
     def weights(sample, forget, **params):
-        return unlearn(sample.model, forget, method="synthetic", params={**fast, **params},
-                       seed=2).weights_sha256
+        return unlearn_model(sample.model, forget, method="synthetic", params={**fast, **params},
+                             seed=2).weights_sha256
 
     auto = weights(credit_sample, forget)
     assert auto == weights(credit_sample, forget, mean_share=0.25)
@@ -182,16 +182,14 @@ def test_a_sampled_target_blends_one_neighbour_with_the_neighbourhood_mean(credi
 def test_mean_share_with_a_sharpened_target_is_refused(credit):
     forget = credit.records.select(ids=credit.records.members().ids[:5])
     with pytest.raises(ValueError, match="mean_share"):
-        unlearn(credit.model, forget, method="synthetic",
-                params={"target": "sharpened", "mean_share": 0.25})
+        unlearn_model(credit.model, forget, method="synthetic",
+                      params={"target": "sharpened", "mean_share": 0.25})
 
 
 def test_every_proxy_local_is_a_valid_setting(samples):
     """local_fraction = 1 lies inside its bounds: it must run, not fail on an empty inversion."""
-    from workbench.unlearn import unlearn
-
     table = samples["credit"].records
     forget = table.select(ids=list(table.members().ids[:10]))
-    result = unlearn(samples["credit"].model, forget, device="cpu",
-                     params={"local_fraction": 1.0, "steps": 10, "min_steps": 0})
+    result = unlearn_model(samples["credit"].model, forget, device="cpu",
+                           params={"local_fraction": 1.0, "steps": 10, "min_steps": 0})
     assert result.weights_sha256 != result.original_weights_sha256

@@ -30,7 +30,7 @@ from workbench.unlearn import (
     param,
     param_specs,
     register_unlearner,
-    unlearn,
+    unlearn_model,
 )
 from workbench.unlearn.baselines.finetune import FinetuneParams
 from workbench.unlearn.check import ContractFailure, check_unlearner, checks, known_failure
@@ -149,9 +149,9 @@ def credit(samples) -> CreditOracle:
     rng = np.random.default_rng(7)
     forget = table.select(ids=list(rng.choice(members, size=round(0.05 * len(members)),
                                               replace=False)))
-    retrain = unlearn(sample.model, forget, method="retrain", retain=table.retain_for(forget),
-                      device=TEST_DEVICE)
-    synthetic = unlearn(sample.model, forget, method="synthetic", device=TEST_DEVICE)
+    retrain = unlearn_model(sample.model, forget, method="retrain", retain=table.retain_for(forget),
+                            device=TEST_DEVICE)
+    synthetic = unlearn_model(sample.model, forget, method="synthetic", device=TEST_DEVICE)
     return CreditOracle(sample.model, table, forget, retrain, synthetic)
 
 
@@ -184,7 +184,7 @@ def test_synthetic_forgets_a_digit_class_and_keeps_the_others(samples):
     sample = samples["digits"]
     table = sample.records
     forget = table.select(classes=[3])
-    result = unlearn(sample.model, forget, method="synthetic", device=TEST_DEVICE)
+    result = unlearn_model(sample.model, forget, method="synthetic", device=TEST_DEVICE)
     held = table.held_out()
     forget_accuracy = set_accuracy(result.model, forget)
     others = {"original": accuracy_without(sample.model, held, forget.classes),
@@ -196,8 +196,10 @@ def test_synthetic_forgets_a_digit_class_and_keeps_the_others(samples):
 
 # --- determinism of synthetic on a real sample ---------------------------------------------
 def test_synthetic_is_deterministic_for_a_seed(credit):
-    again = unlearn(credit.model, credit.forget, method="synthetic", device=TEST_DEVICE, seed=0)
-    other = unlearn(credit.model, credit.forget, method="synthetic", device=TEST_DEVICE, seed=1)
+    again = unlearn_model(credit.model, credit.forget, method="synthetic", device=TEST_DEVICE,
+                          seed=0)
+    other = unlearn_model(credit.model, credit.forget, method="synthetic", device=TEST_DEVICE,
+                          seed=1)
     assert again.weights_sha256 == credit.synthetic.weights_sha256
     assert other.weights_sha256 != credit.synthetic.weights_sha256
 
@@ -230,7 +232,7 @@ def throwaway(register_for_test):
 
 def test_unknown_method_lists_the_available_ones(tiny):
     with pytest.raises(ValueError, match="unknown unlearning method 'nope'") as info:
-        unlearn(tiny.model, tiny.record_forget, method="nope")
+        unlearn_model(tiny.model, tiny.record_forget, method="nope")
     assert all(name in str(info.value) for name in available_methods())
     with pytest.raises(ValueError, match="available"):
         get_unlearner("Synthetic")
@@ -238,7 +240,7 @@ def test_unknown_method_lists_the_available_ones(tiny):
 
 def test_unknown_parameter_lists_the_valid_ones(tiny):
     with pytest.raises(ValueError, match=r"unknown parameter\(s\) \['stepz'\]") as info:
-        unlearn(tiny.model, tiny.record_forget, params={"stepz": 3})
+        unlearn_model(tiny.model, tiny.record_forget, params={"stepz": 3})
     valid = [s.name for s in param_specs(SyntheticParams)]
     assert f"valid: {valid}" in str(info.value)
 
@@ -265,17 +267,18 @@ def test_parameter_values_of_the_wrong_kind_are_refused():
 
 def test_params_of_another_method_are_refused(tiny):
     with pytest.raises(ValueError, match="FinetuneParams.*'synthetic' takes SyntheticParams"):
-        unlearn(tiny.model, tiny.record_forget, method="synthetic", params=FinetuneParams())
+        unlearn_model(tiny.model, tiny.record_forget, method="synthetic", params=FinetuneParams())
     with pytest.raises(ValueError, match="takes SyntheticParams or a dict"):
-        unlearn(tiny.model, tiny.record_forget, method="synthetic", params=[("steps", 3)])
+        unlearn_model(tiny.model, tiny.record_forget, method="synthetic", params=[("steps", 3)])
 
 
 def test_params_may_be_an_instance_of_the_method_class(tiny):
     params = SyntheticParams(steps=3, proxies=64, min_steps=0)
-    result = unlearn(tiny.model, tiny.record_forget, params=params, device=TEST_DEVICE)
+    result = unlearn_model(tiny.model, tiny.record_forget, params=params, device=TEST_DEVICE)
     assert result.params == params.to_dict()
-    assert result.weights_sha256 == unlearn(tiny.model, tiny.record_forget, device=TEST_DEVICE,
-                                            params=params.to_dict()).weights_sha256
+    again = unlearn_model(tiny.model, tiny.record_forget, device=TEST_DEVICE,
+                          params=params.to_dict())
+    assert result.weights_sha256 == again.weights_sha256
 
 
 def test_forget_must_be_a_non_empty_forget_set(tiny):
@@ -283,19 +286,19 @@ def test_forget_must_be_a_non_empty_forget_set(tiny):
     for bad in (ForgetSet(table, (), "nothing"), table.members(),
                 list(tiny.record_forget.ids), tiny.record_forget.ids):
         with pytest.raises(ValueError, match="non-empty ForgetSet"):
-            unlearn(tiny.model, bad, device=TEST_DEVICE)
+            unlearn_model(tiny.model, bad, device=TEST_DEVICE)
     with pytest.raises(ValueError, match="torch.nn.Module"):
-        unlearn(tiny.model.state_dict(), tiny.record_forget, device=TEST_DEVICE)
+        unlearn_model(tiny.model.state_dict(), tiny.record_forget, device=TEST_DEVICE)
 
 
 def test_retain_must_not_overlap_forget_nor_be_empty(tiny):
     forget = tiny.record_forget
     with pytest.raises(ValueError, match=f"{len(forget)} record\\(s\\) are in both retain"):
-        unlearn(tiny.model, forget, method="finetune", retain=tiny.table.members(),
-                device=TEST_DEVICE)
+        unlearn_model(tiny.model, forget, method="finetune", retain=tiny.table.members(),
+                      device=TEST_DEVICE)
     with pytest.raises(ValueError, match="retain set is empty"):
-        unlearn(tiny.model, forget, method="finetune", device=TEST_DEVICE,
-                retain=RecordSet(tiny.table, (), "nothing"))
+        unlearn_model(tiny.model, forget, method="finetune", device=TEST_DEVICE,
+                      retain=RecordSet(tiny.table, (), "nothing"))
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA")
@@ -303,11 +306,12 @@ def test_cuda_without_cuda_is_refused_before_any_work(tiny, throwaway):
     called = []
     name = throwaway(lambda model, context: called.append(1) or model)
     with pytest.raises(ValueError, match="CUDA is not available"):
-        unlearn(tiny.model, tiny.record_forget, method=name, device="cuda")
+        unlearn_model(tiny.model, tiny.record_forget, method=name, device="cuda")
     with pytest.raises(ValueError, match="CUDA is not available"):
-        unlearn(tiny.model, tiny.record_forget, device="cuda:0")
+        unlearn_model(tiny.model, tiny.record_forget, device="cuda:0")
     assert not called
-    assert unlearn(tiny.model, tiny.record_forget, method=name, device="cpu").model is not None
+    assert unlearn_model(tiny.model, tiny.record_forget, method=name,
+                         device="cpu").model is not None
     assert called == [1]
 
 
@@ -325,8 +329,8 @@ def test_a_method_that_fails_halfway_leaves_the_original_untouched(tiny, throwaw
     rng_before = torch.get_rng_state()
     cudnn_before = torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark
     with pytest.raises(RuntimeError, match="boom at step 2"):
-        unlearn(tiny.model, tiny.record_forget, method=name, device=TEST_DEVICE,
-                progress=lambda *a: progress.append(a))
+        unlearn_model(tiny.model, tiny.record_forget, method=name, device=TEST_DEVICE,
+                      progress=lambda *a: progress.append(a))
     assert progress == [(1, 2, "halfway")]  # it did run, and then failed
     assert weights_sha256(tiny.model) == tiny.original_sha
     assert torch.equal(torch.get_rng_state(), rng_before)
@@ -342,7 +346,7 @@ def test_a_method_that_diverges_raises(tiny, throwaway):
     name = throwaway(body)
     with pytest.raises(DivergenceError, match=f"method '{name}' diverged.*original model is "
                                            "untouched"):
-        unlearn(tiny.model, tiny.record_forget, method=name, device=TEST_DEVICE)
+        unlearn_model(tiny.model, tiny.record_forget, method=name, device=TEST_DEVICE)
     assert weights_sha256(tiny.model) == tiny.original_sha
 
 

@@ -12,7 +12,7 @@ import workbench as wb
 from workbench.evidence import load_record, verify_ledger
 from workbench.labels import label_for_method
 from workbench.pipeline import run as pipeline_run
-from workbench.widgets import ErasureApp, RunPanel, figures, run_erasure
+from workbench.widgets import ErasureApp, RunPanel, RunSettings, figures, run_erasure
 from workbench.widgets.export import operator_name
 from workbench.widgets.method import MethodPanel
 from workbench.widgets.run import stage_words, staged
@@ -22,7 +22,7 @@ FAST = {"steps": 20, "min_steps": 0, "inversion_steps": 5, "proxies": 256}
 
 @pytest.fixture
 def clinic_app() -> ErasureApp:
-    return ErasureApp("clinic", background=False, gold_models=2)
+    return ErasureApp("clinic", background=False, settings=RunSettings(gold_models=2))
 
 
 def _select_two(a: ErasureApp) -> None:
@@ -40,8 +40,8 @@ def _fast(a: ErasureApp) -> None:
 def outcome(samples):
     table = samples["clinic"].records
     forget = table.select(ids=list(table.members().ids[:12]))
-    return run_erasure(samples["clinic"].model, table, forget, method="synthetic", params=FAST,
-                       attacks=("loss",), gold_models=2)
+    return run_erasure(samples["clinic"].model, table, forget, params=FAST,
+                       settings=RunSettings(method="synthetic", attacks=("loss",), gold_models=2))
 
 
 def test_figures_show_what_the_audit_measured(outcome):
@@ -185,7 +185,7 @@ def test_lira_with_two_shadow_models_is_refused_before_any_work(clinic_app, monk
     def no_work(*args, **kwargs):
         raise AssertionError("the run started")
 
-    monkeypatch.setattr(pipeline_run, "unlearn", no_work)
+    monkeypatch.setattr(pipeline_run, "unlearn_model", no_work)
     a.run.run_button.click()
     assert "at least 4 shadow models" in a.run.messages.error and a.outcome is None
     a.method.reference_models.value = 3
@@ -222,7 +222,7 @@ def test_run_shows_results_and_a_new_action_clears_them(clinic_app, monkeypatch)
     a.method.controls["sigma"][1].value = ""
     a.run.run_button.click()
     assert a.outcome is not None
-    monkeypatch.setattr(pipeline_run, "unlearn", boom)
+    monkeypatch.setattr(pipeline_run, "unlearn_model", boom)
     a.run.run_button.click()  # a new run takes the old result off first
     assert a.run.messages.error == "RuntimeError: the GPU caught fire"
     assert "Failed" in a.run.status.value and a.run.progress.bar_style == "danger"
@@ -257,8 +257,9 @@ def test_progress_reaches_the_bar(samples):
     table = samples["clinic"].records
     forget = table.select(ids=list(table.members().ids[:5]))
     seen = []
-    run_erasure(samples["clinic"].model, table, forget, method="synthetic", params=FAST,
-                gold_standard=False, progress=lambda f, m: seen.append((f, m)))
+    run_erasure(samples["clinic"].model, table, forget, params=FAST,
+                settings=RunSettings(method="synthetic", gold_standard=False),
+                progress=lambda f, m: seen.append((f, m)))
     fractions = [f for f, _ in seen]
     assert fractions == sorted(fractions) and fractions[-1] == 1.0
     assert any(m.startswith("erasing with Data-free overwrite (step ") for _, m in seen)
@@ -274,7 +275,7 @@ def test_progress_speaks_in_words_and_creeps_through_a_quiet_stage():
     gold(1, 8, "gold_standard_0 done (1/8, this process)")
     assert seen[-1][1] == "training the gold standard (1 of 8 models trained)"
     audit = stage("audit")
-    audit(2, 4, "reference models")
+    audit(2, 4, "shadow models")
     audit(1, 2, "shadow_0 done (1/2, this process)")  # never moves the bar back
     assert [f for f, _ in seen] == sorted(f for f, _ in seen)
     assert seen[-1][1] == "auditing (1 of 2 shadow models trained)"
@@ -318,7 +319,7 @@ def test_export_goes_through_the_pipeline_to_a_new_folder_and_the_ledger(clinic_
 
 def test_loading_other_records_clears_the_result_and_export_refuses_a_stale_one(
         outcome, tmp_path):
-    a = ErasureApp("clinic", background=False, gold_models=2)
+    a = ErasureApp("clinic", background=False, settings=RunSettings(gold_models=2))
     a.results.show(outcome)  # a result for a model that is not the one loaded
     a.export.ledger = tmp_path / "ledger.sqlite"
     a.export.export_button.click()

@@ -16,7 +16,7 @@ import workbench as wb
 from workbench.errors import InputError
 from workbench.evidence import load_record
 from workbench.evidence.verify import verify_record
-from workbench.widgets import ErasureApp
+from workbench.widgets import ErasureApp, RunSettings
 from workbench.widgets.own import FILES, PACKAGE
 from workbench.widgets.picker import OWN
 
@@ -40,7 +40,8 @@ def own(tmp_path, monkeypatch):
 
 def _app(root, **fields) -> ErasureApp:
     """An app on the own-model route with ``fields`` typed in (paths to the fixture's files)."""
-    a = ErasureApp(None, background=False, gold_models=2, ledger=root / "ledger.sqlite")
+    a = ErasureApp(None, background=False, settings=RunSettings(gold_models=2),
+                   ledger=root / "ledger.sqlite")
     a.source.sample.value = OWN
     files = {"model": "net.safetensors", "records": "cancer.csv"}
     files.update((k, v) for k, v in fields.items() if k in files)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import matplotlib
 import pytest
 
-from workbench.widgets import export_evidence, run_erasure
+from workbench.widgets import RunSettings, export_evidence, run_erasure
 from workbench.widgets.figures import digits_figure
 from workbench.widgets.verify import VerifyPanel
 
@@ -16,9 +16,10 @@ FAST = {"steps": 20, "min_steps": 0, "inversion_steps": 5, "proxies": 256}
 def evidence(samples, tmp_path_factory):
     table = samples["credit"].records
     forget = table.select(ids=list(table.members().ids[:15]))
-    outcome = run_erasure(samples["credit"].model, table, forget, method="synthetic",
-                          params=FAST, attacks=("loss",), gold_models=2, model_name="credit",
-                          records_source="sample:credit")
+    outcome = run_erasure(samples["credit"].model, table, forget, params=FAST,
+                          settings=RunSettings(method="synthetic", attacks=("loss",),
+                                               gold_models=2),
+                          model_name="credit", records_source="sample:credit")
     root = tmp_path_factory.mktemp("evidence")
     return export_evidence(outcome, root, ledger=root / "ledger.sqlite").files
 
@@ -56,8 +57,8 @@ def test_verify_errors_are_messages(tmp_path):
 def test_digits_figure_shows_each_forgotten_image(samples):
     table = samples["digits"].records
     forget = table.select(ids=list(table.members().ids[:3]))
-    outcome = run_erasure(samples["digits"].model, table, forget, method="synthetic",
-                          params=FAST, attacks=("loss",), gold_standard=False)
+    outcome = run_erasure(samples["digits"].model, table, forget, params=FAST,
+                          settings=RunSettings(attacks=("loss",), gold_standard=False))
     fig = digits_figure(outcome.audit, table)
     titles = [ax.get_title() for ax in fig.axes]
     assert len(titles) == 3 and all("before" in t and "after" in t for t in titles)
@@ -66,7 +67,7 @@ def test_digits_figure_shows_each_forgotten_image(samples):
         digits_figure(run_erasure(samples["credit"].model, samples["credit"].records,
                                   samples["credit"].records.select(
                                       ids=list(samples["credit"].records.members().ids[:3])),
-                                  method="synthetic", params=FAST, gold_standard=False).audit,
+                                  params=FAST, settings=RunSettings(gold_standard=False)).audit,
                       samples["credit"].records)
 
 

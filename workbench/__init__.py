@@ -1,11 +1,24 @@
-"""Erasure Workbench: synthetic unlearning for PyTorch classifiers, and evidence it worked."""
+"""Erasure Workbench: synthetic unlearning for PyTorch classifiers, and evidence it worked.
 
-from workbench.audit import AuditResult, GoldStandard, VerdictConfig, audit, gold_standard
+The verbs are ``unlearn_model`` and ``audit_model``; ``workbench.unlearn`` and
+``workbench.audit`` are their packages (calling a package, the verbs' old names, still works
+for one release with a ``DeprecationWarning``).
+"""
+
+from workbench.audit import (
+    AuditOptions,
+    AuditResult,
+    GoldStandard,
+    TrainingOptions,
+    VerdictConfig,
+    audit_model,
+    gold_standard,
+)
 from workbench.device import resolve_device
 from workbench.hashing import weights_sha256
 from workbench.models import load_model, save_model
 from workbench.models.user_class import build_user_model
-from workbench.records import ForgetSet, RecordSet, RecordTable, TrainRecipe
+from workbench.records import Encoding, ForgetSet, RecordSet, RecordTable, TrainRecipe
 from workbench.samples import Sample, list_samples, load_sample
 from workbench.samples.pack import pack
 from workbench.schema import FeatureSchema, FeatureSpec
@@ -16,14 +29,15 @@ from workbench.unlearn import (
     get_unlearner,
     param_specs,
     register_unlearner,
-    unlearn,
+    unlearn_model,
 )
 
 __all__ = [
-    "AuditResult", "GoldStandard", "VerdictConfig", "audit", "gold_standard",
+    "AuditOptions", "AuditResult", "GoldStandard", "TrainingOptions", "VerdictConfig",
+    "audit_model", "gold_standard",
     "UnlearnResult", "available_methods", "check_unlearner", "get_unlearner", "param_specs",
-    "register_unlearner", "unlearn",
-    "FeatureSchema", "FeatureSpec", "ForgetSet", "RecordSet", "RecordTable", "Sample",
+    "register_unlearner", "unlearn_model",
+    "Encoding", "FeatureSchema", "FeatureSpec", "ForgetSet", "RecordSet", "RecordTable", "Sample",
     "TrainRecipe", "build_user_model", "list_samples", "load_model", "load_sample", "pack",
     "resolve_device", "save_model", "weights_sha256",
 ]

@@ -10,7 +10,13 @@ from pathlib import Path
 
 from workbench.evidence.keys import load_key
 from workbench.evidence.ledger import default_ledger_path, default_witness_path
-from workbench.evidence.lifecycle import advance, find_case, status_lines, sweep_expired
+from workbench.evidence.lifecycle import (
+    StepNote,
+    advance,
+    find_case,
+    status_lines,
+    sweep_expired,
+)
 from workbench.evidence.report_html import write_html
 
 
@@ -40,10 +46,10 @@ def cmd_step(args: argparse.Namespace) -> int:
     details = {"model_registry_id": getattr(args, "registry_id", None),
                "model_version": getattr(args, "model_version", None),
                "channel": getattr(args, "channel", None)}
+    note = StepNote(reason=args.reason or "",
+                    override=getattr(args, "override_reason", None) or "", details=details)
     case = advance(args.ledger or default_ledger_path(), args.request, args.step,
-                   key=load_key(args.key), actor=args.actor, reason=args.reason or "",
-                   override=getattr(args, "override_reason", None) or "", details=details,
-                   witness=args.witness)
+                   key=load_key(args.key), actor=args.actor, note=note, witness=args.witness)
     print("\n".join(status_lines(case)))
     return 0
 

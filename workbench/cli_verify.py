@@ -18,7 +18,7 @@ from workbench.evidence.ledger import (
     verify_ledger,
 )
 from workbench.evidence.record import load_record
-from workbench.evidence.verify import verify_record
+from workbench.evidence.verify import Trust, verify_record
 
 
 def _verify_ledger_path(args: argparse.Namespace) -> tuple[Path | None, str]:
@@ -39,11 +39,12 @@ def _verify_ledger_path(args: argparse.Namespace) -> tuple[Path | None, str]:
 
 def cmd_verify(args: argparse.Namespace) -> int:
     ledger, why_not = _verify_ledger_path(args)
+    trust = Trust(trusted_key=args.trusted_key, allow_unsigned=args.allow_unsigned,
+                  witness=args.witness)
     report = verify_record(args.record, model_before=args.model_before,
                            model_after=args.model_after, ledger=ledger,
-                           cache_dir=args.cache_dir, trusted_key=args.trusted_key,
-                           allow_unsigned=args.allow_unsigned, witness=args.witness,
-                           samples_root=args.samples_root, model_class=args.model_class)
+                           cache_dir=args.cache_dir, samples_root=args.samples_root,
+                           model_class=args.model_class, trust=trust)
     for name, ok, detail in report.checks:
         print(f"{'ok  ' if ok else 'FAIL'} {name}: {detail}")
     failed = [name for name, ok, _ in report.checks if not ok]

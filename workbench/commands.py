@@ -24,6 +24,7 @@ from workbench.evidence.sources import absolute_csv_source, load_records_source
 from workbench.models.user_class import load_model_file, parse_kwargs
 from workbench.pipeline import (
     ErasureRequest,
+    EvidenceOptions,
     Selection,
     check_out_dir,
     check_request,
@@ -137,7 +138,7 @@ def cmd_erase(args: argparse.Namespace) -> int:
     request = ErasureRequest(
         model=model, table=table, selection=selection, method=args.method, params=args.params,
         gold_models=args.gold_models if args.reference == "retrain" else 0,
-        attacks=tuple(args.attacks), shadow_models=args.reference_models, seed=args.seed,
+        attacks=tuple(args.attacks), shadow_models=args.shadow_models, seed=args.seed,
         device=args.device, cache_dir=args.cache_dir, model_name=name, records_source=source,
         before_file=before_file, escalate=tuple(args.escalate or ()),
         ticket={"reference": args.request_ref or "", "legal_basis": args.legal_basis,
@@ -155,10 +156,12 @@ def cmd_erase(args: argparse.Namespace) -> int:
     key = load_key(args.key)  # created on first use; a bad key: refused before any work
     outcome = run_request(request, lambda label: ProgressBar(label, quiet=args.quiet))
     ProgressBar.end_line()
-    written = write_evidence(
-        outcome, args.out, ledger=args.ledger, operator=args.operator, approver=args.approver,
-        command=cli_command(request, args.out), force=args.force, key=key,
-        witness=args.witness, pdf_renderer=args.pdf_renderer, figures=args.figures)
+    options = EvidenceOptions(operator=args.operator, approver=args.approver,
+                              command=cli_command(request, args.out), key=key,
+                              witness=args.witness, pdf_renderer=args.pdf_renderer,
+                              figures=args.figures)
+    written = write_evidence(outcome, args.out, ledger=args.ledger, options=options,
+                             force=args.force)
     record = written.record
     audited = record.tests.audit
     if len(outcome.attempts) > 1:
@@ -188,12 +191,12 @@ def _erase_batch(args: argparse.Namespace, base: ErasureRequest, rows: list, sta
     def row_done(k: int, total: int, result) -> None:
         overall(k, total, f"{result.request_id}: {result.erasure or 'bad input'}")
 
-    results, purged = run_batch(
-        base, rows, args.out, ledger=args.ledger, operator=args.operator,
-        key=load_key(args.key), witness=args.witness,
-        command=cli_command(base, args.out, ["--batch", str(args.batch)]),
-        pdf_renderer=args.pdf_renderer, on_row=row_done,
-        stage=lambda label: ProgressBar(label, quiet=args.quiet))
+    options = EvidenceOptions(operator=args.operator, key=load_key(args.key),
+                              witness=args.witness, pdf_renderer=args.pdf_renderer,
+                              command=cli_command(base, args.out, ["--batch", str(args.batch)]))
+    results, purged = run_batch(base, rows, args.out, ledger=args.ledger, options=options,
+                                on_row=row_done,
+                                stage=lambda label: ProgressBar(label, quiet=args.quiet))
     ProgressBar.end_line()
     print(summary_table(results))
     failed = [r for r in results if r.error]
@@ -248,8 +251,10 @@ def add_evidence_commands(sub: argparse._SubParsersAction) -> None:
                             f"{DEFAULT_GOLD_COUNT}; their spread calibrates every verdict)")
     erase.add_argument("--attacks", nargs="+", default=["loss", "rmia", "lira"],
                        choices=ATTACK_NAMES)
-    erase.add_argument("--reference-models", type=int, default=4,
-                       help="reference models K for RMIA / LiRA (even; default 4)")
+    erase.add_argument("--shadow-models", "--reference-models", type=int, default=4,
+                       dest="shadow_models",
+                       help="shadow models K for RMIA / LiRA (even; default 4; "
+                            "--reference-models is its old name)")
     erase.add_argument("--seed", type=int, default=0)
     erase.add_argument("--device", default="auto")
     erase.add_argument("--out", type=Path, required=True, help="folder for the outputs")

@@ -21,8 +21,8 @@ ATTACKS: dict[str, Label] = {
     "loss": Label("loss attack", "compares the model's error on a record with its error on "
                   "records it never saw"),
     "rmia": Label("RMIA attack", "compares the model's confidence on a record with that of "
-                  "reference models trained with and without similar records"),
-    "lira": Label("LiRA attack", "a likelihood-ratio test against reference models trained "
+                  "shadow models trained with and without similar records"),
+    "lira": Label("LiRA attack", "a likelihood-ratio test against shadow models trained "
                   "with and without each record (the strongest attack run)"),
 }
 

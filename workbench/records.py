@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from workbench.deprecation import legacy_keywords
 from workbench.errors import EmptySelectionError, InputError
 from workbench.intake import (
     TRUE_WORDS,  # noqa: F401 - re-exported: the member words
@@ -49,6 +50,20 @@ class TrainRecipe:
         return cls(**{k: data[k] for k in keys if k in data})
 
 
+@dataclass(frozen=True)
+class Encoding:
+    """Which columns of a user's frame are features, and how they are encoded.
+
+    Attributes:
+        features: the feature columns (None: every column but the id, label and member ones).
+        encoder: your own fitted encoder (its schema names the features' kinds); None: numeric
+            features standardised on the member rows, text features one-hot encoded.
+    """
+
+    features: Sequence[str] | None = None
+    encoder: Encoder | None = None
+
+
 class RecordTable:
     """Records with stable ids, labels, membership and raw features (pandas-backed)."""
 
@@ -74,10 +89,12 @@ class RecordTable:
         self._inputs: torch.Tensor | None = encoder.transform(self._frame)
 
     @classmethod
+    @legacy_keywords(moved={"features": "features", "encoder": "encoder"}, options="encoding",
+                     factory=Encoding)
     def from_frame(cls, frame: pd.DataFrame, *, id_column: str, label_column: str,
-                   member_column: str | None = None, features: list[str] | None = None,
-                   encoder: Encoder | None = None, categorical: Iterable[str] = (),
-                   name: str = "records", recipe: TrainRecipe | None = None) -> RecordTable:
+                   member_column: str | None = None, categorical: Iterable[str] = (),
+                   name: str = "records", recipe: TrainRecipe | None = None,
+                   encoding: Encoding | None = None) -> RecordTable:
         """Build a table from a user's DataFrame, naming the id, label and member columns.
 
         Queries may use the user's own column names (``diagnosis == 'malignant'``: the label
@@ -87,8 +104,9 @@ class RecordTable:
 
         Ids are text without surrounding spaces. Text labels become class indices in sorted
         order. Without ``member_column`` every record counts as a training member. Without
-        ``encoder``, numeric features are standardised on the member rows and text features
-        (and those named in ``categorical``) one-hot encoded.
+        ``encoding.encoder``, numeric features are standardised on the member rows and text
+        features (and those named in ``categorical``) one-hot encoded. ``encoding``: see
+        :class:`Encoding`.
 
         Raises:
             ValueError: a missing column, blank or duplicate ids, missing or mixed-type
@@ -100,6 +118,8 @@ class RecordTable:
             if column is not None and column not in frame.columns:
                 raise ValueError(f"the {role} column {column!r} is not in the records; "
                                  f"columns are {list(frame.columns)[:20]}")
+        encoder = encoding.encoder if encoding else None
+        features = list(encoding.features or ()) if encoding else []
         features = features or [c for c in frame.columns
                                 if c not in (id_column, label_column, member_column)]
         ids = clean_ids(frame[id_column])

@@ -4,7 +4,9 @@ Fields may hold ``str``, ``int``, ``float``, ``bool``, ``None``, tuples, ``dict[
 and other ``JsonRecord`` dataclasses. Tuples become lists in JSON and tuples again when
 read back, so ``from_dict(to_dict(x)) == x``. numpy or torch values are refused when
 writing, so a result can never smuggle one into a JSON file. A field marked
-``metadata={"json": False}`` stays in memory only (and should be ``compare=False``).
+``metadata={"json": False}`` stays in memory only (and should be ``compare=False``); one
+marked ``metadata={"key": "old_name"}`` is written and read under that JSON key (a Python
+rename that leaves signed records unchanged).
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ class JsonRecord:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-native form: dicts, lists, strings, finite numbers, booleans and None."""
-        return {f.name: _dump(getattr(self, f.name), f"{type(self).__name__}.{f.name}")
+        return {_key(f): _dump(getattr(self, f.name), f"{type(self).__name__}.{f.name}")
                 for f in _fields(self)}
 
     @classmethod
@@ -30,24 +32,29 @@ class JsonRecord:
         if not isinstance(data, dict):
             raise ValueError(f"{cls.__name__} expects a JSON object, got {type(data).__name__}")
         hints = get_type_hints(cls)
-        names = [f.name for f in _fields(cls)]
-        unknown = sorted(set(data) - set(names))
+        keys = {_key(f): f.name for f in _fields(cls)}
+        unknown = sorted(set(data) - set(keys))
         if unknown:
             raise ValueError(f"{cls.__name__} has no field(s) {unknown}")
-        required = [f.name for f in _fields(cls)
+        required = [_key(f) for f in _fields(cls)
                     if f.default is dataclasses.MISSING
                     and f.default_factory is dataclasses.MISSING]
-        missing = [n for n in required if n not in data]
+        missing = [k for k in required if k not in data]
         if missing:
             raise ValueError(f"{cls.__name__} is missing field(s) {missing}")
-        return cls(**{n: _load(hints[n], data[n], f"{cls.__name__}.{n}")
-                      for n in names if n in data})
+        return cls(**{n: _load(hints[n], data[k], f"{cls.__name__}.{k}")
+                      for k, n in keys.items() if k in data})
 
 
 def _fields(record: Any) -> list[dataclasses.Field]:
     """The fields written to JSON: all but those marked ``metadata={"json": False}`` (kept
     in memory only)."""
     return [f for f in dataclasses.fields(record) if f.metadata.get("json", True)]
+
+
+def _key(f: dataclasses.Field) -> str:
+    """The JSON key of field ``f``: its name, or the key it kept through a rename."""
+    return f.metadata.get("key", f.name)
 
 
 def _dump(value: Any, where: str) -> Any:

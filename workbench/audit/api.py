@@ -1,22 +1,21 @@
-"""``audit``: the one verb that checks an erasure, from models and records to verdicts."""
+"""``audit_model``: the one verb that checks an erasure, from models and records to verdicts."""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Sequence
-from pathlib import Path
+from collections.abc import Callable, Iterable
+from dataclasses import replace
 
 import numpy as np
 from torch import nn
 
-from workbench.audit import reference as _reference
 from workbench.audit.attacks import (
     ATTACK_NAMES,
     DEFAULT_RMIA_A,
     FIXED_VARIANCE_BELOW,
-    REFERENCE_ATTACKS,
+    SHADOW_ATTACKS,
     AttackOptions,
-    ReferenceSignals,
+    ShadowSignals,
     attack_scores,
     tune_rmia_a,
 )
@@ -25,12 +24,21 @@ from workbench.audit.confidence import confidence_report
 from workbench.audit.drift import drift_report
 from workbench.audit.epsilon import estimate_epsilon
 from workbench.audit.flags import record_flags
-from workbench.audit.gold import DEFAULT_GOLD_COUNT, GoldStandard
+from workbench.audit.gold import DEFAULT_GOLD_COUNT
 from workbench.audit.metrics import attack_metrics
-from workbench.audit.reference import DEFAULT_COUNT
-from workbench.audit.result import AuditResult, MembershipResult, ReferenceInfo
+from workbench.audit.options import AUDIT_KEYWORDS, AuditOptions
+from workbench.audit.request_models import (
+    Gold,
+    as_module,
+    check_attacks,
+    fit_models,
+    gold_models_of,
+    model_of,
+)
+from workbench.audit.result import AuditResult, MembershipResult, ShadowInfo
 from workbench.audit.sets import AuditSets, audit_sets, class_mix_gap
-from workbench.audit.signals import signals
+from workbench.audit.shadow import ShadowModels, shadow_models
+from workbench.audit.signals import record_signals
 from workbench.audit.verdict import (
     COLLATERAL,
     ERASURE,
@@ -40,27 +48,25 @@ from workbench.audit.verdict import (
     VerdictConfig,
     group_status,
 )
-from workbench.executor import Executor, get_executor
+from workbench.deprecation import legacy_keywords, renamed_attributes
+from workbench.executor import get_executor
 from workbench.hashing import table_sha256, weights_sha256
-from workbench.models.fit import fit_to_records, unwrap
-from workbench.records import ForgetSet, RecordTable, TrainRecipe
+from workbench.models.fit import unwrap
+from workbench.records import ForgetSet, RecordTable
 from workbench.unlearn import UnlearnResult
 
 Progress = Callable[[int, int, str], None]
-Gold = nn.Module | UnlearnResult | GoldStandard | Sequence[nn.Module | UnlearnResult]
 CLASS_MIX_ALPHA = 0.01  # below this p-value an audit without gold notes the class-mix confound
 SMALL_K = 16  # fewer shadow models than this: RMIA/LiRA say they are a small-K estimate
 EXACT_TPR_AT = 1000  # fewer non-members: TPR at 0.1% FPR is the TPR at zero false positives
 
 
-def audit(original: nn.Module, unlearned: nn.Module | UnlearnResult, *, records: RecordTable,
-          forget: ForgetSet, reference: Gold | None = None,
-          attacks: Iterable[str] = ("loss", "rmia", "lira"), seed: int = 0,
-          config: VerdictConfig | None = None, reference_models: int = DEFAULT_COUNT,
-          cache_dir: str | Path | None = None, recipe: TrainRecipe | None = None,
-          workers: int | None = None, executor: str | Executor | None = None,
-          epsilon_models: int = 0, device: str = "cpu",
-          progress: Progress | None = None) -> AuditResult:
+@legacy_keywords(renamed={"reference": "gold_standard"}, moved=AUDIT_KEYWORDS,
+                 factory=AuditOptions)
+def audit_model(original: nn.Module, unlearned: nn.Module | UnlearnResult, *,
+                records: RecordTable, forget: ForgetSet, gold_standard: Gold | None = None,
+                attacks: Iterable[str] = ATTACK_NAMES, options: AuditOptions | None = None,
+                progress: Progress | None = None) -> AuditResult:
     """Audit whether ``unlearned`` forgot ``forget``: confidence, membership, drift, verdicts.
 
     Args:
@@ -68,28 +74,20 @@ def audit(original: nn.Module, unlearned: nn.Module | UnlearnResult, *, records:
         unlearned: the unlearned model, or the ``UnlearnResult`` that holds it.
         records: the record table the models were trained on (members and held-out).
         forget: the records that were to be forgotten (``records.select(...)``).
-        reference: the gold standard: a :class:`GoldStandard` ensemble
+        gold_standard: models retrained without ``forget``: a :class:`GoldStandard` ensemble
             (``gold_standard(original, forget)``: ``K`` retrains, the calibrated yardstick), a
-            sequence of retrained models or results, or one (``unlearn(...,
+            sequence of retrained models or results, or one (``unlearn_model(...,
             method="retrain")``; a weaker yardstick: its spread is estimated from one pair).
             None compares with held-out non-members instead (weighted to the forget set's
             class mix).
-        attacks: any of ``loss``, ``rmia`` and ``lira``.
-        seed: seeds the reference models and every bootstrap.
-        config: verdict thresholds (defaults: ``VerdictConfig()``).
-        reference_models: how many reference models for RMIA / LiRA (even; each record is OUT
-            of half of them). Cached on disk under ``cache_dir``.
-        recipe: how to train reference models (default ``records.recipe``).
-        workers: processes for training reference models (None: automatic); ignored when
-            ``executor`` is given.
-        executor: where reference models (and epsilon models) train:
-            :func:`workbench.executor.get_executor` (None: ``$WORKBENCH_EXECUTOR``, default
-            ``local``).
-        epsilon_models: if > 0, also estimate per-example epsilon with this many unlearned
-            and retrained models (needs ``unlearned`` as an ``UnlearnResult``).
-        device: where reference models and epsilon runs train (``cpu``: small models train
-            fastest there).
+        attacks: any of ``loss``, ``rmia`` and ``lira`` (the last two train shadow models).
+        options: seed, verdict thresholds, shadow and epsilon models, and where they train
+            (:class:`AuditOptions`; None: its defaults).
         progress: called as ``progress(step, total, message)``.
+
+    The keywords of the previous release (``reference=``, ``seed=``, ``config=``,
+    ``reference_models=``, ``recipe=``, ``epsilon_models=``, ``cache_dir=``, ``workers=``,
+    ``executor=``, ``device=``) still work, with a ``DeprecationWarning``.
 
     Raises:
         ValueError: unknown attacks, a forget set with no held-out counterpart, models with
@@ -97,50 +95,51 @@ def audit(original: nn.Module, unlearned: nn.Module | UnlearnResult, *, records:
             from another model or forget set. ``CacheError`` for a mismatched cache entry.
     """
     start = time.perf_counter()
-    config = config or VerdictConfig()
-    attacks = _check_attacks(attacks)
-    executor = get_executor(executor, workers=workers)  # an unusable one fails before any work
+    options = options or AuditOptions()
+    seed, config = options.seed, options.config or VerdictConfig()
+    attacks = check_attacks(attacks)
+    workers = options.training.workers
+    executor = get_executor(options.training.executor, workers=workers)  # fails before work
     if not isinstance(records, RecordTable):
         raise ValueError(f"records must be a RecordTable, got {type(records).__name__}")
-    if epsilon_models and not isinstance(unlearned, UnlearnResult):
+    if options.epsilon_models and not isinstance(unlearned, UnlearnResult):
         raise ValueError("epsilon_models needs the UnlearnResult of the unlearning run (to "
                          "rerun its method with other seeds), not a bare model")
-    sets = audit_sets(records, forget, class_matched=reference is None,
+    sets = audit_sets(records, forget, class_matched=gold_standard is None,
                       limit=config.compare_limit, seed=seed)
-    models = {"original": _module(original, "original"),
-              "unlearned": _model_of(unlearned, original, forget, "unlearned")}
-    gold = _gold_models(reference, models["original"], forget, sets)
+    models = {"original": as_module(original, "original"),
+              "unlearned": model_of(unlearned, original, forget, "unlearned")}
+    gold = gold_models_of(gold_standard, models["original"], forget, sets)
     models.update(zip(gold_names(len(gold)), gold, strict=True))
-    models = _fit_models(models, records)  # before any work: widths, classes, weights
+    models = fit_models(models, records)  # before any work: widths, classes, weights
     if workers is None and type(unwrap(models["original"])).__module__ == "__main__":
         workers = 1  # a wrapped class from __main__ may not reach spawned workers
     report = progress or (lambda step, total, message: None)
     report(1, 4, "signals")
-    sig = {name: signals(m, records, name=f"the {name.replace('_', ' ')} model")
+    sig = {name: record_signals(m, records, name=f"the {name.replace('_', ' ')} model")
            for name, m in models.items()}
-    options, info, ref_signals = AttackOptions(population=sets.population), None, None
-    if any(a in REFERENCE_ATTACKS for a in attacks):
-        report(2, 4, "reference models")
-        refs = _reference.reference_models(
-            models["original"], records, count=reference_models, seed=seed, recipe=recipe,
-            cache_dir=cache_dir, workers=workers, executor=executor, device=device,
-            progress=progress)
-        ref_signals = refs.signals(records)
-        options, info = _attack_setup(refs, ref_signals, sets.population, seed)
+    training = replace(options.training, executor=executor, workers=workers)
+    setup, info, shadow_signals = AttackOptions(population=sets.population), None, None
+    if any(a in SHADOW_ATTACKS for a in attacks):
+        report(2, 4, "shadow models")
+        shadows = shadow_models(models["original"], records, count=options.shadow_models,
+                                seed=seed, recipe=options.recipe, training=training,
+                                progress=progress)
+        shadow_signals = shadows.signals(records)
+        setup, info = _attack_setup(shadows, shadow_signals, sets.population, seed)
     report(3, 4, "attacks and metrics")
-    scores = {a: {name: attack_scores(a, s, ref_signals, options) for name, s in sig.items()}
+    scores = {a: {name: attack_scores(a, s, shadow_signals, setup) for name, s in sig.items()}
               for a in attacks}
     resampled = comparisons(sets, config, seed)
     tests = verdicts(scores, {name: s.correct for name, s in sig.items()}, sets,
                      gold_names(len(gold)), config, seed, resampled)
     epsilon = None
-    if epsilon_models:
+    if options.epsilon_models:
         report(4, 4, "per-example epsilon")
         assert isinstance(unlearned, UnlearnResult)  # a bare model was refused above
         epsilon = estimate_epsilon(models["original"], forget, method=unlearned.method,
-                                   params=unlearned.params, n_models=epsilon_models, seed=seed,
-                                   cache_dir=cache_dir, executor=executor,
-                                   device=device)
+                                   params=unlearned.params, n_models=options.epsilon_models,
+                                   seed=seed, training=training)
     classes = records.schema.classes
     return AuditResult(
         seed=seed, attacks=attacks, records_name=records.name, data_sha256=table_sha256(records),
@@ -159,7 +158,7 @@ def audit(original: nn.Module, unlearned: nn.Module | UnlearnResult, *, records:
         verdicts=tests, erasure=group_status(tests, ERASURE),
         collateral=group_status(tests, COLLATERAL), utility=group_status(tests, UTILITY),
         overall=group_status(tests, ERASURE), decision_rule=config.rule,
-        flags=record_flags(scores, sets, config, records.ids), config=config, reference=info,
+        flags=record_flags(scores, sets, config, records.ids), config=config, shadow_models=info,
         epsilon=epsilon, notes=_notes(len(gold), sets, info, records, forget, config),
         wall_time_s=round(time.perf_counter() - start, 3))
 
@@ -170,24 +169,24 @@ def gold_names(count: int) -> list[str]:
     return ["gold_standard", *(f"gold_standard_{k}" for k in range(1, count))][:count]
 
 
-def _attack_setup(refs: _reference.ReferenceModels, ref_signals: ReferenceSignals,
-                  population: np.ndarray, seed: int) -> tuple[AttackOptions, ReferenceInfo]:
-    """RMIA's ``a`` (tuned on the reference models) and LiRA's variance mode, recorded."""
-    tuned = tune_rmia_a(ref_signals)
+def _attack_setup(refs: ShadowModels, shadow_signals: ShadowSignals,
+                  population: np.ndarray, seed: int) -> tuple[AttackOptions, ShadowInfo]:
+    """RMIA's ``a`` (tuned on the shadow models) and LiRA's variance mode, recorded."""
+    tuned = tune_rmia_a(shadow_signals)
     out = refs.count // 2
     options = AttackOptions(population=population,
                             rmia_a=DEFAULT_RMIA_A if tuned is None else tuned,
                             lira_fixed_variance=out < FIXED_VARIANCE_BELOW)
-    size = f"{refs.count} reference models, {out} OUT per record"
-    info = ReferenceInfo(
+    size = f"{refs.count} shadow models, {out} OUT per record"
+    info = ShadowInfo(
         count=refs.count, out_per_record=out, seed=seed, cache_key_sha256=refs.digest,
         from_cache=refs.from_cache, train_time_s=round(refs.train_time_s, 3),
         rmia_a=options.rmia_a,
-        rmia_a_source="tuned on the reference models" if tuned is not None else
-        f"default {DEFAULT_RMIA_A} (too few reference models to tune)",
+        rmia_a_source="tuned on the shadow models" if tuned is not None else
+        f"default {DEFAULT_RMIA_A} (too few shadow models to tune)",
         rmia_gamma=options.rmia_gamma, lira_fixed_variance=bool(options.lira_fixed_variance),
         weights_sha256=tuple(weights_sha256(m) for m in refs.models),
-        note=(f"small-K estimate: {size}; more reference models make RMIA and LiRA stronger"
+        note=(f"small-K estimate: {size}; more shadow models make RMIA and LiRA stronger"
               if refs.count < SMALL_K else size))
     return options, info
 
@@ -212,102 +211,7 @@ def _membership(scores: dict[str, dict[str, np.ndarray]], sets: AuditSets,
     return tuple(out)
 
 
-def _check_attacks(attacks: Iterable[str]) -> tuple[str, ...]:
-    attacks = (attacks,) if isinstance(attacks, str) else tuple(attacks)
-    unknown = [a for a in attacks if a not in ATTACK_NAMES]
-    if unknown or not attacks or len(set(attacks)) != len(attacks):
-        raise ValueError(f"attacks must be distinct names from {list(ATTACK_NAMES)}; "
-                         f"got {list(attacks)}")
-    return attacks
-
-
-def _module(model: object, name: str) -> nn.Module:
-    if not isinstance(model, nn.Module):
-        raise ValueError(f"the {name} model must be a torch.nn.Module, got {type(model).__name__}")
-    return model
-
-
-def _model_of(given: nn.Module | UnlearnResult, original: nn.Module, forget: ForgetSet,
-              name: str) -> nn.Module:
-    """The model in ``given``, checking an ``UnlearnResult`` belongs to this request."""
-    label = name.replace("_", " ")
-    if not isinstance(given, UnlearnResult):
-        return _module(given, label)
-    if given.model is None:
-        raise ValueError(f"the {label} result carries no model (results read back from JSON "
-                         "do not); pass the model itself")
-    if name == "gold_standard" and given.method != "retrain":
-        raise ValueError(f"reference must be the gold standard, unlearn(..., method='retrain'); "
-                         f"got a {given.method!r} result")
-    if given.original_weights_sha256 != weights_sha256(original):
-        raise ValueError(f"the {label} result was made from another model than `original` "
-                         f"(weights {given.original_weights_sha256[:12]}...)")
-    if (given.forget_rule, given.forget_count) != (forget.rule, len(forget)):
-        raise ValueError(f"the {label} result forgot another selection ({given.forget_count} "
-                         f"records, {given.forget_rule!r}) than `forget` ({len(forget)} records, "
-                         f"{forget.rule!r})")
-    _check_forget_ids(given.forget_ids, forget, label)
-    return given.model
-
-
-def _gold_models(reference: Gold | None, original: nn.Module, forget: ForgetSet,
-                 sets: AuditSets) -> list[nn.Module]:
-    """The gold-standard models in ``reference``, checked to belong to this request."""
-    if reference is None:
-        return []
-    if isinstance(reference, GoldStandard):
-        if reference.original_sha256 != weights_sha256(original):
-            raise ValueError("the gold standard was retrained for another model than "
-                             f"`original` (weights {reference.original_sha256[:12]}...)")
-        if (reference.forget_rule, reference.forget_count) != (forget.rule, len(forget)) \
-                or reference.table_sha256 != table_sha256(forget.table):
-            raise ValueError(f"the gold standard was retrained for another request "
-                             f"({reference.forget_count} records, {reference.forget_rule!r}) "
-                             f"than `forget` ({len(forget)} records, {forget.rule!r})")
-        seen = reference.trained_on[:, sets.forget].any(axis=0)
-        if seen.any():
-            ids = [forget.table.ids[p] for p in sets.forget[seen][:5]]
-            raise ValueError(f"{int(seen.sum())} forgotten record(s) are in the training set "
-                             f"of a gold-standard model (e.g. {ids}): a gold standard must be "
-                             "retrained without every forgotten record")
-        models = list(reference.models)
-    elif isinstance(reference, (nn.Module, UnlearnResult)):
-        models = [_model_of(reference, original, forget, "gold_standard")]
-    elif isinstance(reference, Sequence) and not isinstance(reference, str) and reference:
-        models = [_model_of(m, original, forget, "gold_standard") for m in reference]
-    else:
-        raise ValueError(f"reference must be a GoldStandard, a retrained model or result, or a "
-                         f"non-empty sequence of them; got {type(reference).__name__}")
-    shapes = [{k: tuple(v.shape) for k, v in m.state_dict().items()} for m in models]
-    if any(type(m) is not type(models[0]) or s != shapes[0]
-           for m, s in zip(models, shapes, strict=True)):
-        raise ValueError("the gold-standard models disagree on their architecture (class or "
-                         "weight shapes); an ensemble retrains one architecture with other "
-                         "seeds")
-    return models
-
-
-def _fit_models(models: dict[str, nn.Module], table: RecordTable) -> dict[str, nn.Module]:
-    """Each model checked on two records and ready to run on them (a one-logit binary
-    classifier as two-class logits; its weights hash is unchanged)."""
-    return {name: fit_to_records(model, table, name=f"the {name.replace('_', ' ')} model")
-            for name, model in models.items()}
-
-
-def _check_forget_ids(given: tuple[str, ...] | None, forget: ForgetSet, label: str) -> None:
-    """The ids a result forgot are ``forget``'s (the rule text and count can agree while the
-    records differ)."""
-    if given is None:  # a result built by hand or read back from JSON: rule and count only
-        return
-    other, ours = set(given), set(forget.ids)
-    if other != ours:
-        raise ValueError(f"the {label} result forgot other records than `forget` "
-                         f"({len(other - ours)} of its {len(other)} records are not in "
-                         f"`forget`, e.g. {sorted(other - ours)[:5]}; {len(ours - other)} of "
-                         "`forget` were not forgotten): audit the forget set it was made for")
-
-
-def _notes(gold_count: int, sets: AuditSets, info: ReferenceInfo | None, records: RecordTable,
+def _notes(gold_count: int, sets: AuditSets, info: ShadowInfo | None, records: RecordTable,
            forget: ForgetSet, config: VerdictConfig) -> tuple[str, ...]:
     notes = [f"Decision rule: {config.rule}"]
     if len(sets.forget) < config.min_forget_records:
@@ -329,7 +233,7 @@ def _notes(gold_count: int, sets: AuditSets, info: ReferenceInfo | None, records
                      f"model with {sets.non_member_rule} (AUC 0.5, their accuracy) and utility "
                      "with the original model. This cannot tell memorisation from forgotten "
                      "records that differ from the held-out ones by chance; retrained models "
-                     "(gold_standard()) are the stronger reference.")
+                     "(gold_standard()) are the stronger yardstick.")
         gap = None if forget.is_class_request else class_mix_gap(records.labels().numpy(), sets)
         if gap is not None and gap.p_value < CLASS_MIX_ALPHA:
             mix = (f"The forget set's class mix is unlike a random draw of "
@@ -339,11 +243,11 @@ def _notes(gold_count: int, sets: AuditSets, info: ReferenceInfo | None, records
             notes.append(mix + (
                 "The forget-set verdicts weight the non-members to its class mix; a selection "
                 "by features (a query) can still differ from them in other ways: a retrained "
-                "model as reference= is the like-for-like comparison."
+                "model as gold_standard= is the like-for-like comparison."
                 if sets.non_member_weights is not None else
                 "Some of its classes have no held-out record, so the forget-vs-non-member "
                 "verdicts mix forgetting with how hard those classes are: pass a retrained "
-                "model as reference= for a like-for-like comparison."))
+                "model as gold_standard= for a like-for-like comparison."))
     if info is not None:
         notes.append(info.note)
     weights = sets.non_member_weights
@@ -355,3 +259,6 @@ def _notes(gold_count: int, sets: AuditSets, info: ReferenceInfo | None, records
     notes.append("Membership tests are empirical evidence against these attacks at this "
                  "strength, not a proof that no trace of the records remains.")
     return tuple(notes)
+
+
+__getattr__ = renamed_attributes(__name__, audit="audit_model")

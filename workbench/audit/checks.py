@@ -42,6 +42,7 @@ from workbench.audit.verdict import (
     decide,
     describe,
 )
+from workbench.deprecation import legacy_keywords
 
 Scores = dict[str, dict[str, np.ndarray]]  # attack -> model name -> (N,) scores
 Values = tuple[float, np.ndarray]  # (point value, (B,) bootstrap replicates)
@@ -291,19 +292,37 @@ def _against_original(measure: Callable[[str], Values], floor: float
     return yardstick
 
 
+@dataclass(frozen=True)
+class Judging:
+    """Which model :func:`verdicts` judges, and what it may reuse.
+
+    Attributes:
+        candidate: the judged model's name in ``scores`` and ``correct``.
+        measured: a cache of ``(test, model) -> values`` shared between calls over the same
+            scores and comparisons (benchmarks judging many candidates); see
+            :func:`check_specs`. The dict fills as tests run.
+    """
+
+    candidate: str = "unlearned"
+    measured: dict[tuple[str, str], Values] | None = None
+
+
+@legacy_keywords(moved={"candidate": "candidate", "measured": "measured"}, options="judging",
+                 factory=Judging)
 def verdicts(scores: Scores, correct: dict[str, np.ndarray], sets: AuditSets,
              gold: list[str], config: VerdictConfig, seed: int,
              resampled: tuple[Comparison, Comparison | None] | None = None, *,
-             candidate: str = "unlearned",
-             measured: dict[tuple[str, str], Values] | None = None) -> tuple[Verdict, ...]:
-    """Every test's verdict for the model named ``candidate`` (``gold``: the gold members'
-    names in ``scores`` and ``correct``; empty without a gold standard). ``resampled``:
-    the audit's :func:`comparisons` (drawn from ``seed`` when not given); ``measured``: see
-    :func:`check_specs`."""
+             judging: Judging | None = None) -> tuple[Verdict, ...]:
+    """Every test's verdict for the model ``judging.candidate`` (default ``unlearned``;
+    ``gold``: the gold members' names in ``scores`` and ``correct``; empty without a gold
+    standard). ``resampled``: the audit's :func:`comparisons` (drawn from ``seed`` when not
+    given)."""
+    judging = judging or Judging()
     forget, retain = resampled or comparisons(sets, config, seed)
-    specs = check_specs(scores, correct, sets, config, forget, retain, measured)
-    return tuple(run_check(spec, gold, len(sets.forget), config, candidate) for spec in specs)
+    specs = check_specs(scores, correct, sets, config, forget, retain, judging.measured)
+    return tuple(run_check(spec, gold, len(sets.forget), config, judging.candidate)
+                 for spec in specs)
 
 
-__all__ = ["CheckSpec", "Comparison", "check_specs", "comparisons", "ensemble_yardstick",
-           "pair_yardstick", "run_check", "verdicts"]
+__all__ = ["CheckSpec", "Comparison", "Judging", "check_specs", "comparisons",
+           "ensemble_yardstick", "pair_yardstick", "run_check", "verdicts"]

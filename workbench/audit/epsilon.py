@@ -31,15 +31,17 @@ import numpy as np
 from torch import nn
 
 from workbench.audit._json import JsonRecord
-from workbench.audit.gold import gold_standard, member_seed
+from workbench.audit.gold import Progress, gold_standard, member_seed
 from workbench.audit.model_cache import load_entry, write_entry
-from workbench.audit.reference import default_cache_dir
+from workbench.audit.options import TRAINING_KEYWORDS, TrainingOptions
 from workbench.audit.sets import audit_sets
-from workbench.audit.signals import signals
+from workbench.audit.shadow import default_cache_dir
+from workbench.audit.signals import record_signals
+from workbench.deprecation import legacy_keywords
 from workbench.executor import Executor, TrainData, TrainJob, train_models
 from workbench.hashing import canonical_json, table_sha256
 from workbench.records import ForgetSet, RecordTable
-from workbench.unlearn import unlearn
+from workbench.unlearn import unlearn_model
 
 DELTA = 1e-5
 EPSILON_CAP = 50.0
@@ -179,32 +181,36 @@ def original_models(model: nn.Module, table: RecordTable, *, count: int, seed: i
     return batch.models
 
 
+@legacy_keywords(moved={k: v.removeprefix("training.") for k, v in TRAINING_KEYWORDS.items()
+                        if k != "workers"}, options="training", factory=TrainingOptions)
 def estimate_epsilon(model: nn.Module, forget: ForgetSet, *, method: str = "synthetic",
                      params: Any = None, n_models: int = 8, seed: int = 0,
-                     device: str = "cpu", cache_dir: str | Path | None = None,
-                     executor: str | Executor | None = None,
-                     progress=None) -> EpsilonEstimate:
+                     training: TrainingOptions | None = None,
+                     progress: Progress | None = None) -> EpsilonEstimate:
     """Score every forgotten record's per-example epsilon between ``method`` and retraining,
     both drawn over training randomness as in the NeurIPS 2023 challenge: ``n_models``
     originals trained from scratch with different seeds, each unlearned with ``method``,
     against ``n_models`` retrains (the gold-standard ensemble). Costs ``2 * n_models``
-    trainings (cached) and ``n_models`` unlearning runs.
+    trainings (cached) and ``n_models`` unlearning runs. ``training`` says where they train
+    and are cached (the old ``device=``, ``cache_dir=`` and ``executor=`` keywords still work
+    for one release, with a ``DeprecationWarning``).
     """
+    training = training or TrainingOptions()
     if n_models < 4:
         raise ValueError(f"per-example epsilon needs at least 4 models per side, got {n_models}")
     table = forget.table
     sets = audit_sets(table, forget)
-    originals = original_models(model, table, count=n_models, seed=seed, cache_dir=cache_dir,
-                                executor=executor)
-    retrained = gold_standard(model, forget, count=n_models, seed=seed, cache_dir=cache_dir,
-                              device=device, executor=executor).models
+    originals = original_models(model, table, count=n_models, seed=seed,
+                                cache_dir=training.cache_dir, executor=training.executor)
+    retrained = gold_standard(model, forget, count=n_models, seed=seed,
+                              training=training).models
     phi: dict[str, list[np.ndarray]] = {"unlearned": [], "retrained": []}
     acc: dict[str, list[tuple[float, float]]] = {"unlearned": [], "retrained": []}
     for i, original in enumerate(originals):
-        unlearned = unlearn(original, forget, method=method, params=params, retain="auto",
-                            seed=seed + i, device=device).require_model()
+        unlearned = unlearn_model(original, forget, method=method, params=params, retain="auto",
+                                  seed=seed + i, device=training.device).require_model()
         for side, net in (("unlearned", unlearned), ("retrained", retrained[i])):
-            sig = signals(net, table, name=f"the {side} model {i}")
+            sig = record_signals(net, table, name=f"the {side} model {i}")
             phi[side].append(sig.scaled_confidence[sets.forget])
             correct = sig.correct
             acc[side].append((float(correct[sets.retain].mean()) if len(sets.retain) else 0.0,

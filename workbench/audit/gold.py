@@ -4,10 +4,10 @@ Two retrains of the same data differ (seed to seed, a forget set's membership AU
 0.02-0.05 on the samples), so one retrained model is one draw, not the truth. The audit's
 verdicts compare an unlearned model with the spread of ``K`` retrains (see
 :mod:`workbench.audit.verdict`). Member ``0`` is trained with the request's own seed, so it
-is the model ``unlearn(..., method="retrain", seed=seed)`` returns; the others with seeds
+is the model ``unlearn_model(..., method="retrain", seed=seed)`` returns; the others with seeds
 derived from it.
 
-Members train through :mod:`workbench.executor` (each is exactly what ``unlearn(...,
+Members train through :mod:`workbench.executor` (each is exactly what ``unlearn_model(...,
 method="retrain", seed=member_seed(seed, k))`` returns, whichever backend trains it) and
 ensembles are cached like the shadow models (:mod:`workbench.audit.model_cache`), keyed by
 the original model, the table, the forget set, the recipe, ``K`` and the seed, with each
@@ -27,8 +27,10 @@ import numpy as np
 from torch import nn
 
 from workbench.audit.model_cache import load_entry, write_entry
-from workbench.audit.reference import default_cache_dir
-from workbench.executor import Executor, TrainData, TrainJob, train_models
+from workbench.audit.options import TRAINING_KEYWORDS, TrainingOptions
+from workbench.audit.shadow import default_cache_dir
+from workbench.deprecation import legacy_keywords
+from workbench.executor import TrainData, TrainJob, train_models
 from workbench.hashing import canonical_json, table_sha256, weights_sha256
 from workbench.records import ForgetSet, RecordTable, TrainRecipe
 from workbench.unlearn.retrain import RetrainParams, resolve_recipe
@@ -37,7 +39,7 @@ CACHE_FORMAT = "erasure-workbench/gold-standard/1"
 # Chosen by measurement (benchmarks/audit_calibration.py, RESULTS.md): with 8 retrains an
 # independent retrain is INCONCLUSIVE on about 10% of requests, with 4 on about 22%.
 DEFAULT_GOLD_COUNT = 8
-MIN_GOLD_COUNT = 2  # a spread needs two; one model is accepted by audit() as a weaker yardstick
+MIN_GOLD_COUNT = 2  # a spread needs two; audit_model() accepts one model as a weaker yardstick
 Progress = Callable[[int, int, str], None]
 
 
@@ -78,7 +80,7 @@ class GoldStandard:
 
 def member_seed(seed: int, k: int) -> int:
     """Training seed of ensemble member ``k``, derived from the request's ``seed`` and never
-    equal to it: ``unlearn(..., method="retrain", seed=seed)`` is then an independent retrain,
+    equal to it: ``unlearn_model(..., method="retrain", seed=seed)`` is then an independent retrain,
     not a copy of a gold model (the audit would compare a model with itself)."""
     derived = int(np.random.SeedSequence([seed, k, 0x601D]).generate_state(1)[0] % 2**31)
     return derived if derived != seed else derived + 1
@@ -104,10 +106,11 @@ def training_mask(table: RecordTable, forget: ForgetSet) -> np.ndarray:
     return mask
 
 
+@legacy_keywords(moved={k: v.removeprefix("training.") for k, v in TRAINING_KEYWORDS.items()
+                        if k != "workers"}, options="training", factory=TrainingOptions)
 def gold_standard(original: nn.Module, forget: ForgetSet, *, count: int = DEFAULT_GOLD_COUNT,
                   seed: int = 0, params: dict[str, Any] | None = None,
-                  cache_dir: str | Path | None = None, device: str = "cpu",
-                  executor: str | Executor | None = None,
+                  training: TrainingOptions | None = None,
                   progress: Progress | None = None) -> GoldStandard:
     """Retrain ``count`` models without ``forget`` (seeds :func:`member_seed`), or load them.
 
@@ -117,10 +120,9 @@ def gold_standard(original: nn.Module, forget: ForgetSet, *, count: int = DEFAUL
         forget: the records to forget.
         count: ensemble size, at least ``MIN_GOLD_COUNT``.
         params: ``retrain`` parameters overriding the table's recipe (e.g. ``{"epochs": 50}``).
-        cache_dir: cache root (default :func:`workbench.audit.default_cache_dir`).
-        device: where the retrains train.
-        executor: where the retrains run (:func:`workbench.executor.get_executor`; None:
-            ``$WORKBENCH_EXECUTOR``, default ``local``).
+        training: cache root, executor, workers and device of the retrains
+            (:class:`TrainingOptions`; the old ``cache_dir=``, ``device=`` and ``executor=``
+            keywords still work for one release, with a ``DeprecationWarning``).
 
     Raises:
         ValueError: ``count`` below the minimum, no recipe, a forget set with no retain data,
@@ -129,8 +131,8 @@ def gold_standard(original: nn.Module, forget: ForgetSet, *, count: int = DEFAUL
     if not isinstance(count, int) or count < MIN_GOLD_COUNT:
         raise ValueError(f"a gold-standard ensemble needs at least {MIN_GOLD_COUNT} retrained "
                          f"models to measure their spread, got {count!r}; pass a single "
-                         "retrained model to audit(reference=...) for the weaker one-model "
-                         "comparison")
+                         "retrained model to audit_model(gold_standard=...) for the weaker "
+                         "one-model comparison")
     if not isinstance(forget, ForgetSet) or len(forget) == 0:
         raise ValueError("forget must be a non-empty ForgetSet (use RecordTable.select)")
     table = forget.table
@@ -138,11 +140,13 @@ def gold_standard(original: nn.Module, forget: ForgetSet, *, count: int = DEFAUL
     if len(retain) == 0:
         raise ValueError(f"the forget set ({forget.rule}) is every training member: a retrain "
                          "would have nothing to train on")
+    training = training or TrainingOptions()
     retrain_params = RetrainParams.from_mapping(params)
     recipe = resolve_recipe(table.recipe, retrain_params)  # no recipe: a clear error, now
     key = gold_key(original, forget, recipe, retrain_params.to_dict(), count=count, seed=seed)
     digest = hashlib.sha256(canonical_json(key).encode()).hexdigest()
-    folder = Path(cache_dir if cache_dir is not None else default_cache_dir()) \
+    folder = Path(training.cache_dir if training.cache_dir is not None
+                  else default_cache_dir()) \
         / "gold-standard" / digest[:32]
     mask = np.tile(training_mask(table, forget), (count, 1))
     seeds = tuple(member_seed(seed, k) for k in range(count))
@@ -153,10 +157,11 @@ def gold_standard(original: nn.Module, forget: ForgetSet, *, count: int = DEFAUL
     if folder.exists():
         models, _ = load_entry(folder, key, digest, mask, original)
         return GoldStandard(models=models, from_cache=True, path=folder, **common)
-    data = TrainData.from_table(original, table, recipe, device=device)
+    data = TrainData.from_table(original, table, recipe, device=training.device)
     jobs = [TrainJob(f"gold standard {k + 1}/{count}", mask[k], member, member)
             for k, member in enumerate(seeds)]
-    batch = train_models(data, jobs, executor=executor, progress=progress)
+    batch = train_models(data, jobs, executor=training.executor, workers=training.workers,
+                         progress=progress)
     write_entry(folder, key, digest, mask, batch.models,
                 {"train_time_s": round(batch.wall_time_s, 3), "executor": batch.executor})
     return GoldStandard(models=batch.models, from_cache=False, train_time_s=batch.wall_time_s,

@@ -12,6 +12,7 @@ from workbench.audit.epsilon import EpsilonEstimate
 from workbench.audit.flags import RecordFlags
 from workbench.audit.metrics import AttackMetrics
 from workbench.audit.verdict import Verdict, VerdictConfig
+from workbench.deprecation import renamed_attributes, warn
 
 SCHEMA_VERSION = 2  # 2: calibrated verdicts, gold-standard ensembles, three questions
 MODEL_NAMES = ("original", "unlearned", "gold_standard")
@@ -33,8 +34,8 @@ class MembershipResult(JsonRecord):
 
 
 @dataclass(frozen=True)
-class ReferenceInfo(JsonRecord):
-    """The reference models behind RMIA and LiRA, and how the attacks used them."""
+class ShadowInfo(JsonRecord):
+    """The shadow models behind RMIA and LiRA, and how the attacks used them."""
 
     count: int
     out_per_record: int
@@ -68,7 +69,8 @@ class AuditResult(JsonRecord):
         decision_rule: the rule the verdicts follow, in words, with the numbers used.
         flags: forgotten records that still look like members.
         config: the thresholds used.
-        reference: the reference models (None when only the LOSS attack ran).
+        shadow_models: the shadow models (None when only the LOSS attack ran). JSON key
+            ``reference`` (its name before; signed records keep it).
         epsilon: the per-example epsilon estimate, when requested.
         forget_ids: the audited forget set's ids, for checks in this process (not written to
             JSON: they would name who was erased).
@@ -100,7 +102,7 @@ class AuditResult(JsonRecord):
     decision_rule: str
     flags: RecordFlags
     config: VerdictConfig
-    reference: ReferenceInfo | None
+    shadow_models: ShadowInfo | None = field(metadata={"key": "reference"})
     epsilon: EpsilonEstimate | None
     notes: tuple[str, ...]
     wall_time_s: float
@@ -127,6 +129,12 @@ class AuditResult(JsonRecord):
                        f"{comparison!r}; attacks run: {list(self.attacks)}")
 
     @property
+    def reference(self) -> ShadowInfo | None:
+        """Deprecated: :attr:`shadow_models` (one release)."""
+        warn("AuditResult.reference is deprecated: use AuditResult.shadow_models")
+        return self.shadow_models
+
+    @property
     def gold_standard_count(self) -> int:
         return len(self.gold_standard_sha256s)
 
@@ -136,3 +144,6 @@ class AuditResult(JsonRecord):
             if v.test == test:
                 return v
         raise KeyError(f"no verdict {test!r}; tests: {[v.test for v in self.verdicts]}")
+
+
+__getattr__ = renamed_attributes(__name__, ReferenceInfo="ShadowInfo")

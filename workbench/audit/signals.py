@@ -1,9 +1,12 @@
 """Stage 1 of the membership audit: what a model says about each record.
 
-``signals(model, records)`` runs the model once and keeps, per record: the logits, the
+``record_signals(model, records)`` runs the model once and keeps, per record: the logits, the
 cross-entropy loss, the confidence in the true label ``p_y``, the logit-scaled confidence
 ``log p_y - log(1 - p_y)`` (the statistic LiRA and the NeurIPS 2023 challenge use) and the
 predicted label. Arrays stay numpy inside the audit; results turn them into plain lists.
+
+Calling this module (``workbench.audit.signals(...)``, the function's old name) and
+``workbench.audit.signals.signals`` still work for one release, with a ``DeprecationWarning``.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from workbench.deprecation import callable_module, renamed_attributes
 from workbench.records import RecordSet, RecordTable
 from workbench.training import predict_logits
 
@@ -87,8 +91,8 @@ class Signals:
                        self.predicted[positions])
 
 
-def signals(model: nn.Module, records: RecordSet | RecordTable, *,
-            name: str = "the model") -> Signals:
+def record_signals(model: nn.Module, records: RecordSet | RecordTable, *,
+                   name: str = "the model") -> Signals:
     """Run ``model`` on ``records`` (a ``RecordSet``, or every record of a ``RecordTable``).
 
     Args:
@@ -114,3 +118,8 @@ def signals(model: nn.Module, records: RecordSet | RecordTable, *,
                          f"table {table.name!r} has {table.num_classes} classes "
                          f"{list(table.schema.classes)}; audit a model trained on these records")
     return Signals.from_logits(tuple(ids), logits, table.labels(ids))
+
+
+callable_module(__name__, record_signals, "workbench.audit.signals",
+                "workbench.audit.record_signals")
+__getattr__ = renamed_attributes(__name__, signals="record_signals")

@@ -14,6 +14,10 @@ class RecordError(IntegrityError):
     """A record is unreadable, invalid, or does not match its own hash."""
 
 
+class LedgerError(IntegrityError):
+    """The ledger or its witness is unreadable, or its chain is broken."""
+
+
 def utc_now() -> str:
     """Now as UTC ISO-8601 with seconds, e.g. ``2026-11-26T17:05:00Z``."""
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

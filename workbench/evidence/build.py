@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import platform
 import subprocess
+from dataclasses import dataclass
 from functools import partial
 from importlib import metadata
 from pathlib import Path
@@ -100,10 +101,10 @@ def redact(result: AuditResult) -> AuditResult:
         flags=dataclasses.replace(result.flags, records=()))
 
 
-def limitations(result: AuditResult, reference_models: int) -> str:
+def limitations(result: AuditResult, shadow_models: int) -> str:
     """The limitations statement: empirical evidence, which attacks, at what strength."""
     attacks = ", ".join(a.upper() for a in result.attacks)
-    refs = (f" RMIA and LiRA used {reference_models} reference models; more make them stronger."
+    refs = (f" RMIA and LiRA used {shadow_models} shadow models; more make them stronger."
             if set(result.attacks) & {"rmia", "lira"} else "")
     return (f"This is empirical evidence, not a proof: it shows how far the unlearned model can "
             f"be told apart from the {result.compared_to} by the membership attacks run "
@@ -113,24 +114,49 @@ def limitations(result: AuditResult, reference_models: int) -> str:
             + " ".join(result.notes))
 
 
-def build_record(*, unlearned: UnlearnResult, audit_result: AuditResult, forget: ForgetSet,
-                 selection: Selection, original: nn.Module, request: dict[str, Any],
-                 model_name: str, records_source: str, after_file: str, after_file_sha256: str,
-                 before_file: str | None = None,
-                 gold: GoldStandardModels | None = None,
-                 gold_files: tuple[tuple[str, str], ...] = (), reference_models: int = 0,
-                 operator: str = "unknown", approver: str | None = None,
-                 started_at: str | None = None, command: str = "",
-                 attempts: tuple[Attempt, ...] = (), secret: bytes | None = None,
-                 vault: tuple[str, str, str] | None = None,
-                 reproduce_tolerance: float = DEFAULT_REPRODUCE_TOLERANCE) -> AuditRecord:
-    """An unsealed ``AuditRecord`` (seal it with ``append_record`` or ``record.sealed``).
+@dataclass(frozen=True)
+class RecordContext:
+    """What a record says beyond the results: the ticket, the files, who ran it, and how.
 
-    ``request`` holds ``reference``, ``legal_basis``, ``received``, ``due`` and ``notes``;
-    ``gold_files`` the ``(file name, file SHA-256)`` of each gold model saved, in order.
-    With ``secret`` and ``vault`` (``(vault id, vault SHA-256, open until)``) the ids, the
-    record hashes and an id selection are keyed (``protection="hmac-sha256"``).
+    Attributes:
+        request: the ticket: ``reference`` (its id), ``legal_basis``, ``received``, ``due``,
+            ``notes``, ... (:data:`TICKET_FIELDS`).
+        model_name, records_source: how the record names the model and the records' source.
+        after_file, after_file_sha256: the unlearned model's file and its SHA-256.
+        before_file: the original model's file, if it has one.
+        gold_files: ``(file name, file SHA-256)`` of each gold model saved, in order.
+        shadow_models: how many shadow models RMIA / LiRA used (0: neither ran).
+        operator, approver, started_at, command, attempts: who ran it, when, with which
+            command, and the methods tried before this one.
+        secret, vault: with both (``vault`` = ``(vault id, vault SHA-256, open until)``) the
+            ids, the record hashes and an id selection are keyed (``hmac-sha256``).
+        reproduce_tolerance: how far ``workbench verify``'s re-run may differ.
     """
+
+    request: dict[str, Any]
+    model_name: str
+    records_source: str
+    after_file: str
+    after_file_sha256: str
+    before_file: str | None = None
+    gold_files: tuple[tuple[str, str], ...] = ()
+    shadow_models: int = 0
+    operator: str = "unknown"
+    approver: str | None = None
+    started_at: str | None = None
+    command: str = ""
+    attempts: tuple[Attempt, ...] = ()
+    secret: bytes | None = None
+    vault: tuple[str, str, str] | None = None
+    reproduce_tolerance: float = DEFAULT_REPRODUCE_TOLERANCE
+
+
+def build_record(*, unlearned: UnlearnResult, audit_result: AuditResult, forget: ForgetSet,
+                 selection: Selection, original: nn.Module, context: RecordContext,
+                 gold: GoldStandardModels | None = None) -> AuditRecord:
+    """An unsealed ``AuditRecord`` (seal it with ``append_record`` or ``record.sealed``),
+    from the results of one erasure and its :class:`RecordContext`."""
+    c = context
     if audit_result.unlearned_sha256 != unlearned.weights_sha256:
         raise ValueError("the audit result is of another model than the unlearning result")
     if audit_result.forget_count != len(forget) or unlearned.forget_count != len(forget) or \
@@ -148,29 +174,29 @@ def build_record(*, unlearned: UnlearnResult, audit_result: AuditResult, forget:
         raise ValueError("the audit was run against other gold-standard models than `gold`")
     return AuditRecord(
         created_at=now,
-        request=ticket(request),
-        erased=_erased(forget, selection, records_source, secret, vault),
-        model=ModelIdentity(name=model_name, architecture=_architecture(original),
-                            before_file=before_file,
+        request=ticket(c.request),
+        erased=_erased(forget, selection, c.records_source, c.secret, c.vault),
+        model=ModelIdentity(name=c.model_name, architecture=_architecture(original),
+                            before_file=c.before_file,
                             before_sha256=unlearned.original_weights_sha256,
-                            after_sha256=unlearned.weights_sha256, after_file=after_file,
-                            after_file_sha256=after_file_sha256),
+                            after_sha256=unlearned.weights_sha256, after_file=c.after_file,
+                            after_file_sha256=c.after_file_sha256),
         method=Method(name=unlearned.method, params=dict(unlearned.params), seed=unlearned.seed,
                       device=unlearned.device, data_access=unlearned.data_access,
                       records_used=dict(unlearned.records_used), code_version=code_version(),
                       library_versions=library_versions(), wall_time_s=unlearned.wall_time_s,
-                      started_at=started_at or now, finished_at=now, command=command,
+                      started_at=c.started_at or now, finished_at=now, command=c.command,
                       resolved=dict(unlearned.declared_inputs)),
-        gold_standard=_gold(gold, gold_files),
-        tests=Tests(attacks=audit_result.attacks, reference_models=reference_models,
+        gold_standard=_gold(gold, c.gold_files),
+        tests=Tests(attacks=audit_result.attacks, shadow_models=c.shadow_models,
                     thresholds=audit_result.config, overall=audit_result.overall,
                     passed=statuses["PASS"], failed=statuses["FAIL"],
                     inconclusive=statuses["INCONCLUSIVE"],
-                    limitations=limitations(audit_result, reference_models),
-                    reproduce_tolerance=reproduce_tolerance, audit=redact(audit_result)),
-        approval=Approval(operator=operator, approver=approver, decision="pending",
+                    limitations=limitations(audit_result, c.shadow_models),
+                    reproduce_tolerance=c.reproduce_tolerance, audit=redact(audit_result)),
+        approval=Approval(operator=c.operator, approver=c.approver, decision="pending",
                           decided_at=None),
-        integrity=Integrity(None, None, None, None, None), attempts=tuple(attempts))
+        integrity=Integrity(None, None, None, None, None), attempts=tuple(c.attempts))
 
 
 TICKET_FIELDS = ("reference", "legal_basis", "received", "due", "notes", "exceptions",

@@ -25,10 +25,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from workbench.errors import IntegrityError
-from workbench.evidence._validate import utc_now
+from workbench.evidence._validate import LedgerError, utc_now
 from workbench.evidence.keys import SigningKey, fingerprint, verify_signature
 from workbench.evidence.record import AuditRecord, RecordError
+from workbench.evidence.witness import check_head, compare_heads, record_head
+from workbench.evidence.witness import default_witness_path as default_witness_path
 from workbench.hashing import canonical_json, sha256_bytes
 
 FORMAT = "erasure-workbench/ledger/2"
@@ -55,21 +56,11 @@ LOCK_TIMEOUT_S = 600  # a concurrent erase holds the lock while it renders its r
 Appender = Callable[[str, dict[str, Any], str], str]  # (kind, body, body hash) -> entry hash
 
 
-class LedgerError(IntegrityError):
-    """The ledger or its witness is unreadable, or its chain is broken."""
-
-
 def default_ledger_path() -> Path:
     """``$WORKBENCH_LEDGER`` if set, else ``~/.local/share/erasure-workbench/ledger.sqlite``."""
     env = os.environ.get("WORKBENCH_LEDGER")
     return Path(env) if env else (Path.home() / ".local" / "share" / "erasure-workbench"
                                   / "ledger.sqlite")
-
-
-def default_witness_path() -> Path | None:
-    """``$WORKBENCH_WITNESS`` if set (no witness otherwise)."""
-    env = os.environ.get("WORKBENCH_WITNESS")
-    return Path(env) if env else None
 
 
 def entry_hash(seq: int, kind: str, prev_hash: str | None, body_hash: str, appended_at: str,
@@ -183,7 +174,7 @@ def append_session(path: str | Path, key: SigningKey, *, witness: Path | None = 
                            ).fetchone()
         seq, prev = (1, None) if row is None else (row[0] + 1, row[1])
         if witness is not None:
-            _check_witness_head(witness, path, seq - 1, prev)
+            check_head(witness, path, seq - 1, prev)
 
         def append(kind: str, body: dict[str, Any], body_hash: str) -> str:
             nonlocal seq, prev
@@ -213,7 +204,7 @@ def append_session(path: str | Path, key: SigningKey, *, witness: Path | None = 
         conn.close()
     if witness is not None:
         for s, h in appended:
-            _witness_append(witness, path, s, h)
+            record_head(witness, path, s, h)
 
 
 def append_record(path: str | Path, record: AuditRecord, key: SigningKey, *,
@@ -245,7 +236,8 @@ def verify_ledger(path: str | Path, *, witness: Path | None = None,
         signers.append(entry.signer)
     report = LedgerReport(str(path), count, prev, True, None, tuple(dict.fromkeys(signers)))
     if witness is not None:
-        problem, seen = _compare_witness(witness, path, entries)
+        problem, seen = compare_heads(witness, path,
+                                      {e.seq: e.entry_hash for e in entries})
         return LedgerReport(str(path), count, prev, problem is None, problem, report.signers,
                             seen)
     return report
@@ -300,47 +292,3 @@ def find_entry(path: str | Path, body_hash: str) -> int | None:
     finally:
         conn.close()
     return None if row is None else row[0]
-
-
-# --- the witness: every head the ledger reached, kept elsewhere -----------------------------
-def _witness_lines(witness: Path, ledger: Path) -> list[dict[str, Any]]:
-    if not witness.exists():
-        return []
-    try:
-        lines = [json.loads(line) for line in witness.read_text().splitlines() if line.strip()]
-    except (OSError, json.JSONDecodeError) as error:
-        raise LedgerError(f"witness {witness} cannot be read: {error}") from None
-    return lines  # one witness file per ledger: each line is a head that ledger reached
-
-
-def _witness_append(witness: Path, ledger: Path, seq: int, ehash: str) -> None:
-    witness.parent.mkdir(parents=True, exist_ok=True)
-    line = canonical_json({"ledger": str(ledger.resolve()), "seq": seq, "entry_hash": ehash,
-                           "at": utc_now()})
-    with witness.open("a") as handle:
-        handle.write(line + "\n")
-        handle.flush()
-        os.fsync(handle.fileno())
-
-
-def _check_witness_head(witness: Path, ledger: Path, head_seq: int, head: str | None) -> None:
-    seen = _witness_lines(witness, ledger)
-    if seen and (seen[-1]["seq"], seen[-1]["entry_hash"]) != (head_seq, head):
-        raise LedgerError(f"the witness {witness} last saw entry {seen[-1]['seq']} "
-                          f"({seen[-1]['entry_hash'][:16]}...) but the ledger's head is entry "
-                          f"{head_seq}: the ledger was truncated or rewritten (or the witness "
-                          "belongs to another copy); nothing was appended")
-
-
-def _compare_witness(witness: Path, ledger: Path, entries: list[Entry]
-                     ) -> tuple[str | None, int]:
-    seen = _witness_lines(witness, ledger)
-    by_seq = {e.seq: e.entry_hash for e in entries}
-    for w in seen:
-        if w["seq"] not in by_seq:
-            return (f"the witness saw entry {w['seq']}, which the ledger no longer holds: the "
-                    f"ledger was truncated (its head is entry {len(entries)})", len(seen))
-        if by_seq[w["seq"]] != w["entry_hash"]:
-            return (f"entry {w['seq']} differs from the one the witness saw: the chain was "
-                    "rewritten", len(seen))
-    return None, len(seen)

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from workbench.audit._json import JsonRecord
+from workbench.deprecation import legacy_keywords
 from workbench.evidence._validate import one_month_after, utc_now
 from workbench.evidence.keys import SigningKey
 from workbench.evidence.ledger import (
@@ -116,10 +117,28 @@ def find_case(ledger: str | Path, request: str) -> Case:
     return Case(AuditRecord.from_dict(entry.body), entry, events)
 
 
+@dataclass(frozen=True)
+class StepNote:
+    """What a lifecycle step says besides who took it and when.
+
+    Attributes:
+        reason: why (a rejection needs one).
+        override: why a verdict other than PASS is approved anyway (approving one needs it;
+            every report shows it). Kept only on an approval.
+        details: more named values (a model registry id, a version, a channel); empty values
+            are dropped.
+    """
+
+    reason: str = ""
+    override: str = ""
+    details: dict[str, Any] | None = None
+
+
+@legacy_keywords(moved={"reason": "reason", "override": "override", "details": "details"},
+                 options="note", factory=StepNote)
 def advance(ledger: str | Path, request: str, step: str, *, key: SigningKey, actor: str,
-            reason: str = "", override: str = "", details: dict[str, Any] | None = None,
-            witness: Path | None = None) -> Case:
-    """Append step ``step`` of ``request`` to the ledger, signed with ``key``.
+            note: StepNote | None = None, witness: Path | None = None) -> Case:
+    """Append step ``step`` of ``request`` to the ledger, signed with ``key``, saying ``note``.
 
     Raises:
         ValueError: unknown request or step, a step out of order, approving a FAIL without
@@ -128,6 +147,8 @@ def advance(ledger: str | Path, request: str, step: str, *, key: SigningKey, act
     """
     if step not in TRANSITIONS:
         raise ValueError(f"unknown step {step!r}; the steps are {list(TRANSITIONS)}")
+    note = note or StepNote()
+    reason, override, details = note.reason, note.override, note.details
     report = verify_ledger(ledger, witness=witness)
     if not report.ok:
         raise LedgerError(f"the ledger does not verify ({report.problem}); nothing was "
@@ -156,7 +177,7 @@ def close_out(record: AuditRecord) -> dict[str, str]:
     """Delete what the workbench still holds of the erased records (cached models trained on
     them, the vault with its key) and name what is left to the user."""
     from workbench.audit.model_cache import purge_trained_on
-    from workbench.audit.reference import default_cache_dir
+    from workbench.audit.shadow import default_cache_dir
     from workbench.evidence.vault import VaultError, open_vault, shred_vault
 
     erased, done = record.erased, {}

@@ -137,7 +137,7 @@ def _kv(pairs: list[tuple[str, Any]]) -> str:
 def reproducibility(record: AuditRecord, pdf_renderer: str | None) -> str:
     """Method, data, hashes, limitations, approval and integrity."""
     m, g, i, a = record.method, record.gold_standard, record.integrity, record.approval
-    ref = record.tests.audit.reference
+    ref = record.tests.audit.shadow_models
     label = label_for_method(m.name)
     return ("<section id='method'><h2>Method and reproducibility</h2>" + _kv([
         ("method", f"{m.name}: {label.label}"),
@@ -158,7 +158,7 @@ def reproducibility(record: AuditRecord, pdf_renderer: str | None) -> str:
         ("gold standard weights (SHA-256)",
          "; ".join(f"seed {m.seed}: {m.weights_sha256}" for m in g.models) or "–"),
         ("attacks", ", ".join(record.tests.attacks)),
-        ("reference models", ref.note if ref else "none (LOSS attack only)"),
+        ("shadow models", ref.note if ref else "none (LOSS attack only)"),
         ("thresholds", json.dumps(record.tests.thresholds.to_dict(), sort_keys=True)),
         ("re-run tolerance", record.tests.reproduce_tolerance)])
         + f"</section><h2>Limitations</h2><p>{e(record.tests.limitations)}</p>"

@@ -18,9 +18,10 @@ from typing import Literal
 
 from torch import nn
 
-from workbench.audit import AuditResult, audit
-from workbench.audit.reference import DEFAULT_COUNT
+from workbench.audit import AuditOptions, AuditResult, TrainingOptions, audit_model
+from workbench.audit.shadow import DEFAULT_COUNT
 from workbench.audit.verdict import group_status
+from workbench.deprecation import legacy_keywords
 from workbench.evidence.build import keyed_ids, record_hashes
 from workbench.evidence.ledger import find_entry, verify_ledger
 from workbench.evidence.record import AuditRecord, GoldModel, load_record
@@ -222,27 +223,47 @@ def _gold_check(report: VerifyReport, folder: Path, model: GoldModel,
                         model.file_sha256, load)
 
 
+@dataclass(frozen=True)
+class Trust:
+    """Whose signature :func:`verify_record` accepts, and what vouches for the ledger.
+
+    Attributes:
+        trusted_key: the only signing key accepted (hex public key or 16-digit fingerprint);
+            None: any valid signature, reported with its key.
+        allow_unsigned: accept a record without a signature (reported as NOT SIGNED; never
+            with ``trusted_key``).
+        witness: the witness file that keeps every ledger head, checked with the ledger
+            (None: the chain is checked up to the record's entry only).
+    """
+
+    trusted_key: str | None = None
+    allow_unsigned: bool = False
+    witness: Path | None = None
+
+
+@legacy_keywords(moved={"trusted_key": "trusted_key", "allow_unsigned": "allow_unsigned",
+                        "witness": "witness"}, options="trust", factory=Trust)
 def verify_record(path: str | Path, *, model_before: Path | None = None,
                   model_after: Path | None = None, ledger: Path | None = None,
-                  cache_dir: Path | None = None, trusted_key: str | None = None,
-                  allow_unsigned: bool = False, witness: Path | None = None,
-                  samples_root: Path | None = None,
-                  model_class: str | None = None) -> VerifyReport:
+                  cache_dir: Path | None = None, samples_root: Path | None = None,
+                  model_class: str | None = None, trust: Trust | None = None) -> VerifyReport:
     """Verify the record at ``path``. Unreadable or tampered records raise ``RecordError``.
 
     ``model_class``: the user's own class (``package.module:Class``) the record names, to
-    import for loading its model files; built-in architectures need none.
+    import for loading its model files; built-in architectures need none. ``trust``: see
+    :class:`Trust`.
     """
+    trust = trust or Trust()
     path = Path(path)
     record = load_record(path)
     load = model_loader(record, model_class)
     report = VerifyReport(record)
     report.add("record", True, f"schema valid, hash {record.sealed_sha256()[:16]}... "
                                "matches, file unchanged")
-    report.add("signature", True, check_signature(record, trusted_key,
-                                                  allow_unsigned=allow_unsigned))
+    report.add("signature", True, check_signature(record, trust.trusted_key,
+                                                  allow_unsigned=trust.allow_unsigned))
     if ledger is not None:
-        _check_ledger(report, record, Path(ledger), witness, path.parent)
+        _check_ledger(report, record, Path(ledger), trust.witness, path.parent)
     vault = _open_vault(report, record, ledger)
     folder = path.parent
     before_path = model_before or (Path(record.model.before_file) if record.model.before_file
@@ -289,11 +310,12 @@ def verify_record(path: str | Path, *, model_before: Path | None = None,
             or len(gold_models) != len(gold):
         report.add("tests", False, "not re-run: an identity check above failed")
         return report
-    rerun = audit(before, after, records=table, forget=forget, reference=gold_models or None,
-                  attacks=record.tests.attacks, seed=record.tests.audit.seed,
-                  config=record.tests.thresholds,
-                  reference_models=record.tests.reference_models or DEFAULT_COUNT,
-                  cache_dir=cache_dir)
+    options = AuditOptions(seed=record.tests.audit.seed, config=record.tests.thresholds,
+                           shadow_models=record.tests.shadow_models or DEFAULT_COUNT,
+                           training=TrainingOptions(cache_dir=cache_dir))
+    rerun = audit_model(before, after, records=table, forget=forget,
+                        gold_standard=gold_models or None, attacks=record.tests.attacks,
+                        options=options)
     _compare(report, record.tests.audit, rerun, record.tests.reproduce_tolerance)
     return report
 

@@ -15,8 +15,14 @@ from workbench.pipeline.run import (
     run_request,
     with_selection,
 )
-from workbench.pipeline.write import Evidence, check_out_dir, check_writable, write_evidence
+from workbench.pipeline.write import (
+    Evidence,
+    EvidenceOptions,
+    check_out_dir,
+    check_writable,
+    write_evidence,
+)
 
-__all__ = ["ErasureOutcome", "ErasureRequest", "Evidence", "Selection", "check_out_dir",
-           "check_request", "check_writable", "cli_command", "run_request", "with_selection",
-           "write_evidence"]
+__all__ = ["ErasureOutcome", "ErasureRequest", "Evidence", "EvidenceOptions", "Selection",
+           "check_out_dir", "check_request", "check_writable", "cli_command", "run_request",
+           "with_selection", "write_evidence"]

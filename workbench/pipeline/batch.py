@@ -28,13 +28,12 @@ from pathlib import Path
 import pandas as pd
 
 from workbench.audit.model_cache import PurgeReport, purge_trained_on
-from workbench.audit.reference import default_cache_dir
-from workbench.evidence.keys import SigningKey
-from workbench.evidence.report_pdf import Renderer
+from workbench.audit.shadow import default_cache_dir
+from workbench.deprecation import legacy_keywords
 from workbench.evidence.selection import Selection
 from workbench.hashing import table_sha256
 from workbench.pipeline.run import ErasureRequest, Stage, check_request, run_request
-from workbench.pipeline.write import write_evidence
+from workbench.pipeline.write import EVIDENCE_KEYWORDS, EvidenceOptions, write_evidence
 
 SELECTIONS = ("ids", "where", "class")
 OPTIONAL = ("method", "legal_basis", "received", "due", "notes")
@@ -124,13 +123,19 @@ def row_request(base: ErasureRequest, row: BatchRow) -> ErasureRequest:
                    method=row.overrides.get("method", base.method))
 
 
+@legacy_keywords(moved={k: EVIDENCE_KEYWORDS[k] for k in
+                        ("operator", "command", "key", "witness", "pdf_renderer")},
+                 factory=EvidenceOptions)
 def run_batch(base: ErasureRequest, rows: list[BatchRow], out: str | Path, *,
-              ledger: Path | None = None, operator: str = "unknown", command: str = "",
-              key: SigningKey | None = None, witness: Path | None = None,
-              pdf_renderer: Renderer = "auto", stage: Stage | None = None,
+              ledger: Path | None = None, options: EvidenceOptions | None = None,
+              stage: Stage | None = None,
               on_row: Callable[[int, int, BatchResult], None] | None = None
               ) -> tuple[list[BatchResult], PurgeReport | None]:
-    """Run every row as a request of its own into ``out/<request_id>/``; then purge once."""
+    """Run every row as a request of its own into ``out/<request_id>/``; then purge once.
+
+    ``options``: as for :func:`~workbench.pipeline.write_evidence`; each row's record names
+    ``options.command`` with the row's line and request id."""
+    options = options or EvidenceOptions()
     out = Path(out)
     results: list[BatchResult] = []
     erased: set[str] = set()
@@ -141,10 +146,9 @@ def run_batch(base: ErasureRequest, rows: list[BatchRow], out: str | Path, *,
         try:
             forget = check_request(request)
             outcome = run_request(request, stage)
-            written = write_evidence(outcome, folder, ledger=ledger, operator=operator,
-                                     key=key, witness=witness,
-                                     command=f"{command} (row {row.line}: {row.request_id})",
-                                     pdf_renderer=pdf_renderer, purge=False)
+            command = f"{options.command} (row {row.line}: {row.request_id})"
+            written = write_evidence(outcome, folder, ledger=ledger,
+                                     options=replace(options, command=command), purge=False)
         except ValueError as error:  # bad input for this row: report it, run the others
             result = BatchResult(row.request_id, None, request.method, None, None, None,
                                  round(time.perf_counter() - start, 2), None,

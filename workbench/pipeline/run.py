@@ -5,12 +5,13 @@ The CLI, the notebook widgets and the benchmarks only call these::
     request = ErasureRequest(model=sample.model, table=sample.records,
                              selection=Selection.of_classes(["3"]), ticket={...})
     outcome = run_request(request, progress=...)   # check everything, unlearn, gold, audit
-    written = write_evidence(outcome, "erasures/REQ-1", ledger=..., operator="alice")
+    written = write_evidence(outcome, "erasures/REQ-1", ledger=...,
+                             options=EvidenceOptions(operator="alice"))
 
 :func:`check_request` refuses bad input before any work (the selection, the method and its
 parameters, the gold-standard size, the attacks, the dates, that the model fits the records,
 that the forget set has held-out counterparts). Retain data is resolved in one place, from
-the method's declared access (``unlearn(..., retain="auto")``). :func:`write_evidence` is the
+the method's declared access (``unlearn_model(..., retain="auto")``). :func:`write_evidence` is the
 one writer of models, record, reports and the ledger entry, for every entry point.
 """
 
@@ -24,7 +25,13 @@ from typing import Any
 
 from torch import nn
 
-from workbench.audit import AuditResult, VerdictConfig, audit
+from workbench.audit import (
+    AuditOptions,
+    AuditResult,
+    TrainingOptions,
+    VerdictConfig,
+    audit_model,
+)
 from workbench.audit.attacks import ATTACK_NAMES
 from workbench.audit.gold import DEFAULT_GOLD_COUNT, MIN_GOLD_COUNT, GoldStandard, gold_standard
 from workbench.audit.sets import audit_sets
@@ -36,7 +43,7 @@ from workbench.evidence.selection import Selection
 from workbench.models.fit import fit_to_records
 from workbench.models.user_class import user_architecture
 from workbench.records import ForgetSet, RecordTable
-from workbench.unlearn import UnlearnResult, get_unlearner, unlearn
+from workbench.unlearn import UnlearnResult, get_unlearner, unlearn_model
 
 Progress = Callable[[int, int, str], None]
 Stage = Callable[[str], Progress | None]  # stage label -> its progress callback (or None)
@@ -55,7 +62,7 @@ class ErasureRequest:
             ``("neggrad_plus", "retrain")``), each at its defaults; every attempt is recorded.
         gold_models: retrains in the gold standard (0: none; verdicts then compare with
             held-out non-members).
-        attacks, shadow_models: membership attacks and the shadow (reference) models that
+        attacks, shadow_models: membership attacks and the shadow models that
             RMIA and LiRA need.
         seed, device, config, cache_dir: randomness, where to train, the decision rule's
             settings, the model cache.
@@ -133,10 +140,10 @@ def check_request(request: ErasureRequest) -> ForgetSet:
                          f"{list(attacks)}")
     if set(attacks) & {"rmia", "lira"}:
         if request.shadow_models < 2 or request.shadow_models % 2:
-            raise ValueError(f"shadow (reference) models must be even and at least 2, got "
+            raise ValueError(f"shadow models must be even and at least 2, got "
                              f"{request.shadow_models}")
         if "lira" in attacks and request.shadow_models < 4:
-            raise ValueError("LiRA needs at least 4 shadow (reference) models (2 OUT per "
+            raise ValueError("LiRA needs at least 4 shadow models (2 OUT per "
                              "record); ask for 4 or more, or drop lira from the attacks")
     if request.table.recipe is None and (request.gold_models or set(attacks) & {"rmia", "lira"}):
         raise ValueError(f"table {request.table.name!r} carries no training recipe, so the gold "
@@ -176,23 +183,25 @@ def run_request(request: ErasureRequest, stage: Stage | None = None) -> ErasureO
     for rung, method in enumerate((request.method, *request.escalate)):
         params = request.params if rung == 0 else None
         clock = time.perf_counter()
-        unlearned = unlearn(request.model, forget, method=method, params=params,
-                            retain="auto", device=request.device, seed=request.seed,
-                            progress=bar(f"unlearn ({method})"))
+        unlearned = unlearn_model(request.model, forget, method=method, params=params,
+                                  retain="auto", device=request.device, seed=request.seed,
+                                  progress=bar(f"unlearn ({method})"))
         timings["unlearn"] = timings.get("unlearn", 0.0) + time.perf_counter() - clock
         if request.gold_models and gold is None:
             clock = time.perf_counter()
             gold = gold_standard(request.model, forget, count=request.gold_models,
-                                 seed=request.seed, cache_dir=request.cache_dir,
-                                 device=request.device,
+                                 seed=request.seed, training=TrainingOptions(
+                                     cache_dir=request.cache_dir, device=request.device),
                                  progress=bar(f"gold standard ({request.gold_models} "
                                               "retrains)"))
             timings["gold standard"] = time.perf_counter() - clock
         clock = time.perf_counter()
-        audited = audit(request.model, unlearned, records=request.table, forget=forget,
-                        reference=gold, attacks=request.attacks, seed=request.seed,
-                        config=request.config, reference_models=request.shadow_models,
-                        cache_dir=request.cache_dir, progress=bar("audit"))
+        options = AuditOptions(seed=request.seed, config=request.config,
+                               shadow_models=request.shadow_models,
+                               training=TrainingOptions(cache_dir=request.cache_dir))
+        audited = audit_model(request.model, unlearned, records=request.table, forget=forget,
+                              gold_standard=gold, attacks=request.attacks, options=options,
+                              progress=bar("audit"))
         timings["audit"] = timings.get("audit", 0.0) + time.perf_counter() - clock
         attempts.append(Attempt(method, audited.erasure, audited.collateral, audited.utility,
                                 unlearned.weights_sha256, unlearned.wall_time_s))
@@ -226,7 +235,7 @@ def cli_command(request: ErasureRequest, out: Path | str, extra: Sequence[str] =
     return shlex.join(["workbench", "erase", *source, *request.selection.cli_args(),
                        "--method", request.method, *params, *escalate, "--gold-models",
                        str(request.gold_models), "--attacks", *request.attacks,
-                       "--reference-models", str(request.shadow_models), "--seed",
+                       "--shadow-models", str(request.shadow_models), "--seed",
                        str(request.seed), "--out", str(out), *extra])
 
 

@@ -19,9 +19,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from workbench.audit.model_cache import PurgeReport, purge_trained_on
-from workbench.audit.reference import default_cache_dir
+from workbench.audit.shadow import default_cache_dir
+from workbench.deprecation import legacy_keywords
 from workbench.evidence._validate import utc_now
-from workbench.evidence.build import build_record
+from workbench.evidence.build import RecordContext, build_record
 from workbench.evidence.keys import SigningKey, load_key
 from workbench.evidence.ledger import append_session, default_ledger_path, default_witness_path
 from workbench.evidence.lifecycle import Event
@@ -98,22 +99,55 @@ def check_out_dir(out: Path, *, force: bool) -> None:
                          "evidence goes into a new or empty folder of its own")
 
 
+@dataclass(frozen=True)
+class EvidenceOptions:
+    """Who signs the evidence, how its reports render, how long the vault keeps the rows.
+
+    Attributes:
+        operator: who ran the erasure (recorded and signed).
+        approver: who approved it, when known now.
+        command: the command line or call that produced it (erased ids redacted).
+        key: the operator's signing key, or its file (None:
+            :func:`~workbench.evidence.keys.load_key`, created on first use).
+        witness: the file that keeps every ledger head (None: ``$WORKBENCH_WITNESS``).
+        pdf_renderer: ``auto``, ``chromium`` or ``matplotlib``.
+        figures: how the HTML report embeds its figures.
+        window_days: how long the vault keeps the erased rows (until ``workbench close``).
+    """
+
+    operator: str = "unknown"
+    approver: str | None = None
+    command: str = ""
+    key: SigningKey | Path | None = None
+    witness: Path | None = None
+    pdf_renderer: Renderer = "auto"
+    figures: Figures = "svg"
+    window_days: int = DEFAULT_WINDOW_DAYS
+
+
+# write_evidence's and run_batch's old keywords, now fields of EvidenceOptions (one release)
+EVIDENCE_KEYWORDS = {name: name for name in ("operator", "approver", "command", "key", "witness",
+                                             "pdf_renderer", "figures", "window_days")}
+
+
+@legacy_keywords(moved=EVIDENCE_KEYWORDS, factory=EvidenceOptions)
 def write_evidence(outcome: ErasureOutcome, out: str | Path, *, ledger: Path | None = None,
-                   operator: str = "unknown", approver: str | None = None, command: str = "",
-                   force: bool = False, key: SigningKey | Path | None = None,
-                   witness: Path | None = None, pdf_renderer: Renderer = "auto",
-                   figures: Figures = "svg", purge: bool = True,
-                   window_days: int = DEFAULT_WINDOW_DAYS) -> Evidence:
+                   options: EvidenceOptions | None = None, force: bool = False,
+                   purge: bool = True) -> Evidence:
     """Write ``outcome``'s evidence into the folder ``out`` and append it to ``ledger``
     (default ``$WORKBENCH_LEDGER`` or ``~/.local/share/erasure-workbench/ledger.sqlite``).
 
-    ``key``: the operator's signing key (default :func:`~workbench.evidence.keys.load_key`,
-    created on first use); it signs the record and its ledger entry. ``witness``: the file
-    that keeps every ledger head (default ``$WORKBENCH_WITNESS``). ``purge``: afterwards
-    delete every cached model trained on an erased record. The erased ids and record hashes
-    are keyed with a new secret, kept with the erased rows in an encrypted vault for
-    ``window_days`` (until ``workbench close``): see :mod:`workbench.evidence.vault`.
+    ``options``: who signs it and how (:class:`EvidenceOptions`); the signing key signs the
+    record and its ledger entry. ``force``: replace evidence already at ``out`` (it is moved
+    aside). ``purge``: afterwards delete every cached model trained on an erased record. The
+    erased ids and record hashes are keyed with a new secret, kept with the erased rows in an
+    encrypted vault for ``options.window_days`` (until ``workbench close``): see
+    :mod:`workbench.evidence.vault`.
     """
+    options = options or EvidenceOptions()
+    operator, approver, command = options.operator, options.approver, options.command
+    pdf_renderer, figures, window_days = options.pdf_renderer, options.figures, options.window_days
+    key, witness = options.key, options.witness
     if not 0 < window_days <= 3650:
         raise ValueError(f"the audit window must be 1 to 3650 days, got {window_days}")
     out = Path(out).expanduser().absolute()
@@ -144,18 +178,19 @@ def write_evidence(outcome: ErasureOutcome, out: str | Path, *, ledger: Path | N
         for path, net in zip(gold_paths, gold.models if gold else (), strict=True):
             save_model(net, path)
             files[path.stem] = path
-        record = build_record(
-            unlearned=outcome.unlearned, audit_result=outcome.audit, forget=outcome.forget,
-            selection=request.selection, original=request.model, request=request.ticket,
-            model_name=request.model_name, records_source=request.records_source,
-            before_file=request.before_file, after_file=FILES["model"],
-            after_file_sha256=sha256_file(files["model"]), gold=gold,
+        context = RecordContext(
+            request=request.ticket, model_name=request.model_name,
+            records_source=request.records_source, before_file=request.before_file,
+            after_file=FILES["model"], after_file_sha256=sha256_file(files["model"]),
             gold_files=tuple((p.name, sha256_file(p)) for p in gold_paths),
-            reference_models=(request.shadow_models
-                              if set(request.attacks) & {"rmia", "lira"} else 0),
+            shadow_models=(request.shadow_models
+                           if set(request.attacks) & {"rmia", "lira"} else 0),
             operator=operator, approver=approver, started_at=outcome.started_at,
             command=redact_ids(command), attempts=outcome.attempts, secret=secret,
             vault=(vault_id, vault_sha, until))
+        record = build_record(
+            unlearned=outcome.unlearned, audit_result=outcome.audit, forget=outcome.forget,
+            selection=request.selection, original=request.model, context=context, gold=gold)
         with append_session(ledger, key, witness=witness) as (seq, prev, append):
             record = sign_record(record.sealed(ledger_sequence=seq, previous_sha256=prev), key)
             save_record(record, files["record"])

@@ -1,7 +1,12 @@
-"""Unlearning methods behind one verb, :func:`unlearn`, and one registry."""
+"""Unlearning methods behind one verb, :func:`unlearn_model`, and one registry.
 
+``workbench.unlearn`` is this package; calling it (and ``workbench.unlearn.unlearn``, the
+verb's old name) still works for one release, with a ``DeprecationWarning``.
+"""
+
+from workbench.deprecation import callable_module, renamed_attributes
 from workbench.unlearn import baselines, retrain, synthetic  # noqa: F401  (registers methods)
-from workbench.unlearn.api import unlearn
+from workbench.unlearn.api import unlearn_model
 from workbench.unlearn.base import (
     DataAccess,
     RunContext,
@@ -23,4 +28,7 @@ from workbench.unlearn.result import TraceStep, UnlearnResult
 __all__ = ["CheckFailed", "CheckReport", "ContractFailure", "DataAccess", "ParamSpec", "Params",
            "RunContext", "TraceStep", "UnlearnResult", "Unlearner", "available_methods",
            "check_unlearner", "checks", "get_unlearner", "param", "param_specs",
-           "register_unlearner", "unlearn"]
+           "register_unlearner", "unlearn_model"]
+
+callable_module(__name__, unlearn_model, "workbench.unlearn", "workbench.unlearn_model")
+__getattr__ = renamed_attributes(__name__, unlearn="unlearn_model")

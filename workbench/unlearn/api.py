@@ -1,4 +1,4 @@
-"""``unlearn``: the one public verb that runs any registered method."""
+"""``unlearn_model``: the one public verb that runs any registered method."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from typing import Any, Literal
 import torch
 from torch import nn
 
+from workbench.deprecation import renamed_attributes
 from workbench.device import memory_layout, resolve_device, to_layout
 from workbench.errors import DivergenceError
 from workbench.hashing import weights_sha256
@@ -22,11 +23,11 @@ from workbench.unlearn.params import Params
 from workbench.unlearn.result import UnlearnResult
 
 
-def unlearn(model: nn.Module, forget: ForgetSet, *, method: str = "synthetic",
-            params: Params | dict[str, Any] | None = None,
-            retain: RecordSet | Literal["auto"] | None = None,
-            device: str | torch.device = "auto", seed: int = 0,
-            progress: Progress | None = None) -> UnlearnResult:
+def unlearn_model(model: nn.Module, forget: ForgetSet, *, method: str = "synthetic",
+                  params: Params | dict[str, Any] | None = None,
+                  retain: RecordSet | Literal["auto"] | None = None,
+                  device: str | torch.device = "auto", seed: int = 0,
+                  progress: Progress | None = None) -> UnlearnResult:
     """Remove ``forget`` from ``model`` with ``method``; return a new model and the run's record.
 
     ``model`` is never modified. Methods that declare ``forget_only`` access refuse
@@ -97,8 +98,8 @@ _PROCESS_STATE = threading.RLock()  # torch's RNG and cuDNN flags are process-wi
 def deterministic_cudnn() -> Iterator[None]:
     """Ask cuDNN for deterministic kernels during a run, so one seed gives one model on CUDA.
 
-    The flags (and the global RNG that ``unlearn`` forks) belong to the whole process: a run
-    holds a lock for its duration, so a run in another thread (the widgets run ``unlearn`` in
+    The flags (and the global RNG that ``unlearn_model`` forks) belong to the whole process: a run
+    holds a lock for its duration, so a run in another thread (the widgets run ``unlearn_model`` in
     one) waits instead of seeing the flags or the RNG change under it.
     """
     with _PROCESS_STATE:
@@ -151,3 +152,6 @@ def _check_request(cls, model: nn.Module, forget: ForgetSet, retain: RecordSet |
                              f"{sorted(overlap)[:10]}")
         if len(retain) == 0:
             raise ValueError("the retain set is empty; a method that needs retain data needs some")
+
+
+__getattr__ = renamed_attributes(__name__, unlearn="unlearn_model")

@@ -18,7 +18,7 @@ from torch import nn
 from workbench.hashing import weights_sha256
 from workbench.metrics import set_accuracy
 from workbench.records import ForgetSet
-from workbench.unlearn.api import unlearn
+from workbench.unlearn.api import unlearn_model
 from workbench.unlearn.base import DataAccess
 from workbench.unlearn.params import ParamSpec, param_specs
 from workbench.unlearn.result import UnlearnResult
@@ -112,9 +112,9 @@ def params_refuse_out_of_bounds(case: Case) -> None:
         spec = bounded[0]
         value = next(v for s, v in reversed(outside) if s is spec)
         forget = case.world.class_forget
-        refused(lambda: unlearn(case.world.model, forget, method=name, device=case.device,
-                                params={spec.name: value}, retain=retain_for(cls, forget)),
-                re.escape(f"[{spec.low}, {spec.high}]"), f"unlearn(params={{{spec.name!r}: "
+        refused(lambda: unlearn_model(case.world.model, forget, method=name, device=case.device,
+                                      params={spec.name: value}, retain=retain_for(cls, forget)),
+                re.escape(f"[{spec.low}, {spec.high}]"), f"unlearn_model(params={{{spec.name!r}: "
                                                          f"{value}}})")
 
 
@@ -174,20 +174,21 @@ def declared_data_access(case: Case) -> None:
     result, _ = case.run()
     expect(result.data_access == access.value, f"result.data_access is {result.data_access!r}")
     if access is DataAccess.FORGET_ONLY:
-        refused(lambda: unlearn(world.model, forget, method=case.name, retain=retain,
-                                device=case.device),
+        refused(lambda: unlearn_model(world.model, forget, method=case.name, retain=retain,
+                                      device=case.device),
                 "forget_only.*without retain=", "a forget_only method given retain data")
         expected = {"forget": len(forget), "retain": 0}
     else:
-        refused(lambda: unlearn(world.model, forget, method=case.name, device=case.device),
+        refused(lambda: unlearn_model(world.model, forget, method=case.name, device=case.device),
                 f"needs the retain records \\({access}\\).*retain=table.retain_for",
                 f"a {access} method called without retain data")
         expected = {"forget": 0 if access is DataAccess.RETAIN_ONLY else len(forget),
                     "retain": len(retain)}
     expect(result.records_used == expected, f"records_used {result.records_used} != {expected}")
     if cls.class_level_only:
-        refused(lambda: unlearn(world.model, world.record_forget, method=case.name,
-                                device=case.device, retain=retain_for(cls, world.record_forget)),
+        refused(lambda: unlearn_model(world.model, world.record_forget, method=case.name,
+                                      device=case.device,
+                                      retain=retain_for(cls, world.record_forget)),
                 "whole classes", "a record-level request to a class-level-only method")
 
 

@@ -25,7 +25,7 @@ from workbench.metrics import set_accuracy
 from workbench.models import TabularMLP
 from workbench.records import ForgetSet, RecordSet, RecordTable, TrainRecipe
 from workbench.training import predict_logits, train_classifier
-from workbench.unlearn.api import unlearn
+from workbench.unlearn.api import unlearn_model
 from workbench.unlearn.base import Unlearner
 from workbench.unlearn.result import UnlearnResult
 
@@ -94,8 +94,9 @@ class TinyWorld:
         table, built like :meth:`forget`)."""
         forget = forget or self.forget(request)
         calls: list[tuple[int, int, str]] = []
-        result = unlearn(self.model, forget, method=cls.name, seed=seed, device=device,
-                         progress=lambda *args: calls.append(args), retain=retain_for(cls, forget))
+        result = unlearn_model(self.model, forget, method=cls.name, seed=seed, device=device,
+                               progress=lambda *args: calls.append(args),
+                               retain=retain_for(cls, forget))
         return result, calls
 
 

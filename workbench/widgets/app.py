@@ -9,12 +9,12 @@ import ipywidgets as W
 import numpy as np
 from torch import nn
 
-from workbench.audit.gold import DEFAULT_GOLD_COUNT
+from workbench.deprecation import callable_module, legacy_keywords, renamed_attributes
 from workbench.pipeline import ErasureRequest
 from workbench.records import ForgetSet, RecordTable
 from workbench.widgets.export import ExportPanel
 from workbench.widgets.lifecycle import CasePanel
-from workbench.widgets.method import MethodPanel
+from workbench.widgets.method import RUN_KEYWORDS, MethodPanel, RunSettings
 from workbench.widgets.own import retraining_steps
 from workbench.widgets.picker import RecordFinder, SourcePanel
 from workbench.widgets.results import ResultsPanel
@@ -33,12 +33,12 @@ class ErasureApp:
     ``results``, ``export``), so notebooks and tests can drive the app from Python.
     """
 
-    def __init__(self, sample: str | None = "clinic", *, method: str = "synthetic",
-                 attacks: tuple[str, ...] = ("loss",), reference_models: int = 4,
-                 gold_standard: bool = True, gold_models: int = DEFAULT_GOLD_COUNT,
+    @legacy_keywords(moved=RUN_KEYWORDS, options="settings", factory=RunSettings)
+    def __init__(self, sample: str | None = "clinic", *, settings: RunSettings | None = None,
                  seed: int = 0, background: bool = True, ledger: Path | None = None,
                  export_folder: str = "evidence", demo_records: int = 0,
                  demo_seed: int = 7) -> None:
+        settings = settings or RunSettings()
         self.seed = seed
         self.demo_records, self.demo_seed = demo_records, demo_seed
         self.model: nn.Module | None = None
@@ -47,8 +47,10 @@ class ErasureApp:
         self.source = SourcePanel(sample, on_load=self._loaded)
         self.finder = RecordFinder(on_change=lambda _forget: self._stale(
             "The records to forget changed"))
-        self.method = MethodPanel(method, attacks=attacks, reference_models=reference_models,
-                                  gold_standard=gold_standard, gold_models=gold_models)
+        self.method = MethodPanel(settings.method, attacks=settings.attacks,
+                                  reference_models=settings.shadow_models,
+                                  gold_standard=settings.gold_standard,
+                                  gold_models=settings.gold_models)
         self.results = ResultsPanel()
         self.method.on_change = lambda: self._stale("The method or its settings changed")
         self.run = RunPanel(self.request, self.results.show, background=background,
@@ -129,6 +131,10 @@ class ErasureApp:
             ticket={"reference": self.run.reference.value.strip()})
 
 
-def app(sample: str | None = "clinic", **options: Any) -> ErasureApp:
+def erasure_app(sample: str | None = "clinic", **options: Any) -> ErasureApp:
     """Build the erasure-request app; see :class:`ErasureApp` for the options."""
     return ErasureApp(sample, **options)
+
+
+callable_module(__name__, erasure_app, "workbench.widgets.app", "workbench.widgets.erasure_app")
+__getattr__ = renamed_attributes(__name__, app="erasure_app")

@@ -17,7 +17,13 @@ from pathlib import Path
 
 import ipywidgets as W
 
-from workbench.pipeline import ErasureOutcome, Evidence, check_writable, write_evidence
+from workbench.pipeline import (
+    ErasureOutcome,
+    Evidence,
+    EvidenceOptions,
+    check_writable,
+    write_evidence,
+)
 from workbench.widgets.common import Messages, guarded, readable
 
 Loaded = Callable[[], tuple[object, object]]  # -> (model, table) loaded now
@@ -45,9 +51,10 @@ def export_evidence(outcome: ErasureOutcome, root: str | Path, *,
                     ledger: Path | None = None, operator: str | None = None) -> Evidence:
     """Write ``outcome``'s evidence into a new folder under ``root`` and onto the ledger."""
     folder = request_folder(root, outcome.request.ticket.get("reference", ""))
-    return write_evidence(outcome, folder, ledger=ledger, operator=operator or operator_name(),
-                          command="workbench.widgets (notebook 01): run_request + "
-                                  "write_evidence")
+    options = EvidenceOptions(operator=operator or operator_name(),
+                              command="workbench.widgets (notebook 01): run_request + "
+                                      "write_evidence")
+    return write_evidence(outcome, folder, ledger=ledger, options=options)
 
 
 class ExportPanel:

@@ -15,7 +15,7 @@ import ipywidgets as W
 
 from workbench.evidence.keys import load_key
 from workbench.evidence.ledger import default_ledger_path, default_witness_path
-from workbench.evidence.lifecycle import advance, find_case, status_lines
+from workbench.evidence.lifecycle import StepNote, advance, find_case, status_lines
 from workbench.widgets.common import Messages, guarded
 from workbench.widgets.export import operator_name
 
@@ -53,9 +53,10 @@ class CasePanel:
     @guarded
     def step(self, step: str) -> None:
         self.view.value = ""
+        note = StepNote(reason=self.reason.value, override=self.override.value)
         case = advance(self.ledger or default_ledger_path(), self.request.value.strip(), step,
-                       key=load_key(self.key), actor=operator_name(), reason=self.reason.value,
-                       override=self.override.value, witness=default_witness_path())
+                       key=load_key(self.key), actor=operator_name(), note=note,
+                       witness=default_witness_path())
         self._show(status_lines(case))
         self.messages.note(f"Recorded: {step}, signed and on the ledger.")
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import ipywidgets as W
@@ -80,6 +81,30 @@ class Field:
         self.message = text or ""
         self.hint.value = ("" if not text else "<span class='wb-field-error' style='color:"
                            f"#cf222e'>{html.escape(text)}</span>")
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    """The method and the audit of an erasure run (the Method panel's starting values).
+
+    Attributes:
+        method: the unlearning method (see :func:`workbench.available_methods`).
+        attacks: the membership-inference attacks of the audit.
+        shadow_models: how many shadow models RMIA and LiRA train (even; cached).
+        gold_standard: also retrain without the records and judge against those retrains.
+        gold_models: how many retrains make the gold standard.
+    """
+
+    method: str = "synthetic"
+    attacks: tuple[str, ...] = ("loss",)
+    shadow_models: int = 4
+    gold_standard: bool = True
+    gold_models: int = DEFAULT_GOLD_COUNT
+
+
+# the old keywords of ErasureApp and run_erasure, now fields of RunSettings (one release)
+RUN_KEYWORDS = {"method": "method", "attacks": "attacks", "reference_models": "shadow_models",
+                "gold_standard": "gold_standard", "gold_models": "gold_models"}
 
 
 class MethodPanel:

@@ -12,7 +12,7 @@ from typing import Any
 import ipywidgets as W
 from torch import nn
 
-from workbench.audit.gold import DEFAULT_GOLD_COUNT
+from workbench.deprecation import legacy_keywords
 from workbench.labels import label_for_method
 from workbench.pipeline import (
     ErasureOutcome,
@@ -23,6 +23,7 @@ from workbench.pipeline import (
 )
 from workbench.records import ForgetSet, RecordTable
 from workbench.widgets.common import Cancelled, Messages, guarded, readable
+from workbench.widgets.method import RUN_KEYWORDS, RunSettings
 
 Report = Callable[[float, str], None]
 
@@ -102,22 +103,26 @@ def _first_step(label: str) -> float:
     return 1 / int(found[1]) if found and int(found[1]) else 0.1
 
 
+@legacy_keywords(moved=RUN_KEYWORDS, options="settings", factory=RunSettings)
 def run_erasure(model: nn.Module, table: RecordTable, forget: ForgetSet | Selection, *,
-                method: str = "synthetic", params: Any = None, device: str = "auto",
-                gold_standard: bool = True, gold_models: int = DEFAULT_GOLD_COUNT,
-                attacks: tuple[str, ...] = ("loss",), reference_models: int = 4,
+                settings: RunSettings | None = None, params: Any = None, device: str = "auto",
                 seed: int = 0, progress: Report | None = None, **request: Any) -> Outcome:
     """:func:`workbench.pipeline.run_request` from notebook arguments (``forget``: a
-    selection, or a forget set, recorded by its ids or classes). ``progress(fraction,
-    message)`` is called often; raising in it stops the run."""
+    selection, or a forget set, recorded by its ids or classes; ``settings``: the method and
+    its audit, :class:`~workbench.widgets.method.RunSettings`; ``request``: more
+    :class:`~workbench.pipeline.ErasureRequest` fields). ``progress(fraction, message)`` is
+    called often; raising in it stops the run."""
+    settings = settings or RunSettings()
     selection = forget if isinstance(forget, Selection) else (
         Selection.of_classes([table.schema.classes[c] for c in forget.classes])
         if forget.is_class_request else Selection.by_ids(forget.ids))
-    erasure = ErasureRequest(model=model, table=table, selection=selection, method=method,
+    erasure = ErasureRequest(model=model, table=table, selection=selection,
+                             method=settings.method,
                              params=params.to_dict() if hasattr(params, "to_dict") else params,
-                             device=device, gold_models=gold_models if gold_standard else 0,
-                             attacks=tuple(attacks), shadow_models=reference_models, seed=seed,
-                             **request)
+                             device=device,
+                             gold_models=settings.gold_models if settings.gold_standard else 0,
+                             attacks=tuple(settings.attacks),
+                             shadow_models=settings.shadow_models, seed=seed, **request)
     report = progress or (lambda fraction, message: None)
     outcome = run_request(erasure, staged(report, bool(erasure.gold_models)))
     report(1.0, "done")

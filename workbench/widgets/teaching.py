@@ -20,6 +20,7 @@ from workbench.audit import AuditResult
 from workbench.records import RecordTable
 from workbench.widgets import figures
 from workbench.widgets.common import Messages, guarded
+from workbench.widgets.method import RunSettings
 from workbench.widgets.run import Outcome, run_erasure
 
 STILL_REMEMBERED = 0.25  # "after" this far above the retrained model's confidence: remembered
@@ -115,8 +116,9 @@ class ForgetImagesPanel:
         self.story.value = "<i>Forgetting, then retraining the gold standard…</i>"
         rng = np.random.default_rng(self.seed)
         ids = list(rng.choice(self.table.members().ids, self.images.value, replace=False))
+        settings = RunSettings(attacks=("loss",), gold_models=self.gold_models)
         outcome = run_erasure(self.model, self.table, self.table.select(ids=ids),
-                              attacks=("loss",), seed=self.seed, gold_models=self.gold_models)
+                              settings=settings, seed=self.seed)
         self.picture.value = png(figures.digits_figure(outcome.audit, self.table, limit=8))
         self.story.value = f"<p>{html.escape(few_story(outcome.audit))}</p>"
         self.outcome = outcome
@@ -151,9 +153,10 @@ class ForgetDigitPanel:
     def forget(self, _button: W.Button | None = None) -> None:
         self.clear()
         self.story.value = "<i>Forgetting, then retraining the gold standard…</i>"
+        settings = RunSettings(attacks=("loss",), gold_models=self.gold_models)
         outcome = run_erasure(self.model, self.table,
-                              self.table.select(classes=[self.digit.value]), attacks=("loss",),
-                              seed=self.seed, gold_models=self.gold_models)
+                              self.table.select(classes=[self.digit.value]), settings=settings,
+                              seed=self.seed)
         bundle = figures.mimebundle(figures.drift_figure(outcome.audit))
         self.plot.outputs = ({"output_type": "display_data", "data": bundle, "metadata": {}},)
         self.story.value = f"<p>{html.escape(class_story(outcome.audit, self.digit.value))}</p>"
