@@ -20,13 +20,6 @@ from workbench.widgets import run as run_module
 
 MAX_PARAMETERS = 8
 PACKAGE = Path(workbench.__file__).resolve().parent
-# handled elsewhere (the synthetic method's own refactor); remove entries as they are done
-HANDLED_ELSEWHERE: set[str] = {
-    "unlearn/synthetic.py", "unlearn/synthetic_data.py", "unlearn/synthesis.py",
-    "unlearn/calibration.py",
-}
-# not yet grouped: remove each entry when its function is (issue 18 grouped the last eight)
-NOT_YET_GROUPED: set[str] = set()
 
 def _count(node: ast.FunctionDef | ast.AsyncFunctionDef, in_class: bool) -> int:
     args = node.args
@@ -52,22 +45,12 @@ def test_no_function_takes_more_than_eight_parameters() -> None:
     over = []
     for path in sorted(PACKAGE.rglob("*.py")):
         rel = path.relative_to(PACKAGE).as_posix()
-        if rel in HANDLED_ELSEWHERE:
-            continue
         for node, in_class in _functions(ast.parse(path.read_text())):
             n = _count(node, in_class)
-            if n > MAX_PARAMETERS and f"{rel}:{node.name}" not in NOT_YET_GROUPED:
+            if n > MAX_PARAMETERS:
                 over.append(f"{rel}:{node.name} ({n})")
     assert not over, f"more than {MAX_PARAMETERS} parameters: {over}"
 
-
-def test_the_allow_lists_name_only_real_offenders() -> None:
-    names = set()
-    for path in PACKAGE.rglob("*.py"):
-        rel = path.relative_to(PACKAGE).as_posix()
-        names |= {f"{rel}:{node.name}" for node, in_class in _functions(ast.parse(path.read_text()))
-                  if _count(node, in_class) > MAX_PARAMETERS}
-    assert names >= NOT_YET_GROUPED, f"already fixed: {sorted(NOT_YET_GROUPED - names)}"
 
 
 # --- the grouped functions' old keywords: a DeprecationWarning, then the same call -----------

@@ -145,23 +145,24 @@ def test_shifted_targets_keep_the_smoothed_order_and_get_the_reported_share_righ
 def test_auto_target_is_shifted_for_table_records_and_sampled_for_images_and_classes(credit):
     fast = {"steps": 3, "proxies": 64, "inversion_steps": 2}
     table = credit.records
-    records = unlearn(credit.model, table.select(ids=table.members().ids[:10]),
+    records = unlearn_model(credit.model, table.select(ids=table.members().ids[:10]),
                       method="synthetic", params=fast, seed=1)
     assert records.declared_inputs["target"] == "shifted"
     assert records.trace[-1].step == 3  # no early stop with shifted targets
-    whole = unlearn(credit.model, table.select(classes=[1]), method="synthetic", params=fast,
+    whole = unlearn_model(credit.model, table.select(classes=[1]), method="synthetic", params=fast,
                     seed=1)
     assert whole.declared_inputs["target"] == "class removed"
     digits = load_sample("digits")
-    images = unlearn(digits.model, digits.records.select(ids=digits.records.members().ids[:6]),
-                     method="synthetic", params=fast, seed=1)
+    images = unlearn_model(digits.model,
+                           digits.records.select(ids=digits.records.members().ids[:6]),
+                           method="synthetic", params=fast, seed=1)
     assert images.declared_inputs["target"] == "sample"
 
 
 def test_mean_share_with_shifted_targets_is_refused_before_any_work(credit):
     forget = credit.records.select(ids=credit.records.members().ids[:5])
     with pytest.raises(ValueError, match="mean_share.*target='sample'"):
-        unlearn(credit.model, forget, method="synthetic", params={"mean_share": 0.25})
+        unlearn_model(credit.model, forget, method="synthetic", params={"mean_share": 0.25})
 
 
 def test_a_sampled_target_blends_one_neighbour_with_the_neighbourhood_mean(credit):

@@ -16,7 +16,14 @@ import pytest
 import torch
 from torch import nn
 
-from workbench import RecordTable, audit, gold_standard, weights_sha256
+from workbench import (
+    AuditOptions,
+    RecordTable,
+    TrainingOptions,
+    audit_model,
+    gold_standard,
+    weights_sha256,
+)
 from workbench.errors import DivergenceError
 from workbench.metrics import set_accuracy
 from workbench.records import ForgetSet, RecordSet
@@ -162,9 +169,11 @@ def test_synthetic_moves_a_random_five_percent_towards_retraining(credit, tmp_pa
     request it over-forgets and FAILs.)"""
     held = credit.table.held_out()
     assert len(credit.forget) == 25
-    gold = gold_standard(credit.model, credit.forget, count=8, cache_dir=tmp_path)
-    result = audit(credit.model, credit.synthetic, records=credit.table, forget=credit.forget,
-                   reference=gold, cache_dir=tmp_path)
+    gold = gold_standard(credit.model, credit.forget, count=8,
+                         training=TrainingOptions(cache_dir=tmp_path))
+    result = audit_model(credit.model, credit.synthetic, records=credit.table,
+                         forget=credit.forget, gold_standard=gold,
+                         options=AuditOptions(training=TrainingOptions(cache_dir=tmp_path)))
     erasure = [v for v in result.verdicts if v.group == "erasure"]
     assert {v.test for v in erasure} == {"mia_forget_loss", "mia_forget_rmia",
                                          "mia_forget_lira", "forget_accuracy"}

@@ -19,6 +19,7 @@ from workbench.unlearn.objectives import chunked
 from workbench.unlearn.synthesis import perturb, repeat_rows
 
 SIGMA_RANGE = (0.02, 8.0)
+ITERATIONS = 12  # false-position trials of the sigma search (it usually stops after 3-6)
 MAX_CHECKED = 512  # forget records the stopping check and sigma calibration look at
 CALIBRATION_SIZE = 2048  # neighbours per trial of sigma (at least 4 per record)
 LARGE_INPUT = 512  # inputs of this many values (28x28 images) use half as many: each costs more
@@ -40,12 +41,12 @@ def checked_rows(n: int, seed: int, device: torch.device,
 
 def calibrate_sigma(teacher: nn.Module, x: torch.Tensor, y: torch.Tensor, space: InputSpace,
                     accuracy: float, *, seed: int, draws: int | None = None,
-                    iterations: int = 12, average: bool = False) -> float:
+                    average: bool = False) -> float:
     """Noise level at which the model's accuracy on neighbours of ``x`` equals ``accuracy``.
 
     A root search on a log scale over ``SIGMA_RANGE``: sigma grows fourfold from the bottom
     until the accuracy falls below the target, then false position with the Illinois step
-    (at most ``iterations`` trials); every trial uses the same random
+    (at most ``ITERATIONS`` trials); every trial uses the same random
     draws, so the search is deterministic for a given ``seed``. It stops once the accuracy is
     within half a standard error of the estimate (about 0.4 points for 2,048 neighbours):
     finer is noise. At most ``MAX_CHECKED`` records (a seeded subset) take part, each with
@@ -80,7 +81,7 @@ def calibrate_sigma(teacher: nn.Module, x: torch.Tensor, y: torch.Tensor, space:
         return math.exp(low)
     f_low, f_high = reached(low) - accuracy, reached(high) - accuracy
     kept_side = 0  # +1 / -1 when the same end moved twice: halve the other end's value
-    for _ in range(iterations):
+    for _ in range(ITERATIONS):
         middle = (low * f_high - high * f_low) / (f_high - f_low)
         f_middle = reached(middle) - accuracy
         if abs(f_middle) <= tolerance:

@@ -74,6 +74,7 @@ from workbench.unlearn.objectives import (
     soft_predictions,
 )
 from workbench.unlearn.synthetic_data import (
+    ProxyBudget,
     overwrite_targets,
     reference_inputs,
     retain_proxies,
@@ -156,9 +157,9 @@ class Synthetic(Unlearner[SyntheticParams]):
             student, encode = head, partial(head_inputs, model.eval(), head)
             teacher = copy.deepcopy(head).eval().requires_grad_(False)
         kept = [c for c in range(forget.table.num_classes) if c not in masked]
+        budget = ProxyBudget(params.proxies, params.local_fraction, params.inversion_steps)
         proxies = retain_proxies(teacher, x_forget, sigma, space, kept, context.generator,
-                                 count=params.proxies, local_fraction=params.local_fraction,
-                                 inversion_steps=params.inversion_steps, encode=encode)
+                                 budget, encode=encode)
         logit_anchor = params.anchor == "logits" and not masked
         if logit_anchor:
             with torch.no_grad():

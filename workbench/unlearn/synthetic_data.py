@@ -7,6 +7,7 @@ Every draw comes from the ``generator`` passed in, in a fixed order, so a seed f
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import NamedTuple
 
 import torch
 from torch import nn
@@ -77,14 +78,25 @@ def shifted_targets(teacher: nn.Module, x: torch.Tensor, y: torch.Tensor, sigma:
     return torch.softmax(logits, 1)
 
 
+class ProxyBudget(NamedTuple):
+    """How many proxies (``total``), the share drawn next to the forget records
+    (``local_fraction``), and the model-inversion steps of the others."""
+
+    total: int
+    local_fraction: float
+    inversion_steps: int
+
+
 def retain_proxies(teacher: nn.Module, x_forget: torch.Tensor, sigma: float, space: InputSpace,
-                   kept: list[int], generator: torch.Generator, *, count: int,
-                   local_fraction: float, inversion_steps: int,
+                   kept: list[int], generator: torch.Generator, budget: ProxyBudget,
                    encode: Callable[[torch.Tensor], torch.Tensor] | None = None) -> torch.Tensor:
-    """``count`` proxies: neighbours of the forget records (``local_fraction`` of them) and
-    random inputs moved by ``inversion_steps`` until ``teacher`` predicts a random ``kept``
-    class. With ``encode`` (a frozen trunk) the proxies are its features and the inversion
-    runs in feature space, through ``teacher`` = the head: trunk forward passes only."""
+    """``budget.total`` proxies: neighbours of the forget records (``budget.local_fraction``
+    of them, last) and random inputs moved by ``budget.inversion_steps`` until ``teacher``
+    predicts a random ``kept`` class. With ``encode`` (a frozen trunk) the proxies are its
+    features and the inversion runs in feature space, through ``teacher`` = the head: trunk
+    forward passes only."""
+    count, local_fraction, inversion_steps = budget.total, budget.local_fraction, \
+        budget.inversion_steps
     device = x_forget.device
     n_local = int(round(count * local_fraction))
     repeats = max(1, -(-n_local // len(x_forget)))
