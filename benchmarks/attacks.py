@@ -4,10 +4,11 @@
     python benchmarks/attacks.py --samples credit --references 4 8 --threads 2
 
 Part 1 attacks each sample's original model, training members vs held-out records, with
-LOSS, offline RMIA and offline LiRA (K reference models each), and prints AUC and TPR at
+LOSS, offline RMIA and offline LiRA (K shadow models each), and prints AUC and TPR at
 1% / 0.1% FPR with 95% bootstrap intervals. Part 2 audits a random 5% forget set of the
 erasure sample (seed 0): the original, the default synthetic unlearning and the retrain
-gold standard, with the wall time of ``audit`` on a cold and on a warm reference cache.
+gold standard, with the wall time of ``audit_model`` on a cold and on a warm shadow-model
+cache.
 Prints markdown tables. Reference models are cached under ``--cache-dir`` (default: a fresh
 temporary folder, so the cold timing is really cold).
 """
@@ -24,10 +25,18 @@ import numpy as np
 import torch
 
 from workbench import load_sample
-from workbench.audit import AttackOptions, attack_metrics, attack_scores, audit, signals
+from workbench.audit import (
+    AttackOptions,
+    AuditOptions,
+    TrainingOptions,
+    attack_metrics,
+    attack_scores,
+    audit_model,
+    record_signals,
+)
 from workbench.audit.attacks import FIXED_VARIANCE_BELOW, tune_rmia_a
-from workbench.audit.reference import reference_models
-from workbench.unlearn import unlearn
+from workbench.audit.shadow import shadow_models
+from workbench.unlearn import unlearn_model
 
 ATTACKS = ("loss", "rmia", "lira")
 
@@ -37,14 +46,15 @@ def fmt(value: float, ci: tuple[float, float] | None = None) -> str:
 
 
 def attack_strength(name: str, count: int, cache: Path, workers: int | None) -> list[str]:
-    """Rows of table 1 for one sample and one number of reference models."""
+    """Rows of table 1 for one sample and one number of shadow models."""
     sample = load_sample(name)
     table = sample.records
     start = time.perf_counter()
-    refs = reference_models(sample.model, table, count=count, cache_dir=cache, workers=workers)
+    refs = shadow_models(sample.model, table, count=count,
+                         training=TrainingOptions(cache_dir=cache, workers=workers))
     ref_time = time.perf_counter() - start
     ref_signals = refs.signals(table)
-    target = signals(sample.model, table)
+    target = record_signals(sample.model, table)
     member = table.frame["member"].to_numpy(dtype=bool)
     tuned = tune_rmia_a(ref_signals)
     options = AttackOptions(population=np.flatnonzero(~member),
@@ -70,14 +80,16 @@ def erasure(name: str, count: int, cache: Path, workers: int | None) -> list[str
     picked = np.random.default_rng(0).choice(members, int(round(0.05 * len(members))),
                                              replace=False)
     forget = table.select(ids=picked)
-    unlearned = unlearn(sample.model, forget, device="cpu")
-    gold = unlearn(sample.model, forget, method="retrain", retain=table.retain_for(forget),
-                   device="cpu")
+    unlearned = unlearn_model(sample.model, forget, device="cpu")
+    gold = unlearn_model(sample.model, forget, method="retrain", retain=table.retain_for(forget),
+                         device="cpu")
+    options = AuditOptions(shadow_models=count,
+                           training=TrainingOptions(cache_dir=cache, workers=workers))
     timings = []
     for _ in ("cold", "warm"):
         start = time.perf_counter()
-        result = audit(sample.model, unlearned, records=table, forget=forget, reference=gold,
-                       cache_dir=cache, reference_models=count, workers=workers)
+        result = audit_model(sample.model, unlearned, records=table, forget=forget,
+                             gold_standard=gold, options=options)
         timings.append(time.perf_counter() - start)
     lines = [f"\n### Erasure audit: {name}, random 5% forget set ({len(forget)} records, "
              f"seed 0), {count} reference models\n",

@@ -6,7 +6,7 @@
 For every random request collected by ``calibration_data.py`` (30 per sample and scenario,
 request seeds 20000-20029, printed) and every candidate (an independent retrain, the
 untouched original, ``synthetic`` and every other registered method), the library's own
-verdict function (:func:`workbench.audit.checks.verdicts`, what ``audit()`` runs) judges
+verdict function (:func:`workbench.audit.checks.verdicts`, what ``audit_model()`` runs) judges
 the erasure question three ways: against ``--gold`` retrains (the calibrated ensemble),
 against one retrain, and without a gold standard (held-out non-members). Each of the nine
 retrains of a request serves in turn as the independent candidate, judged against ``K`` of
@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from workbench import load_sample
-from workbench.audit.checks import comparisons, verdicts
+from workbench.audit.checks import Judging, comparisons, verdicts
 from workbench.audit.sets import audit_sets
 from workbench.audit.verdict import COLLATERAL, ERASURE, UTILITY, VerdictConfig, group_status
 
@@ -68,8 +68,8 @@ def judge(path: Path, samples: dict, gold_count: int, config: VerdictConfig) -> 
         def groups(candidate, gold, sets=sets, resampled=resampled, measured=measured):
             named = {a: {**by, "unlearned": by[candidate]} for a, by in scores.items()}
             tests = verdicts(named, {**correct, "unlearned": correct[candidate]}, sets, gold,
-                             config, meta["seed"], resampled, candidate=candidate,
-                             measured=measured)
+                             config, meta["seed"], resampled,
+                             judging=Judging(candidate, measured))
             return tuple(group_status(tests, g) for g in (ERASURE, COLLATERAL, UTILITY))
 
         for candidate in retrains + others:

@@ -3,7 +3,8 @@
 A synthetic tabular task (scikit-learn's ``make_classification``, generated, no download) of N
 rows, half members; an MLP trained on the members; one member forgotten (the unlearned model
 is a copy of the original: the cost, not the verdict, is measured here). Prints, per N, the
-wall time of ``unlearn(method="synthetic")``, of ``audit`` with its defaults and no gold
+wall time of ``unlearn_model(method="synthetic")``, of ``audit_model`` with its defaults and
+no gold
 standard, and the peak resident memory of the process (``ru_maxrss``, monotone, so run one N
 per process).
 
@@ -51,16 +52,15 @@ def main() -> None:
                              table.recipe, seed=args.seed)
     forget = table.select(ids=[members.ids[7]])
     start = time.perf_counter()
-    result = wb.unlearn(model, forget, method="synthetic", seed=args.seed)
+    result = wb.unlearn_model(model, forget, method="synthetic", seed=args.seed)
     unlearn_s = time.perf_counter() - start
     with tempfile.TemporaryDirectory() as cache:
+        options = wb.AuditOptions(seed=args.seed, training=wb.TrainingOptions(cache_dir=cache))
         start = time.perf_counter()
-        wb.audit(model, result, records=table, forget=forget, cache_dir=cache,
-                 seed=args.seed)
+        wb.audit_model(model, result, records=table, forget=forget, options=options)
         cold_s = time.perf_counter() - start
         start = time.perf_counter()
-        wb.audit(model, result, records=table, forget=forget, cache_dir=cache,
-                 seed=args.seed)
+        wb.audit_model(model, result, records=table, forget=forget, options=options)
         warm_s = time.perf_counter() - start
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print("| rows | unlearn s | audit cold s | audit warm s | peak RSS MiB |")

@@ -33,11 +33,12 @@ from workbench.audit.attacks import (
     tune_rmia_a,
 )
 from workbench.audit.gold import training_mask
-from workbench.audit.reference import reference_models
+from workbench.audit.options import TrainingOptions
 from workbench.audit.sets import audit_sets
-from workbench.audit.signals import signals
+from workbench.audit.shadow import shadow_models
+from workbench.audit.signals import record_signals
 from workbench.executor import TrainData, TrainJob, train_models
-from workbench.unlearn import available_methods, get_unlearner, unlearn
+from workbench.unlearn import available_methods, get_unlearner, unlearn_model
 
 sys.path.insert(0, str(Path(__file__).parent))
 from unlearning import SCENARIOS, forget_set  # noqa: E402  (one definition of a request)
@@ -54,14 +55,15 @@ def collect(sample, scenario: str, seed: int, n_retrains: int, cache: Path,
     table = sample.records
     forget = forget_set(table, scenario, seed)
     sets = audit_sets(table, forget, class_matched=True)
-    refs = reference_models(sample.model, table, cache_dir=cache, executor=executor)
+    refs = shadow_models(sample.model, table,
+                         training=TrainingOptions(cache_dir=cache, executor=executor))
     ref_signals = refs.signals(table)
     tuned = tune_rmia_a(ref_signals)
     options = AttackOptions(population=sets.population,
                             rmia_a=DEFAULT_RMIA_A if tuned is None else tuned,
                             lira_fixed_variance=refs.count // 2 < FIXED_VARIANCE_BELOW)
     models, times, failed = {"original": sample.model}, {}, []
-    rows = training_mask(table, forget)  # each retrain is unlearn(method="retrain", seed=...)
+    rows = training_mask(table, forget)  # each is unlearn_model(method="retrain", seed=...)
     jobs = [TrainJob(f"retrain {k}", rows, retrain_seed(seed, k), retrain_seed(seed, k))
             for k in range(n_retrains)]
     retrains = train_models(TrainData.from_table(sample.model, table, table.recipe), jobs,
@@ -73,8 +75,8 @@ def collect(sample, scenario: str, seed: int, n_retrains: int, cache: Path,
         if method == "retrain" or (cls.class_level_only and not forget.is_class_request):
             continue
         try:
-            result = unlearn(sample.model, forget, method=method, seed=seed, device="cpu",
-                             retain="auto")
+            result = unlearn_model(sample.model, forget, method=method, seed=seed,
+                                   device="cpu", retain="auto")
         except (ValueError, RuntimeError) as error:
             print(f"  {method} failed: {error}", flush=True)
             failed.append(method)
@@ -82,7 +84,7 @@ def collect(sample, scenario: str, seed: int, n_retrains: int, cache: Path,
         models[method], times[method] = result.model, result.wall_time_s
     arrays = {"forget": sets.forget}
     for name, model in models.items():
-        sig = signals(model, table, name=name)
+        sig = record_signals(model, table, name=name)
         arrays[f"correct/{name}"] = sig.correct
         for attack in ("loss", "rmia", "lira"):
             arrays[f"{attack}/{name}"] = attack_scores(attack, sig, ref_signals, options)

@@ -20,7 +20,13 @@ import time
 from pathlib import Path
 
 from workbench import load_sample
-from workbench.pipeline import ErasureRequest, Selection, run_request, write_evidence
+from workbench.pipeline import (
+    ErasureRequest,
+    EvidenceOptions,
+    Selection,
+    run_request,
+    write_evidence,
+)
 
 sys.path.insert(0, str(Path(__file__).parent))
 from unlearning import forget_set  # noqa: E402
@@ -30,9 +36,10 @@ def one_run(request: ErasureRequest, out: Path) -> dict[str, float]:
     start = time.perf_counter()
     outcome = run_request(request)
     clock = time.perf_counter()
-    write_evidence(outcome, out, ledger=out.parent / "ledger.sqlite", pdf_renderer="matplotlib",
-                   purge=False)
-    shadow = outcome.audit.reference.train_time_s if outcome.audit.reference else 0.0
+    write_evidence(outcome, out, ledger=out.parent / "ledger.sqlite",
+                   options=EvidenceOptions(pdf_renderer="matplotlib"), purge=False)
+    shadows = outcome.audit.shadow_models
+    shadow = shadows.train_time_s if shadows else 0.0
     return {**outcome.timings_s, "of which shadow models": shadow,
             "evidence": time.perf_counter() - clock, "total": time.perf_counter() - start}
 

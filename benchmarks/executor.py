@@ -2,8 +2,8 @@
 
     OMP_NUM_THREADS=1 python benchmarks/executor.py --samples clinic digits --count 16
 
-For each sample, ``--count`` shadow models (the audit's reference models: same masks and
-seeds as ``reference_models(..., count=16)``) train in this process, in ``--workers`` local
+For each sample, ``--count`` shadow models (the audit's: same masks and seeds as
+``shadow_models(..., count=16)``) train in this process, in ``--workers`` local
 processes and on a local Ray cluster (``ray.init(num_cpus=--workers)``). Printed per
 backend: wall time, speed-up over this process, the summed training time inside the jobs,
 the overhead per job (``(wall * workers - summed training) / jobs``: start-up, transfer and
@@ -28,7 +28,7 @@ import numpy as np
 import torch
 
 from workbench import load_sample
-from workbench.audit.reference import member_fraction, membership_masks, reference_jobs
+from workbench.audit.shadow import member_fraction, membership_masks, shadow_jobs
 from workbench.executor import InProcess, LocalProcesses, RayCluster, TrainData, train_models
 from workbench.models import build_model
 from workbench.records import TrainRecipe
@@ -51,7 +51,7 @@ def shadow_rows(name: str, count: int, workers: int, seed: int) -> list[str]:
     table = sample.records
     data = TrainData.from_table(sample.model, table, table.recipe)
     member = membership_masks(len(table), count, seed, member_fraction(table))
-    jobs = reference_jobs(member, seed)
+    jobs = shadow_jobs(member, seed)
     rows, reference, alone = [], None, None
     for executor in backends(workers):
         start = time.perf_counter()

@@ -24,9 +24,10 @@ import numpy as np
 from workbench import load_sample
 from workbench.audit.epsilon import forget_score, original_models, per_example_epsilon
 from workbench.audit.gold import gold_standard
+from workbench.audit.options import TrainingOptions
 from workbench.audit.sets import audit_sets
-from workbench.audit.signals import signals
-from workbench.unlearn import available_methods, get_unlearner, unlearn
+from workbench.audit.signals import record_signals
+from workbench.unlearn import available_methods, get_unlearner, unlearn_model
 
 sys.path.insert(0, str(Path(__file__).parent))
 from calibration_data import FIRST_SEED, forget_set  # noqa: E402
@@ -34,7 +35,7 @@ from calibration_data import FIRST_SEED, forget_set  # noqa: E402
 
 def phi(models, table, positions) -> np.ndarray:
     """``(N, n)`` logit-scaled confidences of ``models`` on the rows ``positions``."""
-    return np.stack([signals(m, table).scaled_confidence[positions] for m in models])
+    return np.stack([record_signals(m, table).scaled_confidence[positions] for m in models])
 
 
 def score(a: np.ndarray, b: np.ndarray) -> float:
@@ -48,7 +49,7 @@ def run(sample, scenario: str, seed: int, sizes: list[int], cache: Path,
     positions = audit_sets(table, forget).forget
     top = max(sizes)
     retrains = gold_standard(sample.model, forget, count=2 * top, seed=seed,
-                             cache_dir=cache, executor=executor).models
+                             training=TrainingOptions(cache_dir=cache, executor=executor)).models
     r1, r2 = phi(retrains[:top], table, positions), phi(retrains[top:], table, positions)
     row = {f"retrain' N={n}": f"{score(r2[:n], r1[:n]):.3f}" for n in sizes}
     originals = original_models(sample.model, table, count=top, seed=seed, cache_dir=cache,
@@ -59,8 +60,8 @@ def run(sample, scenario: str, seed: int, sizes: list[int], cache: Path,
         if method == "retrain" or (cls.class_level_only and not forget.is_class_request):
             continue
         try:
-            models = [unlearn(o, forget, method=method, seed=seed + i, device="cpu",
-                              retain="auto").model
+            models = [unlearn_model(o, forget, method=method, seed=seed + i, device="cpu",
+                                    retain="auto").model
                       for i, o in enumerate(originals)]
         except (ValueError, RuntimeError) as error:
             row[method] = f"failed ({str(error)[:40]})"

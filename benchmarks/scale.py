@@ -51,7 +51,7 @@ from workbench.samples import build_sample, load_sample, samples_root
 from workbench.samples import fashion as fm
 from workbench.samples.build import architecture_for, train_on_table
 from workbench.samples.catalog import sample_spec
-from workbench.unlearn import get_unlearner, unlearn
+from workbench.unlearn import get_unlearner, unlearn_model
 
 SIZES = (7_500, 15_000, 30_000, 60_000)
 REQUESTS = ("random_1", "class")
@@ -204,9 +204,9 @@ def run_cell(model, table, request, seed, methods, device, params) -> dict:
     for method in (*GOLD, *methods):
         name = "retrain" if method == "retrain'" else method
         try:
-            result = unlearn(model, forget, method=name, device=device,
-                             seed=seed + 1000 if method == "retrain'" else seed,
-                             retain="auto", params=params.get(name))
+            result = unlearn_model(model, forget, method=name, device=device,
+                                   seed=seed + 1000 if method == "retrain'" else seed,
+                                   retain="auto", params=params.get(name))
         except (ValueError, RuntimeError, ArithmeticError) as error:  # e.g. diverged
             print(f"_{request} {len(table.members())}: {method} failed: {error}_", flush=True)
             rows[method] = {**dict.fromkeys(METRICS, float("nan")), "time_s": float("nan")}

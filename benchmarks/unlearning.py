@@ -30,7 +30,7 @@ from workbench import load_model, load_sample, save_model
 from workbench.audit.sets import evaluation_sets
 from workbench.metrics import loss_mia_auc, set_accuracy
 from workbench.records import RecordTable
-from workbench.unlearn import available_methods, get_unlearner, unlearn
+from workbench.unlearn import available_methods, get_unlearner, unlearn_model
 
 SCENARIOS = ("random_1", "random_5", "random_10", "class")
 GOLD = ("retrain", "retrain'")
@@ -62,8 +62,8 @@ def run_method(sample, method, forget, retain, seed, device, cache: Path | None)
         return load_model(cached), meta["wall_time_s"]
     name = "retrain" if method == "retrain'" else method
     run_seed = seed + 1000 if method == "retrain'" else seed
-    result = unlearn(sample.model, forget, method=name, seed=run_seed, device=device,
-                     retain="auto", params=PARAMS.get(name))
+    result = unlearn_model(sample.model, forget, method=name, seed=run_seed, device=device,
+                           retain="auto", params=PARAMS.get(name))
     if cached is not None and method.startswith("retrain"):
         save_model(result.model, cached)
         cached.with_suffix(".json").write_text(json.dumps({"wall_time_s": result.wall_time_s}))

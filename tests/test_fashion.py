@@ -12,7 +12,6 @@ import io
 import json
 import math
 import subprocess
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -31,12 +30,7 @@ def _load_scale():
     spec = importlib.util.spec_from_file_location("scale_benchmark",
                                                   REPO / "benchmarks" / "scale.py")
     module = importlib.util.module_from_spec(spec)
-    with warnings.catch_warnings():
-        # the benchmark still imports the old name `unlearn` (issue 18 renamed it
-        # `unlearn_model`; benchmarks/ moves over on its own branch): drop this filter then
-        warnings.filterwarnings("ignore", r"workbench\.unlearn\.unlearn is deprecated",
-                                DeprecationWarning)
-        spec.loader.exec_module(module)
+    spec.loader.exec_module(module)
     return module
 
 
