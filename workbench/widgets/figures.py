@@ -13,12 +13,14 @@ from typing import Any
 import plotly.graph_objects as go
 
 from workbench.audit import AuditResult
+from workbench.audit.attacks import STRONGEST_FIRST
 from workbench.audit.summary import HEADER, question_lines, verdict_rows, yardstick_text
+from workbench.audit.verdict import FAIL, INCONCLUSIVE, PASS
 from workbench.labels import label_for_test
 from workbench.plots import plot_confidence, plot_drift, plot_roc
 
-STATUS_COLOURS = {"PASS": "#1a7f37", "FAIL": "#cf222e", "INCONCLUSIVE": "#9a6700"}
-ATTACK_PREFERENCE = ("lira", "rmia", "loss")
+STATUS_COLOURS = {PASS: "#1a7f37", FAIL: "#cf222e", INCONCLUSIVE: "#9a6700"}
+ATTACK_PREFERENCE = STRONGEST_FIRST
 
 
 def confidence_figure(result: AuditResult) -> go.Figure:
