@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 import workbench as wb
+from workbench import plots
 from workbench.evidence import load_record, verify_ledger
 from workbench.labels import label_for_method
 from workbench.pipeline import run as pipeline_run
@@ -50,11 +51,13 @@ def test_figures_show_what_the_audit_measured(outcome):
     assert roc.layout.xaxis.type == roc.layout.yaxis.type == "log"
     names = [t.name for t in roc.data]
     auc = result.metrics("loss", "unlearned").auc
-    assert any(n.startswith("unlearned") and f"AUC {auc:.3f}" in n and "TPR@1%FPR" in n
+    assert any(n.startswith("LOSS unlearned") and f"AUC {auc:.3f}" in n and "TPR@1%FPR" in n
                for n in names)
-    assert any(n.startswith("gold standard") for n in names)
+    assert any(n.startswith("LOSS gold standard") for n in names)
+    assert figures.roc_figure(result).to_dict() == plots.plot_roc(result, attacks=("loss",)
+                                                                  ).to_dict()  # one figure
     conf = figures.confidence_figure(result)
-    assert len(conf.data) == 4  # non-members + original / unlearned / gold
+    assert len(conf.data) == 1 + len(result.confidence.forget)  # non-members + each model
     drift = figures.drift_figure(result)
     assert {"retain", "test", "class event"} <= set(drift.data[0].x)
     card = figures.scorecard_html(result)

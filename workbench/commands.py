@@ -249,7 +249,7 @@ def add_evidence_commands(sub: argparse._SubParsersAction) -> None:
     erase.add_argument("--gold-models", type=int, default=DEFAULT_GOLD_COUNT,
                        help=f"retrained models in the gold standard (default "
                             f"{DEFAULT_GOLD_COUNT}; their spread calibrates every verdict)")
-    erase.add_argument("--attacks", nargs="+", default=["loss", "rmia", "lira"],
+    erase.add_argument("--attacks", nargs="+", default=list(ATTACK_NAMES),
                        choices=ATTACK_NAMES)
     erase.add_argument("--shadow-models", "--reference-models", type=int, default=4,
                        dest="shadow_models",

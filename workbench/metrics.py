@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import numpy as np
-from sklearn.metrics import roc_auc_score
 from torch import nn
 
+from workbench.auc import auc
 from workbench.records import RecordSet
 from workbench.training import accuracy, per_record_loss
 
@@ -20,8 +20,8 @@ def loss_mia_auc(model: nn.Module, members: RecordSet, non_members: RecordSet) -
     member_loss = per_record_loss(model, members.inputs(), members.labels()).numpy()
     other_loss = per_record_loss(model, non_members.inputs(), non_members.labels()).numpy()
     scores = -np.concatenate([member_loss, other_loss])
-    truth = np.concatenate([np.ones(len(member_loss)), np.zeros(len(other_loss))])
-    return float(roc_auc_score(truth, scores))
+    truth = np.r_[np.ones(len(member_loss), bool), np.zeros(len(other_loss), bool)]
+    return auc(scores, truth)
 
 
 def set_accuracy(model: nn.Module, records: RecordSet) -> float:

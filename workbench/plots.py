@@ -77,18 +77,24 @@ def dot_rows(result: AuditResult) -> list[tuple[str, str, list[float], list[floa
     return rows
 
 
-def roc_series(result: AuditResult, comparison: str = "forget"
-               ) -> list[tuple[str, str, list[float], list[float], float]]:
-    """``(attack, model, fpr, tpr, auc)`` per attack and model; zeros are drawn at half the
+def roc_series(result: AuditResult, comparison: str = "forget",
+               attacks: tuple[str, ...] | None = None
+               ) -> list[tuple[str, str, list[float], list[float], str]]:
+    """``(attack, model, fpr, tpr, label)`` per attack (of ``attacks``, default all) and
+    model, the label naming both with the AUC and TPR at 1% FPR; zeros are drawn at half the
     smallest measurable rate (see :func:`roc_floor`) so the log axes can show them."""
     fpr_floor, tpr_floor = roc_floor(result, comparison)
     out = []
     for entry in result.membership:
-        if entry.comparison != comparison:
+        if entry.comparison != comparison or (attacks is not None
+                                              and entry.attack not in attacks):
             continue
-        fpr = np.maximum(np.asarray(entry.metrics.roc_fpr), fpr_floor / 2)
-        tpr = np.maximum(np.asarray(entry.metrics.roc_tpr), tpr_floor / 2)
-        out.append((entry.attack, entry.model, list(fpr), list(tpr), entry.metrics.auc))
+        m = entry.metrics
+        fpr = np.maximum(np.asarray(m.roc_fpr), fpr_floor / 2)
+        tpr = np.maximum(np.asarray(m.roc_tpr), tpr_floor / 2)
+        label = (f"{entry.attack.upper()} {MODEL_LABELS.get(entry.model, entry.model)} "
+                 f"(AUC {m.auc:.3f}, TPR@1%FPR {m.tpr_at_1pct_fpr:.3f})")
+        out.append((entry.attack, entry.model, list(fpr), list(tpr), label))
     return out
 
 
@@ -177,10 +183,11 @@ def _confidence_dots(result: AuditResult, backend: Backend) -> Any:
 
 
 def plot_roc(result: AuditResult, *, comparison: str = "forget",
-             backend: Backend = "plotly") -> Any:
-    """Log-log ROC of every attack on the original, unlearned and gold-standard models, with
-    the region below the smallest measurable false positive rate shaded and labelled."""
-    series = roc_series(result, comparison)
+             attacks: tuple[str, ...] | None = None, backend: Backend = "plotly") -> Any:
+    """Log-log ROC of every attack (or of ``attacks``) on the original, unlearned and
+    gold-standard models, AUC and TPR at 1% FPR in the legend, with the region below the
+    smallest measurable false positive rate shaded and labelled."""
+    series = roc_series(result, comparison, attacks)
     fpr_floor, tpr_floor = roc_floor(result, comparison)
     x_low, y_low = fpr_floor / 2, tpr_floor / 2
     title = f"Membership ROC ({comparison} records vs unseen ones), log-log"
@@ -191,10 +198,8 @@ def plot_roc(result: AuditResult, *, comparison: str = "forget",
         low = min(x_low, y_low)
         fig = go.Figure([go.Scatter(x=[low, 1], y=[low, 1], name="chance",
                                     mode="lines", line={"color": "#bbbbbb", "dash": "dot"})])
-        for attack, model, fpr, tpr, auc in series:
-            fig.add_scatter(x=fpr, y=tpr, mode="lines",
-                            name=f"{attack.upper()} {MODEL_LABELS.get(model, model)} "
-                                 f"(AUC {auc:.3f})",
+        for attack, model, fpr, tpr, label in series:
+            fig.add_scatter(x=fpr, y=tpr, mode="lines", name=label,
                             line={"color": COLOURS.get(model), "dash": DASHES[attack][0]})
         fig.add_vrect(x0=x_low, x1=fpr_floor, fillcolor="#999999", opacity=0.15, line_width=0)
         fig.add_hrect(y0=y_low, y1=tpr_floor, fillcolor="#999999", opacity=0.15, line_width=0)
@@ -206,9 +211,8 @@ def plot_roc(result: AuditResult, *, comparison: str = "forget",
     fig, ax = _plt_axes(height=5.0)
     ax.plot([min(x_low, y_low), 1], [min(x_low, y_low), 1], color="#bbbbbb", linestyle=":",
             label="chance")
-    for attack, model, fpr, tpr, auc in series:
-        ax.plot(fpr, tpr, color=COLOURS.get(model), linestyle=DASHES[attack][1],
-                label=f"{attack.upper()} {MODEL_LABELS.get(model, model)} (AUC {auc:.3f})")
+    for attack, model, fpr, tpr, label in series:
+        ax.plot(fpr, tpr, color=COLOURS.get(model), linestyle=DASHES[attack][1], label=label)
     ax.axvspan(x_low, fpr_floor, color="#999999", alpha=0.15, linewidth=0)
     ax.axhspan(y_low, tpr_floor, color="#999999", alpha=0.15, linewidth=0)
     ax.text(fpr_floor, 0.9, "below resolution ", fontsize=7, rotation=90, va="top",

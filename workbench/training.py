@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
 
 import torch
 from torch import nn
@@ -11,9 +10,8 @@ from torch.nn import functional as F
 
 from workbench.device import memory_layout, to_layout
 from workbench.models.fit import two_class_logits
+from workbench.progress import Progress
 from workbench.records import TrainRecipe
-
-Progress = Callable[[int, int, str], None]
 
 
 def reinitialise(model: nn.Module, seed: int) -> nn.Module:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import replace
 
 import numpy as np
@@ -52,10 +52,10 @@ from workbench.deprecation import legacy_keywords, renamed_attributes
 from workbench.executor import get_executor
 from workbench.hashing import table_sha256, weights_sha256
 from workbench.models.fit import unwrap
+from workbench.progress import Progress
 from workbench.records import ForgetSet, RecordTable
 from workbench.unlearn import UnlearnResult
 
-Progress = Callable[[int, int, str], None]
 CLASS_MIX_ALPHA = 0.01  # below this p-value an audit without gold notes the class-mix confound
 SMALL_K = 16  # fewer shadow models than this: RMIA/LiRA say they are a small-K estimate
 EXACT_TPR_AT = 1000  # fewer non-members: TPR at 0.1% FPR is the TPR at zero false positives

@@ -30,6 +30,7 @@ from workbench.deprecation import legacy_keywords, renamed_attributes
 
 ATTACK_NAMES = ("loss", "rmia", "lira")
 SHADOW_ATTACKS = ("rmia", "lira")
+STRONGEST_FIRST = ("lira", "rmia", "loss")  # which attack speaks for an audit: the strongest run
 DEFAULT_RMIA_A = 0.5
 RMIA_A_GRID = tuple(round(a, 2) for a in np.linspace(0.0, 1.0, 11))
 FIXED_VARIANCE_BELOW = 32  # OUT models per record under which LiRA pools the variance

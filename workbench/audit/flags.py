@@ -7,11 +7,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from workbench.audit._json import JsonRecord
+from workbench.audit.attacks import STRONGEST_FIRST
 from workbench.audit.metrics import upper_quantile
 from workbench.audit.sets import AuditSets
 from workbench.audit.verdict import VerdictConfig
 
-STRONGEST_FIRST = ("lira", "rmia", "loss")
 Scores = dict[str, dict[str, np.ndarray]]  # attack -> model name -> (N,) scores
 
 

@@ -18,7 +18,6 @@ erased record.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,6 +31,7 @@ from workbench.audit.shadow import default_cache_dir
 from workbench.deprecation import legacy_keywords
 from workbench.executor import TrainData, TrainJob, train_models
 from workbench.hashing import canonical_json, table_sha256, weights_sha256
+from workbench.progress import Progress
 from workbench.records import ForgetSet, RecordTable, TrainRecipe
 from workbench.unlearn.retrain import RetrainParams, resolve_recipe
 
@@ -40,7 +40,6 @@ CACHE_FORMAT = "erasure-workbench/gold-standard/1"
 # independent retrain is INCONCLUSIVE on about 10% of requests, with 4 on about 22%.
 DEFAULT_GOLD_COUNT = 8
 MIN_GOLD_COUNT = 2  # a spread needs two; audit_model() accepts one model as a weaker yardstick
-Progress = Callable[[int, int, str], None]
 
 
 @dataclass(frozen=True, eq=False)

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from workbench.auc import auc, auc_rows
 from workbench.audit._json import JsonRecord
 
 LOW_FPRS = (0.01, 0.001)
@@ -75,9 +76,10 @@ def roc_curve(scores: np.ndarray, is_member: np.ndarray,
 
 def roc_auc(scores: np.ndarray, is_member: np.ndarray,
             weights: np.ndarray | None = None) -> float:
-    """Area under the (record-``weights``-weighted) ROC curve (ties count half)."""
-    fpr, tpr = roc_curve(scores, is_member, weights)
-    return float(_auc(fpr[None], tpr[None])[0])
+    """Area under the (record-``weights``-weighted) ROC curve (ties count half): the one
+    AUC of :mod:`workbench.auc`, after the audit's checks of its inputs."""
+    scores, is_member = _check(scores, is_member)
+    return auc(scores, is_member, weights)
 
 
 def tpr_at_fpr(scores: np.ndarray, is_member: np.ndarray, fpr_target: float) -> float:
@@ -112,19 +114,19 @@ def _prefix_sums(weights: np.ndarray, counts: np.ndarray) -> np.ndarray:
     return out
 
 
-def _auc(fpr: np.ndarray, tpr: np.ndarray) -> np.ndarray:
-    return np.sum(np.diff(fpr, axis=1) * (tpr[:, 1:] + tpr[:, :-1]) / 2.0, axis=1)
-
-
 def _tpr_at(fpr: np.ndarray, tpr: np.ndarray, target: float) -> np.ndarray:
     return np.where(fpr <= target, tpr, 0.0).max(axis=1)
 
 
-def _stats(fpr: np.ndarray, tpr: np.ndarray) -> dict[str, np.ndarray]:
-    return {"auc": _auc(fpr, tpr),
-            "balanced_accuracy": ((1.0 + tpr - fpr) / 2.0).max(axis=1),
-            "tpr_at_1pct_fpr": _tpr_at(fpr, tpr, LOW_FPRS[0]),
-            "tpr_at_01pct_fpr": _tpr_at(fpr, tpr, LOW_FPRS[1])}
+def _stats(scores: np.ndarray, is_member: np.ndarray, weights: np.ndarray
+           ) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]:
+    """Each metric for each row of ``weights`` ``(B, N)``, and the ROC points they read."""
+    area = auc_rows(scores, is_member, weights)  # before the ROC: the two peak apart
+    fpr, tpr = _weighted_roc(scores, is_member, weights)
+    return ({"auc": area,
+             "balanced_accuracy": ((1.0 + tpr - fpr) / 2.0).max(axis=1),
+             "tpr_at_1pct_fpr": _tpr_at(fpr, tpr, LOW_FPRS[0]),
+             "tpr_at_01pct_fpr": _tpr_at(fpr, tpr, LOW_FPRS[1])}, fpr, tpr)
 
 
 def bootstrap_weights(is_member: np.ndarray, n: int, seed: int,
@@ -167,28 +169,16 @@ def bootstrap_stats(scores: np.ndarray, is_member: np.ndarray,
                     weights: np.ndarray) -> dict[str, np.ndarray]:
     """Each metric on each bootstrap replicate: ``{name: (B,)}``."""
     scores, is_member = _check(scores, is_member)
-    return _stats(*_weighted_roc(scores, is_member, weights))
+    return _stats(scores, is_member, weights)[0]
 
 
 def bootstrap_auc(scores: np.ndarray, is_member: np.ndarray,
                   weights: np.ndarray) -> np.ndarray:
     """The AUC alone on each replicate of ``weights`` ``(B, N)``: ``(B,)``, equal to
     ``bootstrap_stats(...)["auc"]`` (ties count half) at a fraction of its cost, since it
-    needs one running sum of the non-members' weights instead of the whole ROC."""
+    needs no ROC (:func:`workbench.auc.auc_rows`)."""
     scores, is_member = _check(scores, is_member)
-    order = np.argsort(scores, kind="stable")
-    ranked, member = scores[order], is_member[order]
-    starts = np.flatnonzero(np.r_[True, ranked[1:] != ranked[:-1]])  # first of each tie group
-    group = np.cumsum(np.r_[True, ranked[1:] != ranked[:-1]]) - 1  # (N,) tie group of each
-    ends = np.r_[starts[1:], len(ranked)]
-    w = weights[:, order]
-    below = np.zeros((len(w), len(ranked) + 1), dtype=np.float64)
-    np.cumsum(np.where(member, 0.0, w), axis=1, out=below[:, 1:])  # non-member weight up to
-    before, upto = below[:, starts], below[:, ends]  # (B, G): strictly below, up to and with
-    credit = before + 0.5 * (upto - before)  # a member beats lower non-members, ties half
-    wins = (w[:, member] * credit[:, group[member]]).sum(axis=1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return wins / (w[:, member].sum(axis=1) * below[:, -1])
+    return auc_rows(scores, is_member, weights)
 
 
 def interval(values: np.ndarray, level: float) -> tuple[float, float]:
@@ -219,8 +209,7 @@ def attack_metrics(scores: np.ndarray, is_member: np.ndarray, *, n_bootstrap: in
         raise ValueError(f"n_bootstrap must be at least 100 for a usable interval, got "
                          f"{n_bootstrap}")
     row = np.ones(len(scores)) if weights is None else np.asarray(weights, dtype=np.float64)
-    fpr, tpr = _weighted_roc(scores, is_member, row[None])
-    point = _stats(fpr, tpr)
+    point, fpr, tpr = _stats(scores, is_member, row[None])
     if replicates is None:
         replicates = bootstrap_weights(is_member, n_bootstrap, seed, weights)
     boot = bootstrap_stats(scores, is_member, replicates)

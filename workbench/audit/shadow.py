@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -41,12 +40,12 @@ from workbench.hashing import (  # table_sha256: re-exported
     table_sha256,
     weights_sha256,
 )
+from workbench.progress import Progress
 from workbench.records import RecordTable, TrainRecipe
 
 CACHE_FORMAT = "erasure-workbench/reference-models/1"
 HALF_TOLERANCE = 0.05  # member fractions within this of 0.5 use balanced random halves
 DEFAULT_COUNT = DEFAULT_SHADOW_MODELS
-Progress = Callable[[int, int, str], None]
 
 
 def default_cache_dir() -> Path:

@@ -8,7 +8,7 @@ untouched original scores (power) and the reason.
 from __future__ import annotations
 
 from workbench.audit.result import AuditResult
-from workbench.audit.verdict import COLLATERAL, ERASURE, UTILITY, Verdict
+from workbench.audit.verdict import COLLATERAL, ERASURE, FAIL, PASS, UTILITY, Verdict
 
 QUESTIONS = {
     ERASURE: "Erased: does the model now treat the forgotten records as a model retrained "
@@ -74,11 +74,11 @@ def yardstick_text(result: AuditResult) -> str:
 
 def next_step(erasure: str, tried: list[str]) -> str:
     """What to do now, given the erasure verdict and the methods tried, in one sentence."""
-    if erasure == "PASS":
+    if erasure == PASS:
         return ("The erasure PASSed: review the report, then approve it (workbench approve) and "
                 "deploy the unlearned model.")
     methods = ", ".join(tried) or "this method"
-    if erasure == "FAIL":
+    if erasure == FAIL:
         return (f"The erasure FAILed after {methods}: do not deploy this model. Run a stronger "
                 "method (escalate, e.g. to a method that uses the retain set, or to retrain), "
                 "or reject the erasure; approving it needs a written override reason.")

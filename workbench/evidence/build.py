@@ -14,7 +14,9 @@ from typing import Any
 from torch import nn
 
 from workbench.audit import AuditResult
+from workbench.audit.attacks import SHADOW_ATTACKS
 from workbench.audit.gold import GoldStandard as GoldStandardModels
+from workbench.audit.verdict import FAIL, INCONCLUSIVE, PASS, STATUSES
 from workbench.evidence._validate import RecordError, check_utc, one_month_after, utc_now
 from workbench.evidence.record import (
     Approval,
@@ -105,7 +107,7 @@ def limitations(result: AuditResult, shadow_models: int) -> str:
     """The limitations statement: empirical evidence, which attacks, at what strength."""
     attacks = ", ".join(a.upper() for a in result.attacks)
     refs = (f" RMIA and LiRA used {shadow_models} shadow models; more make them stronger."
-            if set(result.attacks) & {"rmia", "lira"} else "")
+            if set(result.attacks) & set(SHADOW_ATTACKS) else "")
     return (f"This is empirical evidence, not a proof: it shows how far the unlearned model can "
             f"be told apart from the {result.compared_to} by the membership attacks run "
             f"({attacks}) and by accuracy, on {result.forget_count} forgotten and "
@@ -169,7 +171,7 @@ def build_record(*, unlearned: UnlearnResult, audit_result: AuditResult, forget:
                          "records: a record must name the rule that chose what was erased")
     now = utc_now()
     statuses = {s: tuple(v.test for v in audit_result.verdicts if v.status == s)
-                for s in ("PASS", "FAIL", "INCONCLUSIVE")}
+                for s in STATUSES}
     if gold is not None and gold.weights_sha256 != audit_result.gold_standard_sha256s:
         raise ValueError("the audit was run against other gold-standard models than `gold`")
     return AuditRecord(
@@ -190,8 +192,8 @@ def build_record(*, unlearned: UnlearnResult, audit_result: AuditResult, forget:
         gold_standard=_gold(gold, c.gold_files),
         tests=Tests(attacks=audit_result.attacks, shadow_models=c.shadow_models,
                     thresholds=audit_result.config, overall=audit_result.overall,
-                    passed=statuses["PASS"], failed=statuses["FAIL"],
-                    inconclusive=statuses["INCONCLUSIVE"],
+                    passed=statuses[PASS], failed=statuses[FAIL],
+                    inconclusive=statuses[INCONCLUSIVE],
                     limitations=limitations(audit_result, c.shadow_models),
                     reproduce_tolerance=c.reproduce_tolerance, audit=redact(audit_result)),
         approval=Approval(operator=c.operator, approver=c.approver, decision="pending",

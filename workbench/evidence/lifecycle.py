@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from workbench.audit._json import JsonRecord
+from workbench.audit.verdict import PASS
 from workbench.deprecation import legacy_keywords
 from workbench.evidence._validate import one_month_after, utc_now
 from workbench.evidence.keys import SigningKey
@@ -158,7 +159,7 @@ def advance(ledger: str | Path, request: str, step: str, *, key: SigningKey, act
         raise ValueError(f"request {request!r} is {case.state}: it cannot be {step} now (only "
                          f"after {' or '.join(TRANSITIONS[step])})")
     verdict = case.record.tests.overall
-    if step == "approved" and verdict != "PASS" and not override.strip():
+    if step == "approved" and verdict != PASS and not override.strip():
         raise ValueError(f"the erasure verdict is {verdict}: approving it needs a written "
                          "override reason (--override-reason), which every report shows")
     if step == "rejected" and not reason.strip():

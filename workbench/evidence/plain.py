@@ -13,7 +13,16 @@ from dataclasses import dataclass
 
 from workbench.audit.result import AuditResult
 from workbench.audit.summary import next_step as technical_next_step
-from workbench.audit.verdict import COLLATERAL, ERASURE, FAIL, GROUPS, PASS, UTILITY, Verdict
+from workbench.audit.verdict import (
+    COLLATERAL,
+    ERASURE,
+    FAIL,
+    GROUPS,
+    INCONCLUSIVE,
+    PASS,
+    UTILITY,
+    Verdict,
+)
 from workbench.evidence.record import AuditRecord
 from workbench.labels import ATTACKS, label_for_method, label_for_test
 
@@ -28,13 +37,13 @@ ANSWERS = {
     ERASURE: {PASS: "Yes: every test treats the forgotten records as retraining does.",
               FAIL: "No: at least one test shows the records were not erased as retraining "
                     "would erase them.",
-              "INCONCLUSIVE": "Not established: the evidence does not decide either way."},
+              INCONCLUSIVE: "Not established: the evidence does not decide either way."},
     COLLATERAL: {PASS: "Yes: the kept training records are no more exposed than before.",
                  FAIL: "No: the kept training records became easier to identify.",
-                 "INCONCLUSIVE": "Not established: the evidence does not decide either way."},
+                 INCONCLUSIVE: "Not established: the evidence does not decide either way."},
     UTILITY: {PASS: "Yes: accuracy on unseen records is kept.",
               FAIL: "No: accuracy on unseen records dropped beyond the allowed margin.",
-              "INCONCLUSIVE": "Not established: the evidence does not decide either way."},
+              INCONCLUSIVE: "Not established: the evidence does not decide either way."},
 }
 
 
@@ -134,7 +143,7 @@ def answers(result: AuditResult) -> tuple[Answer, ...]:
         failing = [v for v in tests if v.status != PASS or v.over_forgetting]
         reasons = tuple(verdict_reason(v, n, floor) for v in failing or tests)
         answer = ANSWERS[group][status] if tests else "Not tested."
-        if group == ERASURE and status == "INCONCLUSIVE" and all(
+        if group == ERASURE and status == INCONCLUSIVE and all(
                 "too few records" in r for r in reasons):
             answer = (f"Not established: {n} records are too few to show an erasure (a PASS "
                       f"needs at least {floor}); no test failed.")
@@ -211,7 +220,7 @@ def next_step(record: AuditRecord) -> str:
     if result.erasure == FAIL and over:
         step = ("Do not deploy this model: it over-forgot, so the erased records stand out. "
                 "Re-run with a gentler setting or another method, or reject the erasure.")
-    elif result.erasure == "INCONCLUSIVE" and small:
+    elif result.erasure == INCONCLUSIVE and small:
         step = (f"{result.forget_count} records are too few to establish an erasure. Erase "
                 "them together with other requests, retrain, or approve with a written "
                 "override reason that states the evidence is limited.")

@@ -11,12 +11,12 @@ from typing import Any
 
 from workbench.audit import AuditResult, VerdictConfig
 from workbench.audit._json import JsonRecord
+from workbench.audit.verdict import STATUSES
 from workbench.deprecation import warn
 from workbench.evidence._validate import RecordError, check_sha256, check_utc
 from workbench.evidence.selection import Selection
 
 DECISIONS = ("pending", "approved", "rejected")
-STATUSES = ("PASS", "FAIL", "INCONCLUSIVE")
 
 
 @dataclass(frozen=True)

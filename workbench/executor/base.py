@@ -14,10 +14,11 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol, TypeVar, runtime_checkable
 
+from workbench.progress import Progress
+
 S = TypeVar("S")
 J = TypeVar("J")
 R = TypeVar("R")
-Progress = Callable[[int, int, str], None]
 
 
 class ExecutorError(RuntimeError):

@@ -32,20 +32,21 @@ from workbench.audit import (
     VerdictConfig,
     audit_model,
 )
-from workbench.audit.attacks import ATTACK_NAMES
+from workbench.audit.attacks import ATTACK_NAMES, SHADOW_ATTACKS
 from workbench.audit.gold import DEFAULT_GOLD_COUNT, MIN_GOLD_COUNT, GoldStandard, gold_standard
 from workbench.audit.sets import audit_sets
 from workbench.audit.summary import next_step
+from workbench.audit.verdict import FAIL
 from workbench.evidence._validate import RecordError, utc_now
 from workbench.evidence.build import ticket
 from workbench.evidence.record import Attempt
 from workbench.evidence.selection import Selection
 from workbench.models.fit import fit_to_records
 from workbench.models.user_class import user_architecture
+from workbench.progress import Progress
 from workbench.records import ForgetSet, RecordTable
 from workbench.unlearn import UnlearnResult, get_unlearner, unlearn_model
 
-Progress = Callable[[int, int, str], None]
 Stage = Callable[[str], Progress | None]  # stage label -> its progress callback (or None)
 
 
@@ -80,7 +81,7 @@ class ErasureRequest:
     method: str = "synthetic"
     params: dict[str, Any] | None = None
     gold_models: int = DEFAULT_GOLD_COUNT
-    attacks: tuple[str, ...] = ("loss", "rmia", "lira")
+    attacks: tuple[str, ...] = ATTACK_NAMES
     shadow_models: int = 4
     seed: int = 0
     device: str = "auto"
@@ -138,14 +139,14 @@ def check_request(request: ErasureRequest) -> ForgetSet:
     if not attacks or set(attacks) - set(ATTACK_NAMES) or len(set(attacks)) != len(attacks):
         raise ValueError(f"attacks must be distinct names from {list(ATTACK_NAMES)}, got "
                          f"{list(attacks)}")
-    if set(attacks) & {"rmia", "lira"}:
+    if set(attacks) & set(SHADOW_ATTACKS):
         if request.shadow_models < 2 or request.shadow_models % 2:
             raise ValueError(f"shadow models must be even and at least 2, got "
                              f"{request.shadow_models}")
         if "lira" in attacks and request.shadow_models < 4:
             raise ValueError("LiRA needs at least 4 shadow models (2 OUT per "
                              "record); ask for 4 or more, or drop lira from the attacks")
-    if request.table.recipe is None and (request.gold_models or set(attacks) & {"rmia", "lira"}):
+    if request.table.recipe is None and (request.gold_models or set(attacks) & set(SHADOW_ATTACKS)):
         raise ValueError(f"table {request.table.name!r} carries no training recipe, so the gold "
                          "standard and the shadow models of RMIA / LiRA cannot be trained: set "
                          "table.recipe = TrainRecipe(epochs=..., lr=..., batch_size=...), or "
@@ -205,7 +206,7 @@ def run_request(request: ErasureRequest, stage: Stage | None = None) -> ErasureO
         timings["audit"] = timings.get("audit", 0.0) + time.perf_counter() - clock
         attempts.append(Attempt(method, audited.erasure, audited.collateral, audited.utility,
                                 unlearned.weights_sha256, unlearned.wall_time_s))
-        if audited.erasure != "FAIL":
+        if audited.erasure != FAIL:
             break
     return ErasureOutcome(request, forget, unlearned, gold, audited, started,
                           {k: round(v, 3) for k, v in timings.items()}, tuple(attempts))

@@ -18,6 +18,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+from workbench.audit.attacks import SHADOW_ATTACKS
 from workbench.audit.model_cache import PurgeReport, purge_trained_on
 from workbench.audit.shadow import default_cache_dir
 from workbench.deprecation import legacy_keywords
@@ -184,7 +185,7 @@ def write_evidence(outcome: ErasureOutcome, out: str | Path, *, ledger: Path | N
             after_file=FILES["model"], after_file_sha256=sha256_file(files["model"]),
             gold_files=tuple((p.name, sha256_file(p)) for p in gold_paths),
             shadow_models=(request.shadow_models
-                           if set(request.attacks) & {"rmia", "lira"} else 0),
+                           if set(request.attacks) & set(SHADOW_ATTACKS) else 0),
             operator=operator, approver=approver, started_at=outcome.started_at,
             command=redact_ids(command), attempts=outcome.attempts, secret=secret,
             vault=(vault_id, vault_sha, until))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, ClassVar, Generic, TypeVar
@@ -13,11 +13,10 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from workbench.progress import Progress
 from workbench.records import ForgetSet, RecordSet
 from workbench.unlearn.params import Params
 from workbench.unlearn.result import TraceStep
-
-Progress = Callable[[int, int, str], None]
 
 # The parameters class a method takes (``Unlearner[FinetuneParams]``).
 P = TypeVar("P", bound=Params)

@@ -1,11 +1,15 @@
 """Pure tensor helpers of the synthetic method: losses against soft or logit targets, chunked
-forward passes, and a rank-based AUC. No state, no randomness."""
+forward passes, and the package's one AUC (:mod:`workbench.auc`) on tensors. No state, no
+randomness."""
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional as F
+
+from workbench.auc import auc
 
 CHUNK = 256  # records per forward pass outside the training step (CPU caches; GPU memory)
 
@@ -56,18 +60,8 @@ def soft_cross_entropy(logits: torch.Tensor, targets: torch.Tensor) -> torch.Ten
 
 
 def mann_whitney_auc(positive: torch.Tensor, negative: torch.Tensor) -> float:
-    """P(score of a positive > score of a negative), ties counting half: the ROC AUC.
-
-    Computed from ranks in O(n log n); tied scores share their mean rank.
-    """
-    scores = torch.cat([positive, negative]).double().cpu()
-    order = scores.argsort()
-    ranks = torch.empty_like(scores)
-    ranks[order] = torch.arange(1, len(scores) + 1, dtype=scores.dtype)
-    unique, inverse = scores.unique(return_inverse=True)
-    if len(unique) < len(scores):  # average the ranks of ties
-        sums = torch.zeros(len(unique), dtype=scores.dtype).index_add_(0, inverse, ranks)
-        counts = torch.bincount(inverse, minlength=len(unique)).to(scores.dtype)
-        ranks = (sums / counts)[inverse]
-    n_pos, n_neg = len(positive), len(negative)
-    return float((ranks[:n_pos].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+    """P(score of a positive > score of a negative), ties counting half: the ROC AUC of
+    :func:`workbench.auc.auc`, the package's one AUC."""
+    scores = torch.cat([positive, negative]).detach().double().cpu().numpy()
+    truth = np.r_[np.ones(len(positive), bool), np.zeros(len(negative), bool)]
+    return auc(scores, truth)

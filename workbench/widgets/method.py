@@ -16,6 +16,7 @@ from typing import Any
 import ipywidgets as W
 
 import workbench as wb
+from workbench.audit.attacks import ATTACK_NAMES, SHADOW_ATTACKS
 from workbench.audit.gold import DEFAULT_GOLD_COUNT, MIN_GOLD_COUNT
 from workbench.labels import ATTACKS as ATTACK_LABELS
 from workbench.labels import label_for_method
@@ -24,7 +25,7 @@ from workbench.widgets.common import Messages, guarded, readable
 
 STYLE = {"description_width": "220px"}
 WIDE = {"width": "420px"}
-ATTACKS = ("loss", "rmia", "lira")
+ATTACKS = ATTACK_NAMES
 DATA_USED = {"forget_only": "only the records to forget (never the kept training data)",
              "retain_only": "only the kept training records",
              "forget_and_retain": "the records to forget and the kept training records"}
@@ -238,7 +239,7 @@ class MethodPanel:
         if "lira" in attacks and n < 4:
             return ("reference_models", f"the LiRA attack needs at least 4 shadow models (you "
                     f"asked for {n}); ask for 4 or more, or untick LiRA")
-        if attacks & {"rmia", "lira"} and (n < 2 or n % 2):
+        if attacks & set(SHADOW_ATTACKS) and (n < 2 or n % 2):
             return ("reference_models", f"shadow models come in pairs: ask for an even number "
                     f"of at least 2 (you asked for {n})")
         return None

@@ -22,6 +22,7 @@ from safetensors import safe_open
 from torch import nn
 
 import workbench as wb
+from workbench.audit.attacks import SHADOW_ATTACKS
 from workbench.evidence.sources import load_records_source
 from workbench.models.fit import fit_to_records
 from workbench.models.user_class import build_user_model, import_class
@@ -91,7 +92,7 @@ def retraining_steps(*, method: str, params: Mapping[str, Any], gold_standard: b
                      attacks: tuple[str, ...]) -> list[str]:
     """The steps of a run that train models from scratch (and so need the recipe)."""
     steps = ["the gold standard"] if gold_standard else []
-    if set(attacks) & {"rmia", "lira"}:
+    if set(attacks) & set(SHADOW_ATTACKS):
         steps.append("the shadow models of RMIA / LiRA")
     if method == "retrain" and not all(params.get(k) is not None for k in RECIPE):
         steps.append("the retrain method")
