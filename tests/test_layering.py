@@ -15,7 +15,7 @@ PACKAGE = Path(workbench.__file__).resolve().parent
 LAYERS: tuple[frozenset[str], ...] = tuple(frozenset(layer) for layer in (
     # foundations: no workbench imports beyond this layer
     {"errors", "hashing", "atomic", "deprecation", "device", "schema", "intake", "auc",
-     "labels"},
+     "labels", "progress"},
     # data and models
     {"records", "models", "training", "metrics", "executor", "samples"},
     {"unlearn"},   # the methods
