@@ -126,7 +126,8 @@ def plot_confidence(result: AuditResult, *, backend: Backend = "plotly") -> Any:
     if result.forget_count < DOT_PLOT_MAX:
         return _confidence_dots(result, backend)
     centres, series = confidence_series(result)
-    title = "Confidence in the true label: forgotten records under each model, and unseen ones"
+    title = (f"Confidence in the true label on the {result.forget_count} forgotten records under "
+             "each model, and on unseen ones")
     if backend == "plotly":
         go = _go()
         fig = go.Figure([go.Scatter(x=centres, y=s, name=label, mode="lines+markers",

@@ -143,8 +143,7 @@ def answers(result: AuditResult) -> tuple[Answer, ...]:
         failing = [v for v in tests if v.status != PASS or v.over_forgetting]
         reasons = tuple(verdict_reason(v, n, floor) for v in failing or tests)
         answer = ANSWERS[group][status] if tests else "Not tested."
-        if group == ERASURE and status == INCONCLUSIVE and all(
-                "too few records" in r for r in reasons):
+        if group == ERASURE and status == INCONCLUSIVE and n < floor:
             answer = (f"Not established: {n} records are too few to show an erasure (a PASS "
                       f"needs at least {floor}); no test failed.")
         if group == ERASURE and any(v.over_forgetting for v in failing):
