@@ -44,11 +44,11 @@ GOLD_COUNT = 8
 ERASURE_TESTS = ("mia_forget_loss", "mia_forget_rmia", "mia_forget_lira", "forget_accuracy")
 
 
-def score_candidate(sample, table, model, meta: dict, cache: Path) -> tuple[dict, np.ndarray]:
+def score_candidate(sample, table, forget, model, meta: dict,
+                    cache: Path) -> tuple[dict, np.ndarray]:
     """Per-record attack scores ``{attack: (N,)}`` and correctness ``(N,)`` of ``model``, with
     the shadow models and options the collected request was scored with."""
     refs = shadow_models(sample.model, table, training=TrainingOptions(cache_dir=cache))
-    forget = table.select(ids=[table.ids[i] for i in meta["_forget"]])
     sets = audit_sets(table, forget, class_matched=True)
     options = AttackOptions(population=sets.population, rmia_a=meta["rmia_a"],
                             lira_fixed_variance=refs.count // 2 < FIXED_VARIANCE_BELOW)
@@ -58,28 +58,29 @@ def score_candidate(sample, table, model, meta: dict, cache: Path) -> tuple[dict
             np.asarray(sig.correct))
 
 
-def candidate_scores(path: Path, samples: dict, method: str, params: dict, cache: Path,
+def candidate_scores(request: tuple, samples: dict, method: str, params: dict, cache: Path,
                      stored: bool) -> tuple[dict, np.ndarray, float] | None:
-    """``(scores by attack, correctness, seconds)`` of ``method`` on one request: run now on
-    the request's original, or (``stored``) as calibration_data.py saved it (None: absent)."""
-    meta, table, forget, scores, correct = load_request(path, samples)
+    """``(scores by attack, correctness, seconds)`` of ``method`` on one request (as
+    ``load_request`` returns it): run now on the request's original, or (``stored``) as
+    calibration_data.py saved it (None: absent)."""
+    meta, table, forget, scores, correct = request
     if stored:
         if method not in correct:
             return None
         return ({a: scores[a][method] for a in ATTACKS}, correct[method],
                 meta["times"].get(method, float("nan")))
     sample = samples[meta["sample"]]
-    meta["_forget"] = np.load(path)["forget"]
     result = unlearn_model(sample.model, forget, method=method, seed=meta["seed"], device="cpu",
                            retain="auto", params=params or None)
-    cand_scores, cand_correct = score_candidate(sample, table, result.model, meta, cache)
+    cand_scores, cand_correct = score_candidate(sample, table, forget, result.model, meta, cache)
     return cand_scores, cand_correct, result.wall_time_s
 
 
-def judge_request(path: Path, samples: dict, candidates: dict[str, tuple],
+def judge_request(request: tuple, candidates: dict[str, tuple],
                   config: VerdictConfig) -> list[dict]:
-    """One row per candidate (name -> ``candidate_scores``) judged on one request."""
-    meta, table, forget, scores, correct = load_request(path, samples)
+    """One row per candidate (name -> ``candidate_scores``) judged on one request (as
+    ``load_request`` returns it; its score tables gain the candidates)."""
+    meta, table, forget, scores, correct = request
     for name, (cand_scores, cand_correct, _) in candidates.items():
         for attack in ATTACKS:
             scores[attack][f"candidate {name}"] = cand_scores[attack]
@@ -221,15 +222,16 @@ def main(argv=None) -> int:
         meta = json.loads(str(np.load(path)["meta"]))
         if meta["forget_count"] < args.min_forget:
             continue
+        request = load_request(path, samples)
         candidates = {}
         if args.method != "none":
-            candidates[label] = candidate_scores(path, samples, args.method, args.params,
+            candidates[label] = candidate_scores(request, samples, args.method, args.params,
                                                  args.cache, stored=False)
         for method in args.stored:
-            found = candidate_scores(path, samples, method, {}, args.cache, stored=True)
+            found = candidate_scores(request, samples, method, {}, args.cache, stored=True)
             if found is not None:
                 candidates[f"{method} (stored)"] = found
-        for row in judge_request(path, samples, candidates, config):
+        for row in judge_request(request, candidates, config):
             rows.append(row)
             print(f"{path.stem} {row['method']}: {row['status']} {' '.join(row['failed'])} band "
                   + " ".join(f"{row['band_share'].get(t, np.nan):+.2f}" for t in ERASURE_TESTS)

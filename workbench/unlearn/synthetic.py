@@ -133,16 +133,16 @@ class Synthetic(Unlearner[SyntheticParams]):
         space = forget.table.input_space
         x_forget, y_forget = context.forget_inputs, context.forget_labels
         masked = forget.classes
-        sigma = self._sigma(teacher, forget, space, params, context)
         head = trainable_head(model, x_forget, params.update)
-        context.declared_inputs["updated"] = "all" if head is None else "head"
-        shifted = self._target(params, forget, x_forget, head) == "shifted"
-        if shifted and params.mean_share:
+        target = self._target(params, forget, x_forget, head)
+        shifted = target == "shifted"
+        if shifted and params.mean_share:  # refused before any work
             raise ValueError(f"synthetic: mean_share={params.mean_share} blends a sampled "
                              "target, but this record request on a table runs shifted targets; "
                              "set target='sample' to blend, or leave mean_share None")
-        context.declared_inputs["target"] = "shifted" if shifted else (
-            "class removed" if masked else params.target.replace("auto", "sample"))
+        sigma = self._sigma(teacher, forget, space, params, context)
+        context.declared_inputs["updated"] = "all" if head is None else "head"
+        context.declared_inputs["target"] = "class removed" if target == "class" else target
         if shifted:
             targets = shifted_targets(teacher, x_forget, y_forget, sigma * params.rank_scale,
                                       space, context.generator,
@@ -165,10 +165,9 @@ class Synthetic(Unlearner[SyntheticParams]):
         if logit_anchor:
             with torch.no_grad():
                 proxy_targets = chunked(teacher, proxies).float()
-            n_local = int(round(params.proxies * params.local_fraction))
-            if shifted and n_local:  # the proxies next to F learn the smoothed logits too
-                proxy_targets[-n_local:] = smoothed_logits(
-                    teacher, proxies[-n_local:], sigma * params.rank_scale, space,
+            if shifted and budget.local:  # the proxies next to F learn the smoothed logits too
+                proxy_targets[-budget.local:] = smoothed_logits(
+                    teacher, proxies[-budget.local:], sigma * params.rank_scale, space,
                     context.generator)
         else:
             proxy_targets = soft_predictions(teacher, proxies, masked)

@@ -86,6 +86,11 @@ class ProxyBudget(NamedTuple):
     local_fraction: float
     inversion_steps: int
 
+    @property
+    def local(self) -> int:
+        """How many proxies are neighbours of the forget records (the last ones)."""
+        return int(round(self.total * self.local_fraction))
+
 
 def retain_proxies(teacher: nn.Module, x_forget: torch.Tensor, sigma: float, space: InputSpace,
                    kept: list[int], generator: torch.Generator, budget: ProxyBudget,
@@ -95,10 +100,8 @@ def retain_proxies(teacher: nn.Module, x_forget: torch.Tensor, sigma: float, spa
     predicts a random ``kept`` class. With ``encode`` (a frozen trunk) the proxies are its
     features and the inversion runs in feature space, through ``teacher`` = the head: trunk
     forward passes only."""
-    count, local_fraction, inversion_steps = budget.total, budget.local_fraction, \
-        budget.inversion_steps
+    count, inversion_steps, n_local = budget.total, budget.inversion_steps, budget.local
     device = x_forget.device
-    n_local = int(round(count * local_fraction))
     repeats = max(1, -(-n_local // len(x_forget)))
     local = perturb(repeat_rows(x_forget, repeats), sigma, space, generator)[:n_local]
     local = local.to(device)
