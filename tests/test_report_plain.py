@@ -168,3 +168,11 @@ def test_paper_must_be_a4_or_letter(record, tmp_path):
         write_pdf(record, tmp_path / "report.pdf", renderer="matplotlib", paper="A3")
     with pytest.raises(ValueError, match="paper must be one of"):
         render_html(record, paper="Legal")
+
+
+def test_a_one_label_retrain_is_said_in_the_plain_summary(record):
+    method = dataclasses.replace(record.method, resolved={"target": "one-label retrain",
+                                                          "retain_size": 350})
+    done = plain_summary(dataclasses.replace(record, method=method)).done
+    assert "fresh copy of the model" in done and "350 synthetic stand-ins" in done
+    assert "fresh copy" not in plain_summary(record).done  # a record request: nothing added

@@ -3,6 +3,8 @@ calibration, the learning-rate rule and the trace cadence."""
 
 from __future__ import annotations
 
+import copy
+
 import pytest
 import torch
 from sklearn.metrics import roc_auc_score
@@ -143,6 +145,7 @@ def test_shifted_targets_keep_the_smoothed_order_and_get_the_reported_share_righ
 
 
 def test_auto_target_is_shifted_for_table_records_and_sampled_for_images_and_classes(credit):
+    """(A class request on a two-class model retrains on one label: see the tests below.)"""
     fast = {"steps": 3, "proxies": 64, "inversion_steps": 2}
     table = credit.records
     records = unlearn_model(credit.model, table.select(ids=table.members().ids[:10]),
@@ -151,7 +154,7 @@ def test_auto_target_is_shifted_for_table_records_and_sampled_for_images_and_cla
     assert records.trace[-1].step == 3  # no early stop with shifted targets
     whole = unlearn_model(credit.model, table.select(classes=[1]), method="synthetic", params=fast,
                     seed=1)
-    assert whole.declared_inputs["target"] == "class removed"
+    assert whole.declared_inputs["target"] == "one-label retrain"
     digits = load_sample("digits")
     images = unlearn_model(digits.model,
                            digits.records.select(ids=digits.records.members().ids[:6]),
@@ -194,3 +197,57 @@ def test_every_proxy_local_is_a_valid_setting(samples):
     result = unlearn_model(samples["credit"].model, forget, device="cpu",
                            params={"local_fraction": 1.0, "steps": 10, "min_steps": 0})
     assert result.weights_sha256 != result.original_weights_sha256
+
+
+def _margins(model, x, y):
+    """Logit of the true class minus the best other one, ``(N,)``."""
+    with torch.no_grad():
+        logits = model.eval()(x).float()
+    rows = torch.arange(len(y))
+    others = logits.clone()
+    others[rows, y] = -torch.inf
+    return logits[rows, y] - others.max(1).values
+
+
+def test_a_class_request_on_a_two_class_model_retrains_on_one_label_like_the_gold_standard(
+        credit):
+    table = credit.records
+    forget = table.select(classes=[1])
+    params = {"proxies": 256, "inversion_steps": 5}
+    result = unlearn_model(credit.model, forget, method="synthetic", params=params, seed=4)
+    assert result.declared_inputs["target"] == "one-label retrain"
+    assert result.declared_inputs["training_recipe"] == table.recipe.to_dict()
+    again = unlearn_model(credit.model, forget, method="synthetic", params=params, seed=4)
+    for a, b in zip(result.model.parameters(), again.model.parameters(), strict=True):
+        assert torch.equal(a, b)  # same seed, same weights
+    gold = unlearn_model(credit.model, forget, method="retrain", retain=table.retain_for(forget),
+                         seed=4).model
+    held = table.held_out()
+    x, y = held.inputs(), held.labels()
+    unseen = y == 1  # held-out records of the forgotten class, and the forget records
+    xs = torch.cat([forget.inputs(), x[unseen]])
+    ys = torch.cat([forget.labels(), y[unseen]])
+    with torch.no_grad():
+        assert (result.model(x[~unseen]).argmax(1) == 0).all()  # the kept class everywhere
+        assert (result.model(xs).argmax(1) == 0).all()
+    target = _margins(gold, xs, ys)
+    ours = (_margins(result.model, xs, ys) - target).abs().mean()
+    untouched = (_margins(credit.model, xs, ys) - target).abs().mean()
+    assert ours < 0.2 * untouched, (float(ours), float(untouched))
+    # forget records and unseen records of the class are treated alike, as by the gold model
+    forget_mean = _margins(result.model, forget.inputs(), forget.labels()).mean()
+    unseen_mean = _margins(result.model, x[unseen], y[unseen]).mean()
+    assert abs(float(forget_mean - unseen_mean)) < 1.0
+
+
+def test_without_a_recipe_or_on_the_head_alone_a_two_class_request_removes_the_class(credit):
+    bare = copy.copy(credit.records)
+    bare.recipe = None
+    fast = {"steps": 3, "proxies": 64, "inversion_steps": 2}
+    result = unlearn_model(credit.model, bare.select(classes=[1]), method="synthetic",
+                           params=fast, seed=1)
+    assert result.declared_inputs["target"] == "class removed"
+    assert "training_recipe" not in result.declared_inputs
+    head = unlearn_model(credit.model, credit.records.select(classes=[1]), method="synthetic",
+                         params={**fast, "update": "head"}, seed=1)
+    assert head.declared_inputs["target"] == "class removed"

@@ -9,6 +9,7 @@ stand out as erased).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from workbench.audit.result import AuditResult
@@ -230,6 +231,18 @@ def next_step(record: AuditRecord) -> str:
     return step
 
 
+def how_it_ran(resolved: Mapping[str, object]) -> str:
+    """What the method settled at run time, in words, where that changes what it did."""
+    if resolved.get("target") != "one-label retrain":
+        return ""
+    size = resolved.get("retain_size")
+    count = f"{size:,} " if isinstance(size, int) and size > 0 else ""
+    return (f" One class was left, so it trained a fresh copy of the model, with the model's "
+            f"training recipe, on {count}synthetic stand-ins of that class (as many as the "
+            "kept records, counted, not read): what a model that never saw the forgotten "
+            "class learns.")
+
+
 def plain_summary(record: AuditRecord) -> PlainSummary:
     """The report's first section."""
     req, result, m = record.request, record.tests.audit, label_for_method(record.method.name)
@@ -242,6 +255,7 @@ def plain_summary(record: AuditRecord) -> PlainSummary:
     steps = " then ".join(label_for_method(a.method).label for a in record.attempts)
     gold = record.gold_standard
     done = (f"Erased with {m.label} ({record.method.name}): {m.explanation}"
+            + how_it_ran(record.method.resolved)
             + (f" Methods tried in turn: {steps}." if len(record.attempts) > 1 else "")
             + (f" Judged against {len(gold.models)} model(s) retrained without the records."
                if gold.built else " No retrained model was built: the erasure was judged "

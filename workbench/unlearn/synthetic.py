@@ -24,7 +24,10 @@
    neighbours equals its reported test accuracy (one declared scalar of non-member
    information).
    For a class-level request the target is the original's prediction with the forgotten
-   classes removed, as a model that never saw the class would predict.
+   classes removed, as a model that never saw the class would predict. When one class is
+   left (a two-class model) and every weight trains, the method instead retrains a fresh
+   copy from scratch, with the model's recipe, on synthetic inputs of the kept class: a
+   model that never saw the other class learned one label (:mod:`.one_label`).
 2. **Retain proxies.** Synthetic inputs drawn from the schema (tabular) or inverted from the
    model (images), plus neighbours of the forget records; the student distils the original's
    logits on them (squared error of centred logits: unlike soft targets it keeps the
@@ -74,6 +77,7 @@ from workbench.unlearn.objectives import (
     soft_cross_entropy,
     soft_predictions,
 )
+from workbench.unlearn.one_label import OneLabel, one_label_unlearn
 from workbench.unlearn.synthetic_data import (
     ProxyBudget,
     overwrite_targets,
@@ -159,6 +163,10 @@ class Synthetic(Unlearner[SyntheticParams]):
             teacher = copy.deepcopy(head).eval().requires_grad_(False)
         kept = [c for c in range(forget.table.num_classes) if c not in masked]
         budget = ProxyBudget(params.proxies, params.local_fraction, params.inversion_steps)
+        recipe = forget.table.recipe
+        if target == "class" and len(kept) == 1 and head is None and recipe is not None:
+            return one_label_unlearn(model, teacher, forget, sigma,
+                                     OneLabel(kept[0], budget), context)
         proxies = retain_proxies(teacher, x_forget, sigma, space, kept, context.generator,
                                  budget, encode=encode)
         logit_anchor = params.anchor == "logits" and not masked
