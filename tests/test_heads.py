@@ -35,6 +35,7 @@ def test_find_head_picks_the_head_block_or_the_last_linear_and_checks_it():
     features = head_inputs(cnn, cnn.head, images, size=4)  # two chunks
     assert features.shape == (6, 8, 2, 2)
     assert torch.allclose(cnn.head(features), cnn(images), atol=1e-6)
+    assert head_inputs(cnn, cnn.head, images[:0]).shape == (0, 8, 2, 2)  # none: no crash
     mlp = build_model({"name": "mlp", "in_features": 5, "hidden": [4], "num_classes": 3})
     assert find_head(mlp, torch.randn(3, 5)) is mlp.net[-1]
     assert find_head(Doubled(), torch.randn(3, 5)) is None
@@ -92,3 +93,13 @@ def test_update_head_on_a_model_without_one_is_a_clear_error():
                       params={"steps": 2, "update": "head"})
     tabular = unlearn_model(credit.model, forget, method="synthetic", params={"steps": 2})
     assert tabular.declared_inputs["updated"] == "all"  # auto: tabular trains every weight
+
+
+def test_head_updates_run_with_no_proxy_near_the_forget_records():
+    digits = load_sample("digits")
+    forget = digits.records.select(ids=digits.records.members().ids[:6])
+    for target in ("sample", "shifted"):
+        result = unlearn_model(digits.model, forget, method="synthetic", seed=1,
+                               params={"steps": 3, "proxies": 32, "update": "head",
+                                       "local_fraction": 0.0, "target": target})
+        assert result.declared_inputs["target"] == target

@@ -41,7 +41,10 @@ def find_head(model: nn.Module, probe: torch.Tensor) -> nn.Module | None:
 @torch.no_grad()
 def head_inputs(model: nn.Module, head: nn.Module, x: torch.Tensor,
                 size: int = CHUNK) -> torch.Tensor:
-    """What ``head`` receives when ``model`` runs on ``x``: ``(N, *feature_shape)``."""
+    """What ``head`` receives when ``model`` runs on ``x``: ``(N, *feature_shape)`` (N may
+    be 0: the feature shape then comes from one blank input)."""
+    if len(x) == 0:
+        return head_inputs(model, head, x.new_zeros((1, *x.shape[1:])), size)[:0]
     captured: list[torch.Tensor] = []
     handle = head.register_forward_pre_hook(lambda _module, args: captured.append(args[0]))
     try:

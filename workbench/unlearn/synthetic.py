@@ -173,7 +173,7 @@ class Synthetic(Unlearner[SyntheticParams]):
         if logit_anchor:
             with torch.no_grad():
                 proxy_targets = chunked(teacher, proxies).float()
-            if shifted and budget.local:  # the proxies next to F learn the smoothed logits too
+            if shifted and budget.local and encode is None:  # next to F: smoothed logits too
                 proxy_targets[-budget.local:] = smoothed_logits(
                     teacher, proxies[-budget.local:], sigma * params.rank_scale, space,
                     context.generator)
