@@ -160,6 +160,10 @@ def test_auto_target_is_shifted_for_table_records_and_sampled_for_images_and_cla
                            digits.records.select(ids=digits.records.members().ids[:6]),
                            method="synthetic", params=fast, seed=1)
     assert images.declared_inputs["target"] == "sample"
+    head = unlearn_model(digits.model,
+                         digits.records.select(ids=digits.records.members().ids[:6]),
+                         method="synthetic", params={**fast, "update": "head"}, seed=1)
+    assert head.declared_inputs["target"] == "shifted"  # only the head trains: shifted
 
 
 def test_mean_share_with_shifted_targets_is_refused_before_any_work(credit):

@@ -53,7 +53,8 @@ class SyntheticParams(Params):
         help="overwrite target: the neighbourhood's average logits shifted to the reported "
              "accuracy (shifted), one sampled neighbour's prediction (sample), or the "
              "neighbourhood average sharpened to the same mean confidence (sharpened); auto: "
-             "shifted for record requests on tables, sample otherwise")
+             "shifted for record requests on tables and where only the head trains, sample "
+             "where every weight of an image model trains")
     mean_share: float | None = param(
         None, low=0.0, high=1.0,
         label="Share of the average answer", unit="share, 0 to 1", advanced=True,
