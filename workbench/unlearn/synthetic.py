@@ -76,7 +76,7 @@ from workbench.unlearn.objectives import (
     soft_cross_entropy,
     soft_predictions,
 )
-from workbench.unlearn.one_label import OneLabel, one_label_unlearn
+from workbench.unlearn.one_label import one_label_unlearn
 from workbench.unlearn.synthetic_data import (
     ProxyBudget,
     overwrite_targets,
@@ -164,8 +164,8 @@ class Synthetic(Unlearner[SyntheticParams]):
         budget = ProxyBudget(params.proxies, params.local_fraction, params.inversion_steps)
         recipe = forget.table.recipe
         if target == "class" and len(kept) == 1 and head is None and recipe is not None:
-            return one_label_unlearn(model, teacher, forget, sigma,
-                                     OneLabel(kept[0], budget), context)
+            return one_label_unlearn(model, forget, kept[0], budget.total - budget.local,
+                                     context)
         proxies = retain_proxies(teacher, x_forget, sigma, space, kept, context.generator,
                                  budget, encode=encode)
         logit_anchor = params.anchor == "logits" and not masked
