@@ -176,3 +176,7 @@ def test_a_one_label_retrain_is_said_in_the_plain_summary(record):
     done = plain_summary(dataclasses.replace(record, method=method)).done
     assert "fresh copy of the model" in done and "350 synthetic stand-ins" in done
     assert "fresh copy" not in plain_summary(record).done  # a record request: nothing added
+    capped = dataclasses.replace(record.method, resolved={
+        "target": "one-label retrain", "retain_size": 50_000, "inputs_capped_at": 20_000})
+    done = plain_summary(dataclasses.replace(record, method=capped)).done
+    assert "capped at 20,000" in done and "fewer steps than a retrain" in done

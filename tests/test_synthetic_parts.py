@@ -255,3 +255,25 @@ def test_without_a_recipe_or_on_the_head_alone_a_two_class_request_removes_the_c
     head = unlearn_model(credit.model, credit.records.select(classes=[1]), method="synthetic",
                          params={**fast, "update": "head"}, seed=1)
     assert head.declared_inputs["target"] == "class removed"
+
+
+def test_a_one_label_retrain_trains_on_at_most_max_inputs_and_says_so(credit, monkeypatch):
+    from workbench.unlearn import one_label
+    seen = []
+    real = one_label.one_label_retrain
+
+    def spy(model, inputs, label, recipe, **kw):
+        seen.append((len(inputs), label))
+        return real(model, inputs, label, recipe, **kw)
+
+    monkeypatch.setattr(one_label, "one_label_retrain", spy)
+    forget = credit.records.select(classes=[0])
+    retain_size = len(credit.records.members()) - len(forget)
+    result = unlearn_model(credit.model, forget, method="synthetic", seed=2)
+    assert seen == [(retain_size, 1)]  # as many inputs as the retain set, the kept class
+    assert "inputs_capped_at" not in result.declared_inputs
+    monkeypatch.setattr(one_label, "MAX_INPUTS", 40)
+    capped = unlearn_model(credit.model, forget, method="synthetic", seed=2)
+    assert seen[-1] == (40, 1)
+    assert capped.declared_inputs["inputs_capped_at"] == 40
+    assert capped.declared_inputs["retain_size"] == retain_size

@@ -237,10 +237,13 @@ def how_it_ran(resolved: Mapping[str, object]) -> str:
         return ""
     size = resolved.get("retain_size")
     count = f"{size:,} " if isinstance(size, int) and size > 0 else ""
+    capped = resolved.get("inputs_capped_at")
+    limit = (f" The stand-ins were capped at {capped:,}, so it trained fewer steps than a "
+             "retrain would and may be less confident than one." if capped else "")
     return (f" One class was left, so it trained a fresh copy of the model, with the model's "
             f"training recipe, on {count}synthetic stand-ins of that class (as many as the "
             "kept records, counted, not read): what a model that never saw the forgotten "
-            "class learns.")
+            "class learns." + limit)
 
 
 def plain_summary(record: AuditRecord) -> PlainSummary:
