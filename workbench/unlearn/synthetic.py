@@ -26,8 +26,8 @@
    For a class-level request the target is the original's prediction with the forgotten
    classes removed, as a model that never saw the class would predict. When one class is
    left (a two-class model) and every weight trains, the method instead retrains a fresh
-   copy from scratch, with the model's recipe, on synthetic inputs of the kept class: a
-   model that never saw the other class learned one label (:mod:`.one_label`).
+   copy from scratch, with the model's recipe, on random schema draws labelled with the kept
+   class: a model that never saw the other class learned one label (:mod:`.one_label`).
 2. **Retain proxies.** Synthetic inputs drawn from the schema (tabular) or inverted from the
    model (images), plus neighbours of the forget records; the student distils the original's
    logits on them (squared error of centred logits: unlike soft targets it keeps the
