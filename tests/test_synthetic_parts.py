@@ -19,6 +19,7 @@ from workbench.unlearn.objectives import (
     sharpen_to,
     soft_cross_entropy,
     soft_predictions,
+    true_class_margin,
 )
 from workbench.unlearn.synthesis import perturb
 from workbench.unlearn.synthetic_data import overwrite_targets, shifted_targets, smoothed_logits
@@ -49,6 +50,12 @@ def test_mann_whitney_auc_matches_scikit_learn_with_ties():
     labels = [1] * 40 + [0] * 70
     expected = roc_auc_score(labels, torch.cat([positive, negative]).numpy())
     assert mann_whitney_auc(positive, negative) == pytest.approx(expected, abs=1e-12)
+
+
+def test_true_class_margin_is_the_label_logit_minus_the_best_other():
+    logits = torch.tensor([[2.0, 0.5, 1.0], [0.0, 3.0, -1.0]])
+    margin = true_class_margin(logits, torch.tensor([0, 2]))
+    assert torch.allclose(margin, torch.tensor([1.0, -4.0]))  # right by 1, wrong by 4
 
 
 def test_sharpen_to_reaches_the_asked_confidence_and_keeps_the_argmax():
@@ -125,9 +132,7 @@ def test_shifted_targets_keep_the_smoothed_order_and_get_the_reported_share_righ
     space, teacher = table.input_space, credit.model.eval()
 
     def margins(logits):
-        others = logits.clone()
-        others[torch.arange(len(y)), y] = -torch.inf
-        return logits[torch.arange(len(y)), y] - others.max(1).values
+        return true_class_margin(logits, y)
 
     smooth = smoothed_logits(teacher, x, 0.5, space, torch.Generator().manual_seed(3))
     for accuracy in (0.6, 0.75, 0.9):
@@ -206,11 +211,7 @@ def test_every_proxy_local_is_a_valid_setting(samples):
 def _margins(model, x, y):
     """Logit of the true class minus the best other one, ``(N,)``."""
     with torch.no_grad():
-        logits = model.eval()(x).float()
-    rows = torch.arange(len(y))
-    others = logits.clone()
-    others[rows, y] = -torch.inf
-    return logits[rows, y] - others.max(1).values
+        return true_class_margin(model.eval()(x).float(), y)
 
 
 def test_a_class_request_on_a_two_class_model_retrains_on_one_label_like_the_gold_standard(

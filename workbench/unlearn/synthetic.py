@@ -143,8 +143,14 @@ class Synthetic(Unlearner[SyntheticParams]):
             raise ValueError(f"synthetic: mean_share={params.mean_share} blends a sampled "
                              "target, but this record request on a table runs shifted targets; "
                              "set target='sample' to blend, or leave mean_share None")
-        sigma = self._sigma(teacher, forget, space, params, context)
         context.declared_inputs["updated"] = "all" if head is None else "head"
+        kept = [c for c in range(forget.table.num_classes) if c not in masked]
+        budget = ProxyBudget(params.proxies, params.local_fraction, params.inversion_steps)
+        if (target == "class" and len(kept) == 1 and head is None
+                and forget.table.recipe is not None):  # before any target or proxy is made
+            return one_label_unlearn(model, forget, kept[0], budget.total - budget.local,
+                                     context)
+        sigma = self._sigma(teacher, forget, space, params, context)
         context.declared_inputs["target"] = "class removed" if target == "class" else target
         if shifted:
             targets = shifted_targets(teacher, x_forget, y_forget, sigma * params.rank_scale,
@@ -160,12 +166,6 @@ class Synthetic(Unlearner[SyntheticParams]):
         if head is not None:  # frozen trunk: every input is replaced by its (cached) features
             student, encode = head, partial(head_inputs, model.eval(), head)
             teacher = copy.deepcopy(head).eval().requires_grad_(False)
-        kept = [c for c in range(forget.table.num_classes) if c not in masked]
-        budget = ProxyBudget(params.proxies, params.local_fraction, params.inversion_steps)
-        recipe = forget.table.recipe
-        if target == "class" and len(kept) == 1 and head is None and recipe is not None:
-            return one_label_unlearn(model, forget, kept[0], budget.total - budget.local,
-                                     context)
         proxies = retain_proxies(teacher, x_forget, sigma, space, kept, context.generator,
                                  budget, encode=encode)
         logit_anchor = params.anchor == "logits" and not masked

@@ -13,7 +13,12 @@ import torch
 from torch import nn
 
 from workbench.schema import InputSpace
-from workbench.unlearn.objectives import chunked, sharpen_to, soft_predictions
+from workbench.unlearn.objectives import (
+    chunked,
+    sharpen_to,
+    soft_predictions,
+    true_class_margin,
+)
 from workbench.unlearn.synthesis import (
     invert_classes,
     invert_features,
@@ -71,9 +76,7 @@ def shifted_targets(teacher: nn.Module, x: torch.Tensor, y: torch.Tensor, sigma:
     logits = smoothed_logits(teacher, x, sigma, space, generator)
     if accuracy is not None and len(x):
         rows = torch.arange(len(y), device=logits.device)
-        others = logits.clone()
-        others[rows, y] = -torch.inf
-        margin = logits[rows, y] - others.max(1).values
+        margin = true_class_margin(logits, y)
         logits[rows, y] -= torch.quantile(margin, 1.0 - accuracy)
     return torch.softmax(logits, 1)
 
