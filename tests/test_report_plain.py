@@ -180,3 +180,13 @@ def test_a_one_label_retrain_is_said_in_the_plain_summary(record):
         "target": "one-label retrain", "retain_size": 50_000, "inputs_capped_at": 20_000})
     done = plain_summary(dataclasses.replace(record, method=capped)).done
     assert "capped at 20,000" in done and "fewer steps than a retrain" in done
+
+
+def test_an_unseen_margin_profile_is_said_in_the_plain_summary(record):
+    method = dataclasses.replace(record.method, resolved={
+        "target": "shifted", "unseen_margin_profile": "reported with the model"})
+    done = plain_summary(dataclasses.replace(record, method=method)).done
+    assert "confidence profile reported with the model" in done
+    plain = dataclasses.replace(record.method, resolved={"target": "shifted"})
+    assert "confidence profile" not in plain_summary(dataclasses.replace(record,
+                                                                       method=plain)).done

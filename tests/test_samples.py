@@ -131,6 +131,14 @@ def test_manifest_metrics_match_recomputation(samples, name):
     auc = roc_auc_score(member.astype(int), -loss)
     assert auc == pytest.approx(metrics["loss_mia_auc"], abs=MIA_AUC_TOL)
     assert sample.records.reported_test_accuracy == metrics["test_accuracy"]
+    # the unseen-margin profile (out-of-fold margins of the members) is read with it, and is
+    # less sure of the members than the model that trained on them
+    profile = metrics["unseen_margin_quantiles"]
+    assert sample.records.reported_unseen_margins == tuple(profile)
+    assert len(profile) == 99 and profile == sorted(profile)
+    margin = logits.gather(1, labels[:, None]).squeeze(1) - logits.scatter(
+        1, labels[:, None], float("-inf")).max(1).values
+    assert profile[49] < float(margin[torch.from_numpy(member.copy())].median())
 
 
 @pytest.mark.parametrize("name", TABULAR)

@@ -10,6 +10,8 @@ import torch
 from sklearn.metrics import roc_auc_score
 from torch.nn import functional as F
 
+from workbench.metrics import true_class_margin, unseen_margin_profile
+from workbench.records import RecordTable
 from workbench.samples import load_sample
 from workbench.unlearn import unlearn_model
 from workbench.unlearn.calibration import calibrate_sigma
@@ -19,10 +21,10 @@ from workbench.unlearn.objectives import (
     sharpen_to,
     soft_cross_entropy,
     soft_predictions,
-    true_class_margin,
 )
 from workbench.unlearn.synthesis import perturb
 from workbench.unlearn.synthetic_data import overwrite_targets, shifted_targets, smoothed_logits
+from workbench.unlearn.tiny import build_tiny_world
 
 
 def test_logit_distance_ignores_a_shift_and_sees_a_change():
@@ -278,3 +280,64 @@ def test_a_one_label_retrain_trains_on_at_most_max_inputs_and_says_so(credit, mo
     assert seen[-1] == (40, 1)
     assert capped.declared_inputs["inputs_capped_at"] == 40
     assert capped.declared_inputs["retain_size"] == retain_size
+
+
+def test_shifted_targets_with_an_unseen_profile_blend_rank_and_record(credit):
+    """With a profile, a record's target margin is the mean of its shifted margin and the
+    profile's margin at its rank: ranks and the blend computed by hand here."""
+    table = credit.records
+    ids = table.members().ids[:40]
+    x, y = table.inputs(ids), table.labels(ids)
+    space, teacher = table.input_space, credit.model.eval()
+    profile = [float(v) for v in torch.linspace(-6.0, 12.0, 99)]
+    shifted = true_class_margin(shifted_targets(teacher, x, y, 0.5, space,
+                                                torch.Generator().manual_seed(3), 0.75).log(), y)
+    blended = true_class_margin(shifted_targets(teacher, x, y, 0.5, space,
+                                                torch.Generator().manual_seed(3), 0.75,
+                                                profile).log(), y)
+    order = shifted.argsort()
+    for rank, row in enumerate(order.tolist()):
+        level = (rank + 0.5) / len(y)  # profile levels 0.01..0.99, linear in between
+        at_rank = -6.0 + 18.0 * (min(max(level, 0.01), 0.99) - 0.01) / 0.98
+        expected = 0.5 * float(shifted[row]) + 0.5 * at_rank
+        assert float(blended[row]) == pytest.approx(expected, abs=1e-3)
+    # the order of hardness is kept, and a more confident profile gives more confident targets
+    assert torch.equal(blended.argsort(), order)
+    higher = true_class_margin(shifted_targets(
+        teacher, x, y, 0.5, space, torch.Generator().manual_seed(3), 0.75,
+        [v + 4.0 for v in profile]).log(), y)
+    assert torch.allclose(higher - blended, torch.full_like(blended, 2.0), atol=1e-3)
+
+
+def test_unseen_margin_profile_is_out_of_fold_seeded_and_refuses_bad_tables():
+    world = build_tiny_world()
+    table, model = world.table, world.model
+    profile = unseen_margin_profile(model, table, folds=3, repeats=1, seed=4)
+    assert len(profile) == 99 and profile == sorted(profile)
+    assert profile == unseen_margin_profile(model, table, folds=3, repeats=1, seed=4)
+    members = table.members()
+    with torch.no_grad():
+        seen = true_class_margin(model.eval()(members.inputs()).float(), members.labels())
+    # models that never saw a member are less sure of it than the model trained on it
+    assert profile[49] < float(seen.median())
+    bare = RecordTable(table.frame, table.schema, table.encoder, name="bare")
+    with pytest.raises(ValueError, match="recipe"):
+        unseen_margin_profile(model, bare)
+    with pytest.raises(ValueError, match="at least 2000 members"):
+        unseen_margin_profile(model, table, folds=1000)
+
+
+def test_synthetic_declares_the_unseen_profile_only_when_the_card_reports_one(credit):
+    fast = {"steps": 3, "proxies": 64, "inversion_steps": 2}
+    table = credit.records
+    assert table.reported_unseen_margins is not None  # the shipped manifest reports one
+    with_profile = unlearn_model(credit.model, table.select(ids=table.members().ids[:10]),
+                                 method="synthetic", params=fast, seed=1)
+    assert with_profile.declared_inputs["unseen_margin_profile"] == "reported with the model"
+    bare = RecordTable(table.frame, table.schema, table.encoder, name=table.name,
+                       recipe=table.recipe,
+                       reported_test_accuracy=table.reported_test_accuracy)
+    without = unlearn_model(credit.model, bare.select(ids=table.members().ids[:10]),
+                            method="synthetic", params=fast, seed=1)
+    assert "unseen_margin_profile" not in without.declared_inputs
+    assert with_profile.weights_sha256 != without.weights_sha256

@@ -71,7 +71,8 @@ class RecordTable:
                  name: str = "records", recipe: TrainRecipe | None = None,
                  reported_test_accuracy: float | None = None,
                  source_columns: dict[str, str] | None = None,
-                 categorical: tuple[str, ...] = ()):
+                 categorical: tuple[str, ...] = (),
+                 reported_unseen_margins: Sequence[float] | None = None):
         _validate_frame(frame, schema)
         # the user's own names of the id / label / member columns (queries may use them)
         self.source_columns = dict(source_columns or {})
@@ -84,6 +85,10 @@ class RecordTable:
         self.name = name
         self.recipe = recipe
         self.reported_test_accuracy = reported_test_accuracy
+        # the model card's unseen-margin profile: 99 quantiles of the margins models trained
+        # without a member give it (workbench.metrics.unseen_margin_profile); None: not reported
+        self.reported_unseen_margins = (None if reported_unseen_margins is None
+                                        else tuple(float(v) for v in reported_unseen_margins))
         self._position = pd.Index(self._frame["record_id"])
         # Encode now, so NaN features, unknown categories or missing columns fail here.
         self._inputs: torch.Tensor | None = encoder.transform(self._frame)

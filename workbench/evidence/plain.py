@@ -233,6 +233,10 @@ def next_step(record: AuditRecord) -> str:
 
 def how_it_ran(resolved: Mapping[str, object]) -> str:
     """What the method settled at run time, in words, where that changes what it did."""
+    if resolved.get("unseen_margin_profile"):
+        return (" How sure a model that never saw these records would be of them came from "
+                "the confidence profile reported with the model (measured when it was built, "
+                "on models trained without each record), not from the kept records.")
     if resolved.get("target") != "one-label retrain":
         return ""
     size = resolved.get("retain_size")

@@ -15,7 +15,7 @@ import torch
 
 from workbench.atomic import current_umask, write_json
 from workbench.hashing import record_sha256, sha256_file, weights_sha256
-from workbench.metrics import loss_mia_auc, set_accuracy
+from workbench.metrics import loss_mia_auc, set_accuracy, unseen_margin_profile
 from workbench.models import build_model, save_model
 from workbench.records import RESERVED_COLUMNS, RecordTable
 from workbench.samples import fashion
@@ -128,7 +128,10 @@ def make_manifest(spec: SampleSpec, table: RecordTable, model: torch.nn.Module,
         roles = (("records", "records.csv.gz"), *roles)
     files = {role: {"path": path, "sha256": sha256_file(folder / path)} for role, path in roles}
     extra: dict[str, Any] = {}
-    if spec.data is None:
+    metrics = sample_metrics(model, table)
+    if spec.data is None:  # (the installed-dataset sample would train five 60,000-image models)
+        metrics["unseen_margin_quantiles"] = unseen_margin_profile(model, table, seed=spec.seed,
+                                                                   device=device)
         split = "stratified by label, seed 0 (member column of records.csv.gz)"
         data_sha256 = files["records"]["sha256"]
     else:
@@ -152,7 +155,7 @@ def make_manifest(spec: SampleSpec, table: RecordTable, model: torch.nn.Module,
         "data_sha256": data_sha256,
         "weights_sha256": files["weights"]["sha256"],
         "weights_state_sha256": weights_sha256(model),
-        "metrics": sample_metrics(model, table),
+        "metrics": metrics,
         "features": table.schema.to_dict(),
         "input_shape": list(table.input_space.shape),
         "library_versions": library_versions(),

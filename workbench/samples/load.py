@@ -115,6 +115,7 @@ def load_folder(folder: Path, *, data_dir: str | Path | None = None,
         manifest_file(folder, manifest, "preprocessing").read_text()))
     recipe = TrainRecipe.from_dict(manifest["recipe"])
     accuracy = manifest["metrics"]["test_accuracy"]
+    unseen = manifest["metrics"].get("unseen_margin_quantiles")  # absent in older manifests
     if "data" in manifest:
         table = _external_table(manifest, encoder, recipe, accuracy, data_dir)
     else:
@@ -123,6 +124,7 @@ def load_folder(folder: Path, *, data_dir: str | Path | None = None,
         try:
             table = RecordTable(frame, encoder.schema, encoder, name=manifest["name"],
                                 recipe=recipe, reported_test_accuracy=accuracy,
+                                reported_unseen_margins=unseen,
                                 source_columns=manifest.get("source_columns"),
                                 categorical=tuple(manifest.get("categorical", ())))
         except ValueError as error:

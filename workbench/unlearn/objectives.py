@@ -28,15 +28,6 @@ def logit_distance(logits: torch.Tensor, targets: torch.Tensor,
     return weight * ((centred - (targets - targets.mean(1, keepdim=True))) ** 2).mean()
 
 
-def true_class_margin(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    """``(N,)``: the logit of the label ``y`` ``(N,)`` minus the largest other logit of
-    ``logits`` ``(N, C)``; positive where the prediction is right."""
-    rows = torch.arange(len(y), device=logits.device)
-    others = logits.clone()
-    others[rows, y] = -torch.inf
-    return logits[rows, y] - others.max(1).values
-
-
 def sharpen_to(probs: torch.Tensor, confidence: float, iterations: int = 30) -> torch.Tensor:
     """``probs ** (1/T)`` renormalised; T makes the mean top probability ``confidence``."""
     log_probs = probs.clamp_min(1e-12).log()

@@ -6,19 +6,16 @@ Every draw comes from the ``generator`` passed in, in a fixed order, so a seed f
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
+import numpy as np
 import torch
 from torch import nn
 
+from workbench.metrics import PROFILE_LEVELS, true_class_margin
 from workbench.schema import InputSpace
-from workbench.unlearn.objectives import (
-    chunked,
-    sharpen_to,
-    soft_predictions,
-    true_class_margin,
-)
+from workbench.unlearn.objectives import chunked, sharpen_to, soft_predictions
 from workbench.unlearn.synthesis import (
     invert_classes,
     invert_features,
@@ -29,6 +26,9 @@ from workbench.unlearn.synthesis import (
 
 MEAN_DRAWS = 16  # neighbours averaged into a target's neighbourhood mean
 REFERENCE_SIZE = 1024  # simulated non-members of the stopping check (at most 8 per record)
+# Share of the unseen-margin profile in a shifted target (tuning requests, seeds 30000-30023:
+# 1 left clinic's forgotten records more member-like than retraining does, 0.5 did not)
+UNSEEN_SHARE = 0.5
 
 
 def overwrite_targets(teacher: nn.Module, x_forget: torch.Tensor, sigma: float,
@@ -66,18 +66,33 @@ def smoothed_logits(teacher: nn.Module, x: torch.Tensor, sigma: float, space: In
 
 def shifted_targets(teacher: nn.Module, x: torch.Tensor, y: torch.Tensor, sigma: float,
                     space: InputSpace, generator: torch.Generator,
-                    accuracy: float | None) -> torch.Tensor:
-    """Soft targets ``(N, C)`` for the records ``x`` ``(N, ...)`` with labels ``y`` ``(N,)``:
-    the teacher's logits smoothed over neighbours (noise ``sigma``), the true class's logit
-    lowered by one common margin so that a share ``accuracy`` of the records stay predicted
-    right. The smoothing says which records a model that never saw them would find hard
-    (their order); the reported accuracy says how many it gets wrong. ``accuracy`` None: the
-    smoothed prediction itself."""
+                    accuracy: float | None,
+                    unseen_margins: Sequence[float] | None = None) -> torch.Tensor:
+    """Soft targets ``(N, C)`` for the records ``x`` ``(N, ...)`` with labels ``y`` ``(N,)``.
+
+    The teacher's logits smoothed over neighbours (noise ``sigma``) say which records a model
+    that never saw them would find hard; the true class's logit is lowered by one common
+    margin so that a share ``accuracy`` of the records stay predicted right (the "shift").
+    With ``unseen_margins`` (the model card's 99 quantiles, 1%..99%, of the true-class margins
+    that models trained without a member give it; :func:`workbench.metrics.unseen_margin_profile`)
+    each record's target margin is instead the mean of its shifted margin and the profile's
+    margin at its rank (level ``(r + 0.5) / N``, ``UNSEEN_SHARE``): the smoothing alone is
+    compressed against a retrained model's spread of confidences, the profile alone knows the
+    spread but not the record. ``accuracy`` None (and no profile): the smoothed prediction.
+    Only the true class's logit moves.
+    """
     logits = smoothed_logits(teacher, x, sigma, space, generator)
-    if accuracy is not None and len(x):
-        rows = torch.arange(len(y), device=logits.device)
-        margin = true_class_margin(logits, y)
-        logits[rows, y] -= torch.quantile(margin, 1.0 - accuracy)
+    if not len(x) or accuracy is None:
+        return torch.softmax(logits, 1)
+    rows = torch.arange(len(y), device=logits.device)
+    margin = true_class_margin(logits, y)
+    wanted = margin - torch.quantile(margin, 1.0 - accuracy)
+    if unseen_margins is not None:
+        levels = (margin.argsort().argsort().double().cpu().numpy() + 0.5) / len(x)
+        profile = np.interp(levels, PROFILE_LEVELS, np.asarray(unseen_margins, dtype=float))
+        wanted = ((1 - UNSEEN_SHARE) * wanted + UNSEEN_SHARE
+                  * torch.as_tensor(profile, dtype=logits.dtype, device=logits.device))
+    logits[rows, y] -= margin - wanted
     return torch.softmax(logits, 1)
 
 

@@ -158,6 +158,7 @@ def with_other_records(world: TinyWorld, readable: set[str]) -> RecordTable:
     table = world.table
     return RecordTable(frame, table.schema, table.encoder, name=table.name, recipe=table.recipe,
                        reported_test_accuracy=table.reported_test_accuracy,
+                       reported_unseen_margins=table.reported_unseen_margins,
                        source_columns=table.source_columns, categorical=table.categorical)
 
 
