@@ -46,7 +46,7 @@ from workbench.audit.sets import evaluation_sets
 from workbench.device import resolve_device
 from workbench.metrics import loss_mia_auc, set_accuracy
 from workbench.models import load_model, save_model
-from workbench.records import RecordTable
+from workbench.records import ModelCard, RecordTable
 from workbench.samples import build_sample, load_sample, samples_root
 from workbench.samples import fashion as fm
 from workbench.samples.build import architecture_for, train_on_table
@@ -323,7 +323,7 @@ def main(argv=None) -> int:
         table = fm.fashion_table(size, data_dir=data_dir, seed=spec.seed, recipe=recipe)
         model, accuracy, origin = original_model(spec, table, size == full, device, data_dir,
                                                  args.cache)
-        table.reported_test_accuracy = accuracy
+        table.card = ModelCard(test_accuracy=accuracy)
         print(f"\n_N = {size:,}: original ({origin}) test accuracy {accuracy:.4f}, "
               f"architecture {architecture_for(spec, table)}_")
         for request in args.requests:

@@ -20,6 +20,7 @@ import torch
 
 import workbench
 from workbench.cli import main as cli_main
+from workbench.records import ModelCard
 from workbench.samples import fashion as fm
 from workbench.samples.load import IntegrityError
 
@@ -318,7 +319,7 @@ class FlatHeadCNN(torch.nn.Module):
 def test_head_path_on_flat_features_takes_the_image_learning_rate(data):
     torch.manual_seed(0)
     model = FlatHeadCNN().eval()
-    table = fm.fashion_table(data_dir=data, reported_test_accuracy=0.5)
+    table = fm.fashion_table(data_dir=data, card=ModelCard(test_accuracy=0.5))
     forget = table.select(ids=table.members().ids[:6])
     fast = {"steps": 10, "min_steps": 100, "proxies": 64, "inversion_steps": 2}
 

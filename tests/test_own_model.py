@@ -17,6 +17,7 @@ from workbench.errors import InputError
 from workbench.evidence import load_record
 from workbench.models.user_class import build_user_model, import_class
 from workbench.records import RecordTable
+from workbench.samples.load import load_folder
 
 torch.set_num_threads(1)
 
@@ -131,3 +132,21 @@ def test_the_recorded_command_line_reruns_a_package_request(packed):
     command = load_record(root / "o" / "record.json").method.command
     assert f"--package {package}" in command and "--model-class mymodels:Net" in command
     assert "--model None" not in command
+
+
+def test_pack_can_report_an_unseen_profile_that_the_package_then_carries(packed, own):
+    root, package = packed
+    _, source = own
+    plain = json.loads((package / "manifest.json").read_text())
+    assert "unseen_margin_quantiles" not in plain["metrics"]  # only when asked (10 trainings)
+    assert load_folder(package, model_class="mymodels:Net").records.reported_unseen_margins \
+        is None
+    code, _, err = run_cli("pack", "--model", root / "net.safetensors", "--model-class",
+                           "mymodels:Net", "--model-kwargs", json.dumps({"width": 16}),
+                           "--records", source, "--out", root / "profiled", "--unseen-profile")
+    assert code == 0, err
+    profile = json.loads((root / "profiled" / "manifest.json").read_text())[
+        "metrics"]["unseen_margin_quantiles"]
+    assert len(profile) == 99 and profile == sorted(profile)
+    sample = load_folder(root / "profiled", model_class="mymodels:Net")
+    assert sample.records.reported_unseen_margins == tuple(profile)

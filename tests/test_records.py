@@ -7,8 +7,9 @@ import pandas as pd
 import pytest
 import torch
 
-from workbench import Encoding, ForgetSet, RecordSet, RecordTable
+from workbench import Encoding, ForgetSet, ModelCard, RecordSet, RecordTable
 from workbench.schema import FeatureSchema, FeatureSpec, TabularEncoder
+from workbench.unlearn.tiny import tiny_world
 
 
 @pytest.fixture(scope="module")
@@ -388,3 +389,14 @@ def test_from_frame_refuses_member_values_that_are_not_true_or_false(values):
                           "f": [1.0, 2.0, 3.0]})
     with pytest.raises(ValueError, match="member column 'm' holds values"):
         RecordTable.from_frame(frame, id_column="id", label_column="y", member_column="m")
+
+
+def test_the_old_reported_accuracy_keyword_still_works_for_one_release():
+    table = tiny_world().table
+    with pytest.warns(DeprecationWarning, match=r"reported_test_accuracy= is now card\.test_"):
+        old = RecordTable(table.frame, table.schema, table.encoder, reported_test_accuracy=0.7)
+    assert old.card == ModelCard(test_accuracy=0.7) and old.reported_test_accuracy == 0.7
+    card = ModelCard(test_accuracy=0.8, unseen_margins=[1, 2.5])  # a manifest's list
+    new = RecordTable(table.frame, table.schema, table.encoder, card=card)
+    assert new.reported_unseen_margins == (1.0, 2.5) and new.reported_test_accuracy == 0.8
+    assert RecordTable(table.frame, table.schema, table.encoder).card == ModelCard()

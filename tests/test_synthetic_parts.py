@@ -11,7 +11,7 @@ from sklearn.metrics import roc_auc_score
 from torch.nn import functional as F
 
 from workbench.metrics import true_class_margin, unseen_margin_profile
-from workbench.records import RecordTable
+from workbench.records import ModelCard, RecordTable
 from workbench.samples import load_sample
 from workbench.unlearn import unlearn_model
 from workbench.unlearn.calibration import calibrate_sigma
@@ -336,7 +336,7 @@ def test_synthetic_declares_the_unseen_profile_only_when_the_card_reports_one(cr
     assert with_profile.declared_inputs["unseen_margin_profile"] == "reported with the model"
     bare = RecordTable(table.frame, table.schema, table.encoder, name=table.name,
                        recipe=table.recipe,
-                       reported_test_accuracy=table.reported_test_accuracy)
+                       card=ModelCard(test_accuracy=table.reported_test_accuracy))
     without = unlearn_model(credit.model, bare.select(ids=table.members().ids[:10]),
                             method="synthetic", params=fast, seed=1)
     assert "unseen_margin_profile" not in without.declared_inputs

@@ -17,7 +17,8 @@ def cmd_pack(args: argparse.Namespace) -> int:
                          "&lr=X&batch_size=N (the CSV, its columns and the training recipe)")
     table, _ = load_records_source(absolute_csv_source(args.records))
     model = load_model_file(args.model, args.model_class, parse_kwargs(args.model_kwargs))
-    manifest = pack(model, table, args.out, name=args.name)
+    manifest = pack(model, table, args.out, name=args.name,
+                    unseen_profile=args.unseen_profile)
     print(f"packed {manifest['name']} into {args.out}: {manifest['metrics']['n_records']} "
           f"records, test accuracy {manifest['metrics']['test_accuracy']}; use --package "
           f"{args.out}" + (f" --model-class {args.model_class}" if args.model_class else ""))
@@ -35,4 +36,8 @@ def add_pack_command(sub: argparse._SubParsersAction) -> None:
                         help="csv:PATH#id=COL&label=COL&member=COL&epochs=N&lr=X&batch_size=N")
     parser.add_argument("--out", type=Path, required=True, help="a new folder")
     parser.add_argument("--name", help="the package's name (default: the CSV's name)")
+    parser.add_argument("--unseen-profile", action="store_true",
+                        help="also measure how sure models trained without a member are of it "
+                             "(trains 10 models with the recipe); the synthetic method sets "
+                             "its record-request targets with it")
     parser.set_defaults(run=cmd_pack)

@@ -64,15 +64,32 @@ class Encoding:
     encoder: Encoder | None = None
 
 
+@dataclass(frozen=True)
+class ModelCard:
+    """What the model's owner reported when it was trained, measured on data an erasure never
+    reads: the accuracy on held-out records, and the unseen-margin profile (99 quantiles,
+    1%..99%, of the true-class margins that models trained without a member give it; see
+    :func:`workbench.metrics.unseen_margin_profile`). None: not reported."""
+
+    test_accuracy: float | None = None
+    unseen_margins: tuple[float, ...] | None = None
+
+    def __post_init__(self) -> None:
+        if self.unseen_margins is not None:  # a list from a manifest: an immutable tuple
+            object.__setattr__(self, "unseen_margins",
+                               tuple(float(v) for v in self.unseen_margins))
+
+
 class RecordTable:
     """Records with stable ids, labels, membership and raw features (pandas-backed)."""
 
+    @legacy_keywords(moved={"reported_test_accuracy": "test_accuracy"}, options="card",
+                     factory=ModelCard)
     def __init__(self, frame: pd.DataFrame, schema: FeatureSchema, encoder: Encoder, *,
                  name: str = "records", recipe: TrainRecipe | None = None,
-                 reported_test_accuracy: float | None = None,
+                 card: ModelCard | None = None,
                  source_columns: dict[str, str] | None = None,
-                 categorical: tuple[str, ...] = (),
-                 reported_unseen_margins: Sequence[float] | None = None):
+                 categorical: tuple[str, ...] = ()):
         _validate_frame(frame, schema)
         # the user's own names of the id / label / member columns (queries may use them)
         self.source_columns = dict(source_columns or {})
@@ -84,14 +101,20 @@ class RecordTable:
         self.encoder = encoder
         self.name = name
         self.recipe = recipe
-        self.reported_test_accuracy = reported_test_accuracy
-        # the model card's unseen-margin profile: 99 quantiles of the margins models trained
-        # without a member give it (workbench.metrics.unseen_margin_profile); None: not reported
-        self.reported_unseen_margins = (None if reported_unseen_margins is None
-                                        else tuple(float(v) for v in reported_unseen_margins))
+        self.card = card or ModelCard()
         self._position = pd.Index(self._frame["record_id"])
         # Encode now, so NaN features, unknown categories or missing columns fail here.
         self._inputs: torch.Tensor | None = encoder.transform(self._frame)
+
+    @property
+    def reported_test_accuracy(self) -> float | None:
+        """The model card's test accuracy (None: not reported)."""
+        return self.card.test_accuracy
+
+    @property
+    def reported_unseen_margins(self) -> tuple[float, ...] | None:
+        """The model card's unseen-margin profile (None: not reported)."""
+        return self.card.unseen_margins
 
     @classmethod
     @legacy_keywords(moved={"features": "features", "encoder": "encoder"}, options="encoding",

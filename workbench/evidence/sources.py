@@ -112,8 +112,7 @@ def load_records_source(source: str, *, samples_root: Path | None = None,
         if len(frame) != len(table):
             table = RecordTable(frame, table.schema, table.encoder, name=table.name,
                                 recipe=table.recipe,
-                                reported_test_accuracy=table.reported_test_accuracy,
-                                reported_unseen_margins=table.reported_unseen_margins)
+                                card=table.card)
     return table, sample.model
 
 

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from workbench.hashing import sha256_file
-from workbench.records import RecordTable, TrainRecipe
+from workbench.records import ModelCard, RecordTable, TrainRecipe
 from workbench.schema import FeatureSchema, FeatureSpec, ImageEncoder
 
 DEBIAN_PACKAGE = "dataset-fashion-mnist"
@@ -195,8 +195,9 @@ def fashion_encoder(height: int = 28, width: int = 28) -> ImageEncoder:
 
 def fashion_table(size: int | None = None, *, data_dir: str | Path | None = None, seed: int = 0,
                   name: str = "fashion", recipe: TrainRecipe | None = None,
-                  reported_test_accuracy: float | None = None) -> RecordTable:
-    """A record table of ``size`` training members (all of them when None) plus the test set.
+                  card: ModelCard | None = None) -> RecordTable:
+    """A record table of ``size`` training members (all of them when None) plus the test set;
+    ``card``: what the model's owner reported (:class:`workbench.records.ModelCard`).
 
     Raises:
         DatasetMissing: the files are not installed (see :func:`find_data_dir`).
@@ -216,4 +217,4 @@ def fashion_table(size: int | None = None, *, data_dir: str | Path | None = None
     })
     frame = pd.concat([reserved, pd.DataFrame(pixels, columns=encoder.schema.names)], axis=1)
     return RecordTable(frame, encoder.schema, encoder, name=name, recipe=recipe,
-                       reported_test_accuracy=reported_test_accuracy)
+                       card=card)

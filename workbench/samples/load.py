@@ -16,7 +16,13 @@ from workbench.errors import (
 from workbench.hashing import record_sha256, sha256_file, weights_sha256
 from workbench.models import load_model
 from workbench.models.user_class import user_template
-from workbench.records import RESERVED_COLUMNS, RecordTable, TrainRecipe, parse_membership
+from workbench.records import (
+    RESERVED_COLUMNS,
+    ModelCard,
+    RecordTable,
+    TrainRecipe,
+    parse_membership,
+)
 from workbench.samples import fashion
 from workbench.samples.catalog import EXTRA_SAMPLES, SAMPLES, sample_spec, samples_root
 from workbench.schema import encoder_from_dict
@@ -114,17 +120,16 @@ def load_folder(folder: Path, *, data_dir: str | Path | None = None,
     encoder = encoder_from_dict(json.loads(
         manifest_file(folder, manifest, "preprocessing").read_text()))
     recipe = TrainRecipe.from_dict(manifest["recipe"])
-    accuracy = manifest["metrics"]["test_accuracy"]
-    unseen = manifest["metrics"].get("unseen_margin_quantiles")  # absent in older manifests
+    card = ModelCard(test_accuracy=manifest["metrics"]["test_accuracy"],  # no profile in
+                     unseen_margins=manifest["metrics"].get("unseen_margin_quantiles"))  # old
     if "data" in manifest:
-        table = _external_table(manifest, encoder, recipe, accuracy, data_dir)
+        table = _external_table(manifest, encoder, recipe, card, data_dir)
     else:
         records_path = manifest_file(folder, manifest, "records")
         frame = read_records(records_path)
         try:
             table = RecordTable(frame, encoder.schema, encoder, name=manifest["name"],
-                                recipe=recipe, reported_test_accuracy=accuracy,
-                                reported_unseen_margins=unseen,
+                                recipe=recipe, card=card,
                                 source_columns=manifest.get("source_columns"),
                                 categorical=tuple(manifest.get("categorical", ())))
         except ValueError as error:
@@ -137,7 +142,7 @@ def load_folder(folder: Path, *, data_dir: str | Path | None = None,
     return Sample(manifest["name"], model, table, manifest, folder)
 
 
-def _external_table(manifest: dict[str, Any], encoder, recipe: TrainRecipe, accuracy: float,
+def _external_table(manifest: dict[str, Any], encoder, recipe: TrainRecipe, card: ModelCard,
                     data_dir: str | Path | None) -> RecordTable:
     data = manifest["data"]
     if data.get("loader") != "fashion-mnist":
@@ -155,7 +160,7 @@ def _external_table(manifest: dict[str, Any], encoder, recipe: TrainRecipe, accu
                              "match its data_sha256")
     table = fashion.fashion_table(data["train_size"], data_dir=folder, seed=data["split_seed"],
                                   name=manifest["name"], recipe=recipe,
-                                  reported_test_accuracy=accuracy)
+                                  card=card)
     if table.encoder.to_dict() != encoder.to_dict():
         raise ValueError(f"preprocessing of {manifest['name']!r} does not match its data loader")
     return table

@@ -160,7 +160,7 @@ class Synthetic(Unlearner[SyntheticParams]):
         context.declared_inputs["target"] = "class removed" if target == "class" else target
         if shifted:
             unseen = forget.table.reported_unseen_margins
-            if unseen is not None:
+            if unseen is not None and forget.table.reported_test_accuracy is not None:
                 context.declared_inputs["unseen_margin_profile"] = "reported with the model"
             targets = shifted_targets(teacher, x_forget, y_forget, sigma * params.rank_scale,
                                       space, context.generator,

@@ -78,7 +78,7 @@ def shifted_targets(teacher: nn.Module, x: torch.Tensor, y: torch.Tensor, sigma:
     each record's target margin is instead the mean of its shifted margin and the profile's
     margin at its rank (level ``(r + 0.5) / N``, ``UNSEEN_SHARE``): the smoothing alone is
     compressed against a retrained model's spread of confidences, the profile alone knows the
-    spread but not the record. ``accuracy`` None (and no profile): the smoothed prediction.
+    spread but not the record. ``accuracy`` None: the smoothed prediction (no profile used).
     Only the true class's logit moves.
     """
     logits = smoothed_logits(teacher, x, sigma, space, generator)

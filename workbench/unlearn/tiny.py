@@ -23,7 +23,7 @@ from torch.nn import functional as F
 from workbench.hashing import weights_sha256
 from workbench.metrics import set_accuracy
 from workbench.models import TabularMLP
-from workbench.records import ForgetSet, RecordSet, RecordTable, TrainRecipe
+from workbench.records import ForgetSet, ModelCard, RecordSet, RecordTable, TrainRecipe
 from workbench.training import predict_logits, train_classifier
 from workbench.unlearn.api import unlearn_model
 from workbench.unlearn.base import Unlearner
@@ -116,7 +116,8 @@ def build_tiny_world(seed: int = 0) -> TinyWorld:
     train_classifier(model, members.inputs(), members.labels(), TINY_RECIPE, seed=seed)
     test_accuracy = set_accuracy(model, plain.held_out())
     table = RecordTable(plain.frame, plain.schema, plain.encoder, name="tiny",
-                        recipe=TINY_RECIPE, reported_test_accuracy=round(test_accuracy, 3))
+                        recipe=TINY_RECIPE,
+                        card=ModelCard(test_accuracy=round(test_accuracy, 3)))
     rng = np.random.default_rng(seed + 1)
     picked = rng.choice(list(members.ids), RECORD_FORGET_SIZE, replace=False)
     return TinyWorld(model, table, table.select(ids=list(picked)),
@@ -157,8 +158,7 @@ def with_other_records(world: TinyWorld, readable: set[str]) -> RecordTable:
     frame.loc[hidden, "label"] = (frame.loc[hidden, "label"] + 1) % world.table.num_classes
     table = world.table
     return RecordTable(frame, table.schema, table.encoder, name=table.name, recipe=table.recipe,
-                       reported_test_accuracy=table.reported_test_accuracy,
-                       reported_unseen_margins=table.reported_unseen_margins,
+                       card=table.card,
                        source_columns=table.source_columns, categorical=table.categorical)
 
 
