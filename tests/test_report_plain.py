@@ -184,7 +184,7 @@ def test_a_one_label_retrain_is_said_in_the_plain_summary(record):
 
 def test_an_unseen_margin_profile_is_said_in_the_plain_summary(record):
     method = dataclasses.replace(record.method, resolved={
-        "target": "shifted", "unseen_margin_profile": "reported with the model"})
+        "target": "shifted", "unseen_margin_profile": [-1.0, 0.5, 2.0]})
     done = plain_summary(dataclasses.replace(record, method=method)).done
     assert "confidence profile reported with the model" in done
     plain = dataclasses.replace(record.method, resolved={"target": "shifted"})

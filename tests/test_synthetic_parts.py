@@ -333,7 +333,9 @@ def test_synthetic_declares_the_unseen_profile_only_when_the_card_reports_one(cr
     assert table.reported_unseen_margins is not None  # the shipped manifest reports one
     with_profile = unlearn_model(credit.model, table.select(ids=table.members().ids[:10]),
                                  method="synthetic", params=fast, seed=1)
-    assert with_profile.declared_inputs["unseen_margin_profile"] == "reported with the model"
+    # the record keeps the 99 values it used (an auditor sees them; JSON-native)
+    assert with_profile.declared_inputs["unseen_margin_profile"] == list(
+        table.reported_unseen_margins)
     bare = RecordTable(table.frame, table.schema, table.encoder, name=table.name,
                        recipe=table.recipe,
                        card=ModelCard(test_accuracy=table.reported_test_accuracy))

@@ -161,7 +161,7 @@ class Synthetic(Unlearner[SyntheticParams]):
         if shifted:
             unseen = forget.table.reported_unseen_margins
             if unseen is not None and forget.table.reported_test_accuracy is not None:
-                context.declared_inputs["unseen_margin_profile"] = "reported with the model"
+                context.declared_inputs["unseen_margin_profile"] = list(unseen)  # as read
             targets = shifted_targets(teacher, x_forget, y_forget, sigma * params.rank_scale,
                                       space, context.generator,
                                       forget.table.reported_test_accuracy, unseen)
