@@ -9,7 +9,14 @@ from torch import nn
 
 from workbench.auc import auc
 from workbench.records import RecordSet, RecordTable
-from workbench.training import accuracy, per_record_loss, reinitialise, train_classifier
+from workbench.training import (
+    accuracy,
+    per_record_loss,
+    predict_logits,
+    reinitialise,
+    train_classifier,
+    two_class_logits,
+)
 
 PROFILE_FOLDS = 5  # folds of the members behind the unseen-margin profile
 PROFILE_REPEATS = 2  # shuffles of the members into folds (each member scored this often)
@@ -81,9 +88,7 @@ def unseen_margin_profile(model: nn.Module, table: RecordTable, *, folds: int = 
             fresh = reinitialise(model, model_seed).requires_grad_(True).train()
             train_classifier(fresh, x[keep], y[keep], table.recipe, seed=model_seed,
                              device=device)
-            with torch.no_grad():
-                logits = torch.cat([fresh.eval()(x[held][i:i + 256].to(device)).float().cpu()
-                                    for i in range(0, len(held), 256)])
+            logits = two_class_logits(predict_logits(fresh, x[held]))
             margins.append(true_class_margin(logits, y[held]))
     pooled = torch.cat(margins).numpy()
     return [round(float(q), 4) for q in np.quantile(pooled, PROFILE_LEVELS)]

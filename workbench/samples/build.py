@@ -129,7 +129,7 @@ def make_manifest(spec: SampleSpec, table: RecordTable, model: torch.nn.Module,
     files = {role: {"path": path, "sha256": sha256_file(folder / path)} for role, path in roles}
     extra: dict[str, Any] = {}
     metrics = sample_metrics(model, table)
-    if spec.data is None:  # (the installed-dataset sample would train five 60,000-image models)
+    if spec.data is None:  # (the installed-dataset sample would train ten 48,000-image models)
         metrics["unseen_margin_quantiles"] = unseen_margin_profile(model, table, seed=spec.seed,
                                                                    device=device)
         split = "stratified by label, seed 0 (member column of records.csv.gz)"
