@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
+import pandas as pd
 import pytest
 import torch
 from cli_toys import run_cli
@@ -150,3 +152,17 @@ def test_pack_can_report_an_unseen_profile_that_the_package_then_carries(packed,
     assert len(profile) == 99 and profile == sorted(profile)
     sample = load_folder(root / "profiled", model_class="mymodels:Net")
     assert sample.records.reported_unseen_margins == tuple(profile)
+
+
+def test_pack_refuses_an_unseen_profile_it_cannot_measure_before_writing(own, tmp_path):
+    root, _ = own
+    frame = pd.read_csv(root / "cancer.csv")
+    frame["in_training"] = np.where(np.arange(len(frame)) < 8, "yes", "no")  # 8 members
+    frame.to_csv(tmp_path / "few.csv", index=False)
+    few = RecordTable.from_csv(tmp_path / "few.csv", id_column="patient",
+                               label_column="diagnosis", member_column="in_training",
+                               recipe=RECIPE)
+    net = build_user_model("mymodels:Net", {"width": 16})
+    with pytest.raises(InputError, match="unseen profile: .*at least 10 members"):
+        wb.pack(net, few, tmp_path / "new", unseen_profile=True)
+    assert not (tmp_path / "new").exists()
