@@ -140,18 +140,18 @@ def test_pack_can_report_an_unseen_profile_that_the_package_then_carries(packed,
     root, package = packed
     _, source = own
     plain = json.loads((package / "manifest.json").read_text())
-    assert "unseen_margin_quantiles" not in plain["metrics"]  # only when asked (10 trainings)
-    assert load_folder(package, model_class="mymodels:Net").records.reported_unseen_margins \
+    assert "unseen_profile" not in plain["metrics"]  # only when asked (10 trainings)
+    assert load_folder(package, model_class="mymodels:Net").records.reported_unseen_profile \
         is None
     code, _, err = run_cli("pack", "--model", root / "net.safetensors", "--model-class",
                            "mymodels:Net", "--model-kwargs", json.dumps({"width": 16}),
                            "--records", source, "--out", root / "profiled", "--unseen-profile")
     assert code == 0, err
     profile = json.loads((root / "profiled" / "manifest.json").read_text())[
-        "metrics"]["unseen_margin_quantiles"]
-    assert len(profile) == 99 and profile == sorted(profile)
+        "metrics"]["unseen_profile"]
+    assert len(profile["margins"]) == 99 and profile["margins"] == sorted(profile["margins"])
     sample = load_folder(root / "profiled", model_class="mymodels:Net")
-    assert sample.records.reported_unseen_margins == tuple(profile)
+    assert sample.records.reported_unseen_profile.to_dict() == profile
 
 
 def test_pack_refuses_an_unseen_profile_it_cannot_measure_before_writing(own, tmp_path):

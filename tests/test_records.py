@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 import torch
 
-from workbench import Encoding, ForgetSet, ModelCard, RecordSet, RecordTable
+from workbench import Encoding, ForgetSet, ModelCard, RecordSet, RecordTable, UnseenProfile
 from workbench.schema import FeatureSchema, FeatureSpec, TabularEncoder
 from workbench.unlearn.tiny import tiny_world
 
@@ -396,7 +396,10 @@ def test_the_old_reported_accuracy_keyword_still_works_for_one_release():
     with pytest.warns(DeprecationWarning, match=r"reported_test_accuracy= is now card\.test_"):
         old = RecordTable(table.frame, table.schema, table.encoder, reported_test_accuracy=0.7)
     assert old.card == ModelCard(test_accuracy=0.7) and old.reported_test_accuracy == 0.7
-    card = ModelCard(test_accuracy=0.8, unseen_margins=[1, 2.5])  # a manifest's list
+    profile = UnseenProfile(margins=list(range(99)), smoothing_sigma=0.5,  # a manifest's lists
+                            smoothed_margins=[v / 10 for v in range(99)])
+    card = ModelCard(test_accuracy=0.8, unseen=profile)
     new = RecordTable(table.frame, table.schema, table.encoder, card=card)
-    assert new.reported_unseen_margins == (1.0, 2.5) and new.reported_test_accuracy == 0.8
+    assert new.reported_unseen_profile.margins == tuple(float(v) for v in range(99))
+    assert new.reported_test_accuracy == 0.8
     assert RecordTable(table.frame, table.schema, table.encoder).card == ModelCard()

@@ -15,7 +15,7 @@ from sklearn.metrics import roc_auc_score
 from torch.nn import functional as F
 
 import workbench
-from workbench.samples.load import IntegrityError
+from workbench.samples.load import IntegrityError, load_folder
 
 SHIPPED = Path(workbench.__file__).resolve().parents[1] / "sample_models"
 SAMPLE_NAMES = ("clinic", "credit", "digits")
@@ -131,11 +131,18 @@ def test_manifest_metrics_match_recomputation(samples, name):
     auc = roc_auc_score(member.astype(int), -loss)
     assert auc == pytest.approx(metrics["loss_mia_auc"], abs=MIA_AUC_TOL)
     assert sample.records.reported_test_accuracy == metrics["test_accuracy"]
-    # the unseen-margin profile (out-of-fold margins of the members) is read with it, and is
-    # less sure of the members than the model that trained on them
-    profile = metrics["unseen_margin_quantiles"]
-    assert sample.records.reported_unseen_margins == tuple(profile)
-    assert len(profile) == 99 and profile == sorted(profile)
+    # the unseen profile is read with it; its margins are less sure of the members than the
+    # model that trained on them, and as sure as the model is of held-out records, give or
+    # take how much harder models that never saw them find members
+    profile = metrics["unseen_profile"]
+    assert sample.records.reported_unseen_profile.to_dict() == profile
+    assert len(profile["margins"]) == 99 and profile["margins"] == sorted(profile["margins"])
+    held_out = ~member
+    own_out = logits.gather(1, labels[:, None]).squeeze(1) - logits.scatter(
+        1, labels[:, None], float("-inf")).max(1).values
+    assert profile["margins"][49] == pytest.approx(
+        float(own_out[torch.from_numpy(held_out.copy())].median()), abs=1.5)
+    profile = profile["margins"]
     margin = logits.gather(1, labels[:, None]).squeeze(1) - logits.scatter(
         1, labels[:, None], float("-inf")).max(1).values
     assert profile[49] < float(margin[torch.from_numpy(member.copy())].median())
@@ -350,3 +357,31 @@ def test_copy_is_independent_of_shipped(copy_samples):
     assert SHIPPED not in (root / "digits").resolve().parents
     shutil.rmtree(root / "digits")
     assert (SHIPPED / "digits" / "manifest.json").is_file()
+
+
+def _with_metrics(tmp_path: Path, change) -> Path:
+    """A copy of the shipped credit sample whose manifest's metrics ``change`` edits."""
+    folder = tmp_path / "credit"
+    shutil.copytree(SHIPPED / "credit", folder)
+    manifest = json.loads((folder / "manifest.json").read_text())
+    change(manifest["metrics"])
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    return folder
+
+
+def test_an_earlier_releases_profile_is_not_read_and_says_how_to_get_a_new_one(tmp_path):
+    def earlier(metrics):
+        metrics["unseen_margin_quantiles"] = metrics.pop("unseen_profile")["margins"]
+
+    with pytest.warns(UserWarning, match="re-pack it with `workbench pack --unseen-profile`"):
+        sample = load_folder(_with_metrics(tmp_path, earlier))
+    assert sample.records.reported_unseen_profile is None
+    assert sample.records.reported_test_accuracy is not None
+
+
+def test_a_malformed_profile_is_refused_with_what_to_do(tmp_path):
+    def truncated(metrics):
+        metrics["unseen_profile"]["margins"] = metrics["unseen_profile"]["margins"][:10]
+
+    with pytest.raises(ValueError, match="malformed unseen_profile .*99 finite quantiles.*re-pack"):
+        load_folder(_with_metrics(tmp_path, truncated))

@@ -5,16 +5,18 @@ from __future__ import annotations
 
 import copy
 
+import numpy as np
 import pytest
 import torch
 from sklearn.metrics import roc_auc_score
 from torch.nn import functional as F
 
-from workbench.metrics import true_class_margin, unseen_margin_profile
-from workbench.records import ModelCard, RecordTable
+from workbench.card import ModelCard, UnseenProfile
+from workbench.metrics import true_class_margin, unseen_profile
+from workbench.neighbours import calibrate_sigma, perturb, smoothed_logits
+from workbench.records import RecordTable
 from workbench.samples import load_sample
 from workbench.unlearn import unlearn_model
-from workbench.unlearn.calibration import calibrate_sigma
 from workbench.unlearn.objectives import (
     logit_distance,
     mann_whitney_auc,
@@ -22,8 +24,7 @@ from workbench.unlearn.objectives import (
     soft_cross_entropy,
     soft_predictions,
 )
-from workbench.unlearn.synthesis import perturb
-from workbench.unlearn.synthetic_data import overwrite_targets, shifted_targets, smoothed_logits
+from workbench.unlearn.synthetic_data import DRIFT_ALLOWANCE, overwrite_targets, shifted_targets
 from workbench.unlearn.tiny import build_tiny_world
 
 
@@ -282,64 +283,123 @@ def test_a_one_label_retrain_trains_on_at_most_max_inputs_and_says_so(credit, mo
     assert capped.declared_inputs["retain_size"] == retain_size
 
 
-def test_shifted_targets_with_an_unseen_profile_blend_rank_and_record(credit):
-    """With a profile, a record's target margin is the mean of its shifted margin and the
-    profile's margin at its rank: ranks and the blend computed by hand here."""
+def _linear_profile(low: float, high: float, sigma: float = 0.5) -> UnseenProfile:
+    """A hand-made card: smoothed margins -10..20 map onto target margins ``low..high``."""
+    return UnseenProfile(margins=[float(v) for v in torch.linspace(low, high, 99)],
+                         smoothing_sigma=sigma,
+                         smoothed_margins=[float(v) for v in torch.linspace(-10.0, 20.0, 99)])
+
+
+def test_shifted_targets_with_an_unseen_profile_rank_records_among_the_members(credit):
+    """With a profile, a record's target margin is the profile's margin at the rank of its
+    smoothed margin among the members (not among the forget records), less the drift
+    allowance: computed by hand here with a linear card."""
     table = credit.records
     ids = table.members().ids[:40]
     x, y = table.inputs(ids), table.labels(ids)
     space, teacher = table.input_space, credit.model.eval()
-    profile = [float(v) for v in torch.linspace(-6.0, 12.0, 99)]
-    shifted = true_class_margin(shifted_targets(teacher, x, y, 0.5, space,
-                                                torch.Generator().manual_seed(3), 0.75).log(), y)
-    blended = true_class_margin(shifted_targets(teacher, x, y, 0.5, space,
+    profile = _linear_profile(-6.0, 12.0)
+    smoothed = true_class_margin(smoothed_logits(teacher, x, 0.5, space,
+                                                 torch.Generator().manual_seed(3)), y)
+    targets = true_class_margin(shifted_targets(teacher, x, y, 9.9, space,  # the card's sigma
                                                 torch.Generator().manual_seed(3), 0.75,
                                                 profile).log(), y)
-    order = shifted.argsort()
-    for rank, row in enumerate(order.tolist()):
-        level = (rank + 0.5) / len(y)  # profile levels 0.01..0.99, linear in between
-        at_rank = -6.0 + 18.0 * (min(max(level, 0.01), 0.99) - 0.01) / 0.98
-        expected = 0.5 * float(shifted[row]) + 0.5 * at_rank
-        assert float(blended[row]) == pytest.approx(expected, abs=1e-3)
-    # the order of hardness is kept, and a more confident profile gives more confident targets
-    assert torch.equal(blended.argsort(), order)
+    for row in range(len(y)):
+        level = min(max((float(smoothed[row]) + 10.0) / 30.0 * 0.98 + 0.01, 0.01), 0.99)
+        expected = -6.0 + 18.0 * (level - 0.01) / 0.98 - DRIFT_ALLOWANCE
+        assert float(targets[row]) == pytest.approx(expected, abs=1e-3)
+    # a more confident profile gives more confident targets, by as much
     higher = true_class_margin(shifted_targets(
         teacher, x, y, 0.5, space, torch.Generator().manual_seed(3), 0.75,
-        [v + 4.0 for v in profile]).log(), y)
-    assert torch.allclose(higher - blended, torch.full_like(blended, 2.0), atol=1e-3)
+        _linear_profile(-2.0, 16.0)).log(), y)
+    assert torch.allclose(higher - targets, torch.full_like(targets, 4.0), atol=1e-3)
 
 
-def test_unseen_margin_profile_is_out_of_fold_seeded_and_refuses_bad_tables():
+def test_a_request_of_hard_records_gets_lower_targets_than_one_of_easy_records(credit):
+    """Ranked among the members, a request keeps how hard its records are (ranked within
+    the request, the easy and the hard request would get the same spread of targets)."""
+    table = credit.records
+    members = table.members()
+    x, y = members.inputs(), members.labels()
+    space, teacher = table.input_space, credit.model.eval()
+    profile = table.reported_unseen_profile
+    with torch.no_grad():
+        smoothed = true_class_margin(smoothed_logits(
+            teacher, x, profile.smoothing_sigma, space, torch.Generator().manual_seed(0)), y)
+    order = smoothed.argsort()
+    hard, easy = order[:30], order[-30:]
+
+    def target_margins(rows):
+        return true_class_margin(shifted_targets(
+            teacher, x[rows], y[rows], 0.5, space, torch.Generator().manual_seed(1),
+            table.reported_test_accuracy, profile).log(), y[rows])
+
+    hard_targets, easy_targets = target_margins(hard), target_margins(easy)
+    assert float(hard_targets.median()) < float(easy_targets.median()) - 5.0
+    assert float((hard_targets > 0).float().mean()) < 0.5 < float((easy_targets > 0).float().mean())
+    # without a profile the shift gives both requests the reported accuracy
+    for rows in (hard, easy):
+        shifted = true_class_margin(shifted_targets(
+            teacher, x[rows], y[rows], 0.5, space, torch.Generator().manual_seed(1),
+            table.reported_test_accuracy).log(), y[rows])
+        assert float((shifted > 0).float().mean()) == pytest.approx(
+            table.reported_test_accuracy, abs=0.05)
+
+
+def test_unseen_profile_is_seeded_on_the_models_scale_and_refuses_bad_tables():
     world = build_tiny_world()
     table, model = world.table, world.model
-    profile = unseen_margin_profile(model, table, folds=3, repeats=1, seed=4)
-    assert len(profile) == 99 and profile == sorted(profile)
-    assert profile == unseen_margin_profile(model, table, folds=3, repeats=1, seed=4)
+    profile = unseen_profile(model, table, folds=3, repeats=1, seed=4)
+    assert profile == unseen_profile(model, table, folds=3, repeats=1, seed=4)
+    assert list(profile.margins) == sorted(profile.margins) and len(profile.margins) == 99
+    assert UnseenProfile.from_dict(profile.to_dict()) == profile  # JSON-native
     members = table.members()
     with torch.no_grad():
         seen = true_class_margin(model.eval()(members.inputs()).float(), members.labels())
     # models that never saw a member are less sure of it than the model trained on it
-    assert profile[49] < float(seen.median())
+    assert profile.margins[49] < float(seen.median())
+    # the members' smoothed margins rank records: the model's own margins, softened
+    assert profile.smoothed_margins[49] < float(seen.median())
+    assert 0 < profile.smoothing_sigma < 8
     bare = RecordTable(table.frame, table.schema, table.encoder, name="bare")
     with pytest.raises(ValueError, match="recipe"):
-        unseen_margin_profile(model, bare)
+        unseen_profile(model, bare)
     with pytest.raises(ValueError, match="at least 2000 members"):
-        unseen_margin_profile(model, table, folds=1000)
+        unseen_profile(model, table, folds=1000)
+    members_only = RecordTable(table.frame[table.frame["member"]], table.schema, table.encoder,
+                               name="members", recipe=table.recipe)
+    with pytest.raises(ValueError, match="held-out"):
+        unseen_profile(model, members_only)
+
+
+def test_unseen_profile_refuses_malformed_quantiles():
+    good = _linear_profile(-1.0, 1.0)
+    with pytest.raises(ValueError, match="99 finite quantiles"):
+        UnseenProfile(margins=[0.0, 1.0], smoothing_sigma=0.5,
+                      smoothed_margins=good.smoothed_margins)
+    with pytest.raises(ValueError, match="sorted"):
+        UnseenProfile(margins=good.margins[::-1], smoothing_sigma=0.5,
+                      smoothed_margins=good.smoothed_margins)
+    with pytest.raises(ValueError, match="positive"):
+        UnseenProfile(margins=good.margins, smoothing_sigma=0.0,
+                      smoothed_margins=good.smoothed_margins)
+    # ranks beyond the members' 1% and 99% are held there
+    assert good.margins_at(np.array([-1e6, 1e6])).tolist() == [-1.0, 1.0]
 
 
 def test_synthetic_declares_the_unseen_profile_only_when_the_card_reports_one(credit):
     fast = {"steps": 3, "proxies": 64, "inversion_steps": 2}
     table = credit.records
-    assert table.reported_unseen_margins is not None  # the shipped manifest reports one
+    assert table.reported_unseen_profile is not None  # the shipped manifest reports one
     with_profile = unlearn_model(credit.model, table.select(ids=table.members().ids[:10]),
                                  method="synthetic", params=fast, seed=1)
-    # the record keeps the 99 values it used (an auditor sees them; JSON-native)
-    assert with_profile.declared_inputs["unseen_margin_profile"] == list(
-        table.reported_unseen_margins)
+    # the record keeps the profile it used (an auditor sees it; JSON-native)
+    assert with_profile.declared_inputs["unseen_profile"] == \
+        table.reported_unseen_profile.to_dict()
     bare = RecordTable(table.frame, table.schema, table.encoder, name=table.name,
                        recipe=table.recipe,
                        card=ModelCard(test_accuracy=table.reported_test_accuracy))
     without = unlearn_model(credit.model, bare.select(ids=table.members().ids[:10]),
                             method="synthetic", params=fast, seed=1)
-    assert "unseen_margin_profile" not in without.declared_inputs
+    assert "unseen_profile" not in without.declared_inputs
     assert with_profile.weights_sha256 != without.weights_sha256

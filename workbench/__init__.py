@@ -14,11 +14,12 @@ from workbench.audit import (
     audit_model,
     gold_standard,
 )
+from workbench.card import ModelCard, UnseenProfile
 from workbench.device import resolve_device
 from workbench.hashing import weights_sha256
 from workbench.models import load_model, save_model
 from workbench.models.user_class import build_user_model
-from workbench.records import Encoding, ForgetSet, ModelCard, RecordSet, RecordTable, TrainRecipe
+from workbench.records import Encoding, ForgetSet, RecordSet, RecordTable, TrainRecipe
 from workbench.samples import Sample, list_samples, load_sample
 from workbench.samples.pack import pack
 from workbench.schema import FeatureSchema, FeatureSpec
@@ -39,5 +40,5 @@ __all__ = [
     "register_unlearner", "unlearn_model",
     "Encoding", "FeatureSchema", "FeatureSpec", "ForgetSet", "ModelCard", "RecordSet",
     "RecordTable", "Sample", "TrainRecipe", "build_user_model", "list_samples", "load_model",
-    "load_sample", "pack", "resolve_device", "save_model", "weights_sha256",
+    "UnseenProfile", "load_sample", "pack", "resolve_device", "save_model", "weights_sha256",
 ]

@@ -1,13 +1,17 @@
 """Quick model metrics: accuracy, the loss-threshold membership AUC (Yeom et al.), true-class
-margins and the unseen-margin profile a model card reports."""
+margins and the unseen profile a model card reports."""
 
 from __future__ import annotations
+
+import copy
 
 import numpy as np
 import torch
 from torch import nn
 
 from workbench.auc import auc
+from workbench.card import PROFILE_LEVELS, UnseenProfile
+from workbench.neighbours import calibrate_sigma, smoothed_logits
 from workbench.records import RecordSet, RecordTable
 from workbench.training import (
     accuracy,
@@ -20,7 +24,9 @@ from workbench.training import (
 
 PROFILE_FOLDS = 5  # folds of the members behind the unseen-margin profile
 PROFILE_REPEATS = 2  # shuffles of the members into folds (each member scored this often)
-PROFILE_LEVELS = np.linspace(0.01, 0.99, 99)  # its quantile levels: 1%, 2%, ..., 99%
+# the smoothing noise of the unseen profile, as a share of the calibrated neighbour noise
+# (the same half the synthetic method smoothed with before the profile existed)
+SMOOTHING_SCALE = 0.5
 
 
 def loss_mia_auc(model: nn.Module, members: RecordSet, non_members: RecordSet) -> float:
@@ -51,33 +57,41 @@ def true_class_margin(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     return logits[rows, y] - others.max(1).values
 
 
-def unseen_margin_profile(model: nn.Module, table: RecordTable, *, folds: int = PROFILE_FOLDS,
-                          repeats: int = PROFILE_REPEATS, seed: int = 0,
-                          device: str = "cpu") -> list[float]:
-    """How confident a model that never saw a member is on it, as 99 quantiles (1%..99%).
+def unseen_profile(model: nn.Module, table: RecordTable, *, folds: int = PROFILE_FOLDS,
+                   repeats: int = PROFILE_REPEATS, seed: int = 0,
+                   device: str = "cpu") -> UnseenProfile:
+    """How sure a model that never saw a member would be of it (:class:`UnseenProfile`).
 
     The members are dealt into ``folds`` folds (shuffled by ``seed``), ``repeats`` times with
     fresh shuffles; for each fold a fresh copy of ``model`` (weights re-drawn) is trained with
-    the table's recipe on the other folds and scores the fold's records. Returns the quantiles
-    of all those out-of-fold true-class margins (logit of the label minus the best other;
-    ``repeats`` per member, pooled: one model's margins vary with its seed). It is what a
-    model card can report next to its test accuracy: computed once, with the training data at
-    hand, so that an erasure later needs only the model and the records to forget. ``model``
-    outputs ``(N, C >= 2)``; ``repeats * folds`` models are trained.
+    the table's recipe on the other folds and scores the fold's members (out-of-fold) and the
+    held-out records. The profile's margins are ``model``'s own held-out margins plus, at each
+    quantile, how much lower those models put the members they never saw than the held-out
+    records (members can be harder or easier than held-out records; a fold model's own scale
+    can be wider than ``model``'s). The smoothing noise is half the neighbour noise at which
+    ``model``'s accuracy on its members' neighbours equals its held-out accuracy. Computed
+    once, with the training data at hand, so that an erasure later reads only the model, the
+    forget records and this card. ``model`` outputs ``(N, C >= 2)`` (or one logit); ``repeats
+    * folds`` models are trained.
 
     Raises:
-        ValueError: the table has no recipe, or too few members for ``folds`` folds.
+        ValueError: the table has no recipe, too few members for ``folds`` folds, or no
+            held-out records.
     """
     if table.recipe is None:
-        raise ValueError("an unseen-margin profile trains with the model's recipe; the table "
-                         "has none (give the RecordTable a TrainRecipe)")
-    members = table.members()
+        raise ValueError("an unseen profile trains with the model's recipe; the table has none "
+                         "(give the RecordTable a TrainRecipe)")
+    members, held_out = table.members(), table.held_out()
     if len(members) < 2 * folds:
-        raise ValueError(f"an unseen-margin profile needs at least {2 * folds} members for "
-                         f"{folds} folds; the table has {len(members)}")
+        raise ValueError(f"an unseen profile needs at least {2 * folds} members for {folds} "
+                         f"folds; the table has {len(members)}")
+    if not len(held_out):
+        raise ValueError("an unseen profile compares members with held-out records; the table "
+                         "has none")
     x, y = members.inputs(), members.labels()
+    x_out, y_out = held_out.inputs(), held_out.labels()
     generator = torch.Generator().manual_seed(seed)
-    margins = []
+    unseen, fold_out = [], []
     for repeat in range(repeats):
         order = torch.randperm(len(x), generator=generator)
         for fold in range(folds):
@@ -88,7 +102,30 @@ def unseen_margin_profile(model: nn.Module, table: RecordTable, *, folds: int = 
             fresh = reinitialise(model, model_seed).requires_grad_(True).train()
             train_classifier(fresh, x[keep], y[keep], table.recipe, seed=model_seed,
                              device=device)
-            logits = two_class_logits(predict_logits(fresh, x[held]))
-            margins.append(true_class_margin(logits, y[held]))
-    pooled = torch.cat(margins).numpy()
-    return [round(float(q), 4) for q in np.quantile(pooled, PROFILE_LEVELS)]
+            unseen.append(_margins(fresh, x[held], y[held]))
+            fold_out.append(_margins(fresh, x_out, y_out))
+    own_out = _margins(model, x_out, y_out)
+    margins = np.sort(_quantiles(own_out) + _quantiles(torch.cat(unseen))
+                      - _quantiles(torch.cat(fold_out)))
+    teacher = copy.deepcopy(model).eval().requires_grad_(False)
+    where = next(teacher.parameters()).device
+    x, y = x.to(where), y.to(where)
+    accuracy = float((own_out > 0).float().mean())
+    sigma = SMOOTHING_SCALE * calibrate_sigma(teacher, x, y, table.input_space, accuracy,
+                                              seed=seed)
+    smoothed = true_class_margin(two_class_logits(smoothed_logits(
+        teacher, x, sigma, table.input_space, torch.Generator().manual_seed(seed))), y).cpu()
+    return UnseenProfile(margins=_rounded(margins), smoothing_sigma=round(sigma, 6),
+                         smoothed_margins=_rounded(_quantiles(smoothed)))
+
+
+def _margins(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    return true_class_margin(two_class_logits(predict_logits(model, x)), y)
+
+
+def _quantiles(values: torch.Tensor) -> np.ndarray:
+    return np.quantile(values.numpy(), PROFILE_LEVELS)
+
+
+def _rounded(values: np.ndarray) -> tuple[float, ...]:
+    return tuple(round(float(v), 4) for v in values)

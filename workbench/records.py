@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from workbench.card import ModelCard, UnseenProfile  # noqa: F401  (ModelCard: re-exported)
 from workbench.deprecation import legacy_keywords
 from workbench.errors import EmptySelectionError, InputError
 from workbench.intake import (
@@ -64,22 +65,6 @@ class Encoding:
     encoder: Encoder | None = None
 
 
-@dataclass(frozen=True)
-class ModelCard:
-    """What the model's owner reported when it was trained, measured on data an erasure never
-    reads: the accuracy on held-out records, and the unseen-margin profile (99 quantiles,
-    1%..99%, of the true-class margins that models trained without a member give it; see
-    :func:`workbench.metrics.unseen_margin_profile`). None: not reported."""
-
-    test_accuracy: float | None = None
-    unseen_margins: tuple[float, ...] | None = None
-
-    def __post_init__(self) -> None:
-        if self.unseen_margins is not None:  # a list from a manifest: an immutable tuple
-            object.__setattr__(self, "unseen_margins",
-                               tuple(float(v) for v in self.unseen_margins))
-
-
 class RecordTable:
     """Records with stable ids, labels, membership and raw features (pandas-backed)."""
 
@@ -112,9 +97,9 @@ class RecordTable:
         return self.card.test_accuracy
 
     @property
-    def reported_unseen_margins(self) -> tuple[float, ...] | None:
-        """The model card's unseen-margin profile (None: not reported)."""
-        return self.card.unseen_margins
+    def reported_unseen_profile(self) -> UnseenProfile | None:
+        """The model card's unseen profile (None: not reported)."""
+        return self.card.unseen
 
     @classmethod
     @legacy_keywords(moved={"features": "features", "encoder": "encoder"}, options="encoding",

@@ -233,7 +233,7 @@ def next_step(record: AuditRecord) -> str:
 
 def how_it_ran(resolved: Mapping[str, object]) -> str:
     """What the method settled at run time, in words, where that changes what it did."""
-    if resolved.get("unseen_margin_profile"):
+    if resolved.get("unseen_profile") or resolved.get("unseen_margin_profile"):  # (earlier)
         return (" How sure a model that never saw these records would be of them came from "
                 "the confidence profile reported with the model (measured when it was built, "
                 "on models trained without each record), not from the kept records.")

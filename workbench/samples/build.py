@@ -15,7 +15,7 @@ import torch
 
 from workbench.atomic import current_umask, write_json
 from workbench.hashing import record_sha256, sha256_file, weights_sha256
-from workbench.metrics import loss_mia_auc, set_accuracy, unseen_margin_profile
+from workbench.metrics import loss_mia_auc, set_accuracy, unseen_profile
 from workbench.models import build_model, save_model
 from workbench.records import RESERVED_COLUMNS, RecordTable
 from workbench.samples import fashion
@@ -130,8 +130,8 @@ def make_manifest(spec: SampleSpec, table: RecordTable, model: torch.nn.Module,
     extra: dict[str, Any] = {}
     metrics = sample_metrics(model, table)
     if spec.data is None:  # (the installed-dataset sample would train ten 48,000-image models)
-        metrics["unseen_margin_quantiles"] = unseen_margin_profile(model, table, seed=spec.seed,
-                                                                   device=device)
+        metrics["unseen_profile"] = unseen_profile(model, table, seed=spec.seed,
+                                                   device=device).to_dict()
         split = "stratified by label, seed 0 (member column of records.csv.gz)"
         data_sha256 = files["records"]["sha256"]
     else:

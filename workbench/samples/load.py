@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -10,6 +11,7 @@ from typing import Any
 import pandas as pd
 from torch import nn
 
+from workbench.card import ModelCard, UnseenProfile
 from workbench.errors import (
     IntegrityError,  # a file that does not match its hash
 )
@@ -18,7 +20,6 @@ from workbench.models import load_model
 from workbench.models.user_class import user_template
 from workbench.records import (
     RESERVED_COLUMNS,
-    ModelCard,
     RecordTable,
     TrainRecipe,
     parse_membership,
@@ -120,8 +121,7 @@ def load_folder(folder: Path, *, data_dir: str | Path | None = None,
     encoder = encoder_from_dict(json.loads(
         manifest_file(folder, manifest, "preprocessing").read_text()))
     recipe = TrainRecipe.from_dict(manifest["recipe"])
-    card = ModelCard(test_accuracy=manifest["metrics"]["test_accuracy"],  # no profile in
-                     unseen_margins=manifest["metrics"].get("unseen_margin_quantiles"))  # old
+    card = model_card(manifest, folder)
     if "data" in manifest:
         table = _external_table(manifest, encoder, recipe, card, data_dir)
     else:
@@ -140,6 +140,24 @@ def load_folder(folder: Path, *, data_dir: str | Path | None = None,
     if weights_sha256(model) != manifest["weights_state_sha256"]:
         raise IntegrityError(f"weights in {folder} do not match the manifest's state hash")
     return Sample(manifest["name"], model, table, manifest, folder)
+
+
+def model_card(manifest: dict[str, Any], folder: Path) -> ModelCard:
+    """The manifest's reported metrics as a :class:`ModelCard` (an old package has no
+    profile; one of the first release's unseen-margin profiles is not read: it lacks the
+    smoothing the targets now rank records by)."""
+    metrics = manifest["metrics"]
+    profile = metrics.get("unseen_profile")
+    if profile is None and "unseen_margin_quantiles" in metrics:
+        warnings.warn(f"the package {folder} reports an unseen-margin profile of an earlier "
+                      "release, which this one no longer reads; re-pack it with "
+                      "`workbench pack --unseen-profile` to use one", UserWarning, stacklevel=3)
+    try:
+        unseen = UnseenProfile.from_dict(profile) if profile is not None else None
+    except (KeyError, TypeError, ValueError) as error:
+        raise ValueError(f"the manifest of {folder} has a malformed unseen_profile ({error}); "
+                         "re-pack it") from None
+    return ModelCard(test_accuracy=metrics["test_accuracy"], unseen=unseen)
 
 
 def _external_table(manifest: dict[str, Any], encoder, recipe: TrainRecipe, card: ModelCard,

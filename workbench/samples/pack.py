@@ -25,7 +25,7 @@ from torch import nn
 from workbench.atomic import current_umask, write_json
 from workbench.errors import InputError
 from workbench.hashing import sha256_file, weights_sha256
-from workbench.metrics import unseen_margin_profile
+from workbench.metrics import unseen_profile as measure_unseen_profile
 from workbench.models import save_model
 from workbench.models.fit import fit_to_records
 from workbench.models.user_class import architecture_of
@@ -54,10 +54,10 @@ def pack(model: nn.Module, table: RecordTable, folder: str | Path, *,
     that does not fit the records, a folder that holds files.
 
     ``unseen_profile``: also measure how sure models trained without a member are of it
-    (:func:`workbench.metrics.unseen_margin_profile`: 10 models trained with the recipe, on
-    the CPU) and report it in the manifest; ``synthetic`` then sets its record-request
-    targets with it (on the sample tables it PASSed the calibrated audit 10-23 points more
-    often). The profile is 99 quantiles, no record."""
+    (:func:`workbench.metrics.unseen_profile`: 10 models trained with the recipe, on the
+    CPU) and report it in the manifest; ``synthetic`` then sets its record-request targets
+    with it (see ``benchmarks/RESULTS.md`` for how much more often the calibrated audit
+    PASSes them). The profile is two sets of 99 quantiles and a noise level, no record."""
     folder = Path(folder).expanduser().absolute()
     if table.recipe is None:
         raise InputError("the records carry no training recipe; build them with recipe="
@@ -71,7 +71,7 @@ def pack(model: nn.Module, table: RecordTable, folder: str | Path, *,
     metrics = sample_metrics(fitted, table)
     if unseen_profile:  # before anything is written: it may refuse (too few members)
         try:
-            metrics["unseen_margin_quantiles"] = unseen_margin_profile(fitted, table)
+            metrics["unseen_profile"] = measure_unseen_profile(fitted, table).to_dict()
         except ValueError as error:
             raise InputError(f"unseen profile: {error}; pack without it") from None
     folder.parent.mkdir(parents=True, exist_ok=True)

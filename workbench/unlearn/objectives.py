@@ -10,13 +10,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from workbench.auc import auc
-
-CHUNK = 256  # records per forward pass outside the training step (CPU caches; GPU memory)
-
-
-def chunked(model: nn.Module, x: torch.Tensor, size: int = CHUNK) -> torch.Tensor:
-    """``model(x)`` computed ``size`` records at a time (same values, less memory traffic)."""
-    return torch.cat([model(x[i:i + size]) for i in range(0, len(x), size)])
+from workbench.neighbours import CHUNK, chunked  # noqa: F401  (this module's users import both)
 
 
 def logit_distance(logits: torch.Tensor, targets: torch.Tensor,

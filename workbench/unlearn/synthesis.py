@@ -13,45 +13,6 @@ from torch.nn import functional as F
 from workbench.schema import InputSpace
 
 
-def categorical_flip_probability(sigma: float) -> float:
-    """How often a neighbour re-draws a binary or categorical feature at noise ``sigma``."""
-    return min(0.5, 0.25 * sigma)
-
-
-def perturb(x: torch.Tensor, sigma: float, space: InputSpace,
-            generator: torch.Generator) -> torch.Tensor:
-    """Random neighbours of ``x`` (shape ``(N, *space.shape)``) within the schema's bounds.
-
-    Continuous columns get Gaussian noise of ``sigma`` (in units of ``space.spread``) and are
-    clamped to their range; discrete and one-hot features are re-drawn uniformly with
-    probability :func:`categorical_flip_probability`. The random draws do not depend on
-    ``sigma``, so the same generator state gives neighbours that move smoothly with it.
-    """
-    flat = x.reshape(len(x), -1).clone()
-    device = flat.device
-    if space.continuous:
-        idx = torch.tensor(space.continuous, device=device)
-        noise = torch.randn(len(flat), len(idx), generator=generator).to(device)
-        spread = torch.tensor(space.spread, device=device)
-        moved = flat[:, idx] + sigma * spread * noise
-        lower = torch.tensor(space.lower, device=device)
-        upper = torch.tensor(space.upper, device=device)
-        flat[:, idx] = torch.maximum(torch.minimum(moved, upper), lower)
-    flip = categorical_flip_probability(sigma)
-    for column, values in space.discrete:
-        redraw = torch.rand(len(flat), generator=generator).to(device) < flip
-        choice = torch.randint(len(values), (len(flat),), generator=generator).to(device)
-        new = torch.tensor(values, device=device)[choice]
-        flat[:, column] = torch.where(redraw, new, flat[:, column])
-    for group in space.onehot:
-        redraw = torch.rand(len(flat), generator=generator).to(device) < flip
-        choice = torch.randint(len(group), (len(flat),), generator=generator).to(device)
-        cols = torch.tensor(group, device=device)
-        fresh = F.one_hot(choice, len(group)).to(flat.dtype)
-        flat[:, cols] = torch.where(redraw[:, None], fresh, flat[:, cols])
-    return flat.reshape(x.shape)
-
-
 def marginal_samples(n: int, space: InputSpace, generator: torch.Generator) -> torch.Tensor:
     """``n`` inputs drawn feature by feature: standard normal (clamped), uniform categories.
 
@@ -145,8 +106,3 @@ def invert_features(head: nn.Module, start: torch.Tensor, targets: torch.Tensor,
         with torch.no_grad():
             x.clamp_(lower, upper)
     return x.detach()
-
-
-def repeat_rows(x: torch.Tensor, times: int) -> torch.Tensor:
-    """``(times * N, ...)``: ``x`` ``(N, ...)`` stacked ``times`` times."""
-    return x.repeat(times, *([1] * (x.dim() - 1)))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from workbench.unlearn.calibration import SIGMA_RANGE
+from workbench.neighbours import SIGMA_RANGE
 from workbench.unlearn.params import Params, param
 
 
@@ -102,7 +102,9 @@ class SyntheticParams(Params):
         0.5, low=0.01, high=4.0, label="Smoothing that orders the records by hardness",
         unit="times the calibrated noise", advanced=True,
         help="noise of the neighbourhood average behind shifted targets, as a multiple of the "
-             "calibrated noise (chosen on tuning requests, seeds 30000-30007)")
+             "calibrated noise (chosen on tuning requests, seeds 30000-30007); where the model "
+             "card reports an unseen profile, the targets use the card's noise instead, and "
+             "this one smooths the stand-ins next to the forgotten records only")
 
     def __post_init__(self) -> None:
         super().__post_init__()

@@ -1,8 +1,11 @@
-"""Sigma calibration of the synthetic method: how far a neighbour of a forget record lies.
+"""Neighbours of records in input space, and how far they lie.
 
 A model that never saw a record predicts it the way the original predicts unseen points near
 it; "near" is the noise level at which the original's accuracy on neighbours equals its
-reported test accuracy (one declared scalar of non-member information).
+reported test accuracy (one declared scalar of non-member information). The synthetic method
+draws its neighbours here; so does the model card's unseen profile
+(:func:`workbench.metrics.unseen_profile`), with the same noise, so the two compare.
+Everything here reads only the given records, the model and the ``InputSpace``.
 """
 
 from __future__ import annotations
@@ -15,8 +18,6 @@ from torch import nn
 from torch.nn import functional as F
 
 from workbench.schema import InputSpace
-from workbench.unlearn.objectives import chunked
-from workbench.unlearn.synthesis import perturb, repeat_rows
 
 SIGMA_RANGE = (0.02, 8.0)
 ITERATIONS = 12  # false-position trials of the sigma search (it usually stops after 3-6)
@@ -28,6 +29,8 @@ LARGE_INPUT = 512  # inputs of this many values (28x28 images) use half as many:
 # draws from ``seed`` (any fixed numbers unlikely to collide would do; these are primes).
 ROWS_STREAM = 104729  # which forget records the calibration checks
 NEIGHBOURS_STREAM = 7919  # the noise of the neighbours at each trial sigma
+CHUNK = 256  # records per forward pass outside the training step (CPU caches; GPU memory)
+MEAN_DRAWS = 16  # neighbours averaged into a smoothed prediction
 
 
 def checked_rows(n: int, seed: int, device: torch.device,
@@ -114,3 +117,63 @@ def bracket(reached, accuracy: float, tolerance: float) -> tuple[float, float | 
             return low, high
         low = high
     return top, None
+
+
+def chunked(model: nn.Module, x: torch.Tensor, size: int = CHUNK) -> torch.Tensor:
+    """``model(x)`` computed ``size`` records at a time (same values, less memory traffic)."""
+    return torch.cat([model(x[i:i + size]) for i in range(0, len(x), size)])
+
+
+def categorical_flip_probability(sigma: float) -> float:
+    """How often a neighbour re-draws a binary or categorical feature at noise ``sigma``."""
+    return min(0.5, 0.25 * sigma)
+
+
+def perturb(x: torch.Tensor, sigma: float, space: InputSpace,
+            generator: torch.Generator) -> torch.Tensor:
+    """Random neighbours of ``x`` (shape ``(N, *space.shape)``) within the schema's bounds.
+
+    Continuous columns get Gaussian noise of ``sigma`` (in units of ``space.spread``) and are
+    clamped to their range; discrete and one-hot features are re-drawn uniformly with
+    probability :func:`categorical_flip_probability`. The random draws do not depend on
+    ``sigma``, so the same generator state gives neighbours that move smoothly with it.
+    """
+    flat = x.reshape(len(x), -1).clone()
+    device = flat.device
+    if space.continuous:
+        idx = torch.tensor(space.continuous, device=device)
+        noise = torch.randn(len(flat), len(idx), generator=generator).to(device)
+        spread = torch.tensor(space.spread, device=device)
+        moved = flat[:, idx] + sigma * spread * noise
+        lower = torch.tensor(space.lower, device=device)
+        upper = torch.tensor(space.upper, device=device)
+        flat[:, idx] = torch.maximum(torch.minimum(moved, upper), lower)
+    flip = categorical_flip_probability(sigma)
+    for column, values in space.discrete:
+        redraw = torch.rand(len(flat), generator=generator).to(device) < flip
+        choice = torch.randint(len(values), (len(flat),), generator=generator).to(device)
+        new = torch.tensor(values, device=device)[choice]
+        flat[:, column] = torch.where(redraw, new, flat[:, column])
+    for group in space.onehot:
+        redraw = torch.rand(len(flat), generator=generator).to(device) < flip
+        choice = torch.randint(len(group), (len(flat),), generator=generator).to(device)
+        cols = torch.tensor(group, device=device)
+        fresh = F.one_hot(choice, len(group)).to(flat.dtype)
+        flat[:, cols] = torch.where(redraw[:, None], fresh, flat[:, cols])
+    return flat.reshape(x.shape)
+
+
+def repeat_rows(x: torch.Tensor, times: int) -> torch.Tensor:
+    """``(times * N, ...)``: ``x`` ``(N, ...)`` stacked ``times`` times."""
+    return x.repeat(times, *([1] * (x.dim() - 1)))
+
+
+def smoothed_logits(teacher: nn.Module, x: torch.Tensor, sigma: float, space: InputSpace,
+                    generator: torch.Generator, draws: int = MEAN_DRAWS) -> torch.Tensor:
+    """``(N, C)``: the teacher's logits averaged over ``draws`` neighbours (noise ``sigma``) of
+    each row of ``x`` ``(N, ...)``: the teacher smoothed, so that a bump it fitted around one
+    memorised record, narrower than ``sigma``, no longer shows."""
+    many = perturb(repeat_rows(x, draws), sigma, space, generator)
+    with torch.no_grad():
+        logits = chunked(teacher, many).float()
+    return logits.reshape(draws, len(x), -1).mean(0)

@@ -1,0 +1,77 @@
+"""The model card: what a model's owner reported when it was trained, measured on data an
+erasure never reads. Plain values, no record: the held-out accuracy and the unseen profile.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+PROFILE_LEVELS = np.linspace(0.01, 0.99, 99)  # the profile's quantile levels: 1%, 2%, ..., 99%
+
+
+def _quantiles(values: Any, name: str) -> tuple[float, ...]:
+    out = tuple(float(v) for v in values)
+    if len(out) != len(PROFILE_LEVELS) or not np.all(np.isfinite(out)):
+        raise ValueError(f"UnseenProfile.{name} holds {len(PROFILE_LEVELS)} finite quantiles "
+                         f"(1%..99%), got {len(out)}")
+    if any(b < a for a, b in zip(out, out[1:], strict=False)):
+        raise ValueError(f"UnseenProfile.{name} must be sorted (quantiles, lowest first)")
+    return out
+
+
+@dataclass(frozen=True)
+class UnseenProfile:
+    """How sure a model that never saw a member would be of it, on this model's own scale
+    (measured by :func:`workbench.metrics.unseen_profile` while the training data was at hand).
+
+    Attributes:
+        margins: 99 quantiles (1%..99%) of the true-class margin (logit of the label minus
+            the best other) that a member gets from a model trained without it, moved onto
+            this model's scale: this model's margins on held-out records, plus how much lower
+            such models put members than held-out records.
+        smoothing_sigma: noise of the neighbours behind ``smoothed_margins``.
+        smoothed_margins: 99 quantiles of this model's smoothed margins of its members (its
+            logits averaged over 16 neighbours of each, at ``smoothing_sigma``): where a
+            record's smoothed margin falls among them is its rank among the members, which
+            a memorised record's own margin would hide.
+    """
+
+    margins: tuple[float, ...]
+    smoothing_sigma: float
+    smoothed_margins: tuple[float, ...]
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "margins", _quantiles(self.margins, "margins"))
+        object.__setattr__(self, "smoothed_margins",
+                           _quantiles(self.smoothed_margins, "smoothed_margins"))
+        if not float(self.smoothing_sigma) > 0:
+            raise ValueError(f"UnseenProfile.smoothing_sigma must be positive, got "
+                             f"{self.smoothing_sigma}")
+        object.__setattr__(self, "smoothing_sigma", float(self.smoothing_sigma))
+
+    def margins_at(self, smoothed: np.ndarray) -> np.ndarray:
+        """``(N,)`` margins a model that never saw them would give records whose smoothed
+        margins are ``smoothed`` ``(N,)``: the profile's margin at their rank among the
+        members (ranks beyond 1% or 99% are held there)."""
+        levels = np.interp(smoothed, self.smoothed_margins, PROFILE_LEVELS)
+        return np.interp(levels, PROFILE_LEVELS, self.margins)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"margins": list(self.margins), "smoothing_sigma": self.smoothing_sigma,
+                "smoothed_margins": list(self.smoothed_margins)}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> UnseenProfile:
+        return cls(data["margins"], data["smoothing_sigma"], data["smoothed_margins"])
+
+
+@dataclass(frozen=True)
+class ModelCard:
+    """What the model's owner reported: the accuracy on held-out records and the unseen
+    profile (:class:`UnseenProfile`). None: not reported."""
+
+    test_accuracy: float | None = None
+    unseen: UnseenProfile | None = None
