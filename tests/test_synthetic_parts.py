@@ -16,7 +16,7 @@ from workbench.metrics import true_class_margin, unseen_profile
 from workbench.neighbours import calibrate_sigma, perturb, smoothed_logits
 from workbench.records import RecordTable
 from workbench.samples import load_sample
-from workbench.unlearn import unlearn_model
+from workbench.unlearn import unlearn_model, unused_params
 from workbench.unlearn.objectives import (
     logit_distance,
     mann_whitney_auc,
@@ -403,3 +403,20 @@ def test_synthetic_declares_the_unseen_profile_only_when_the_card_reports_one(cr
                             method="synthetic", params=fast, seed=1)
     assert "unseen_profile" not in without.declared_inputs
     assert with_profile.weights_sha256 != without.weights_sha256
+
+
+def test_unused_params_are_really_not_read_by_a_one_label_retrain(credit):
+    table = credit.records
+    forget = table.select(classes=[table.schema.classes[1]])  # two classes: one is left
+    unused = unused_params(credit.model, forget)
+    assert {"steps", "lr", "overwrite_weight", "target"} <= set(unused)
+    assert "update" not in unused and "recipe" in unused["steps"]
+    # changing them changes nothing: the same weights
+    runs = [unlearn_model(credit.model, forget, seed=3, params=p).weights_sha256
+            for p in ({}, {"steps": 7, "lr": 0.5, "overwrite_weight": 9.0})]
+    assert runs[0] == runs[1]
+    records = table.select(ids=table.members().ids[:12])
+    assert unused_params(credit.model, records) == {}  # a record request reads all
+    assert unused_params(credit.model, forget, method="finetune") == {}
+    with pytest.raises(ValueError, match="nope"):
+        unused_params(credit.model, forget, method="nope")

@@ -427,3 +427,25 @@ def test_finder_filter_matching_every_member_lists_them_all(clinic_app):
     assert f.count.value.startswith(f"{len(clinic_app.table.members())} matching")
     assert not f.messages.error
     f.query.value = ""
+
+
+def test_settings_a_one_label_retrain_does_not_read_are_greyed_out_with_the_reason(clinic_app):
+    a = clinic_app
+    steps = a.method.controls["steps"][1]
+    assert not steps.disabled and a.method.unused_note.value == ""
+    a.finder.klass.value = 1
+    a.finder.whole_class_button.click()  # a class request on a two-class model: one label left
+    unused = wb.unused_params(a.model, a.forget)  # the core decides; the panel shows it
+    assert "steps" in unused and "update" not in unused
+    for name, (_spec, control) in a.method.controls.items():
+        assert control.disabled == (name in unused), name
+    assert "retrains a fresh copy" in a.method.unused_note.value
+    a.method.method.value = "finetune"  # another method reads every setting
+    assert not any(c.disabled for _s, c in a.method.controls.values())
+    assert a.method.unused_note.value == ""
+    a.method.method.value = "synthetic"
+    _select_two(a)  # records, not a class: every setting is read again
+    a.finder.clear_button.click()
+    _select_two(a)
+    assert not any(c.disabled for _s, c in a.method.controls.values())
+    assert a.method.unused_note.value == ""

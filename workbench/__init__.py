@@ -31,13 +31,14 @@ from workbench.unlearn import (
     param_specs,
     register_unlearner,
     unlearn_model,
+    unused_params,
 )
 
 __all__ = [
     "AuditOptions", "AuditResult", "GoldStandard", "TrainingOptions", "VerdictConfig",
     "audit_model", "gold_standard",
     "UnlearnResult", "available_methods", "check_unlearner", "get_unlearner", "param_specs",
-    "register_unlearner", "unlearn_model",
+    "register_unlearner", "unlearn_model", "unused_params",
     "Encoding", "FeatureSchema", "FeatureSpec", "ForgetSet", "ModelCard", "RecordSet",
     "RecordTable", "Sample", "TrainRecipe", "build_user_model", "list_samples", "load_model",
     "UnseenProfile", "load_sample", "pack", "resolve_device", "save_model", "weights_sha256",

@@ -6,7 +6,7 @@ verb's old name) still works for one release, with a ``DeprecationWarning``.
 
 from workbench.deprecation import callable_module, renamed_attributes
 from workbench.unlearn import baselines, retrain, synthetic  # noqa: F401  (registers methods)
-from workbench.unlearn.api import unlearn_model
+from workbench.unlearn.api import unlearn_model, unused_params
 from workbench.unlearn.base import (
     DataAccess,
     RunContext,
@@ -28,7 +28,7 @@ from workbench.unlearn.result import TraceStep, UnlearnResult
 __all__ = ["CheckFailed", "CheckReport", "ContractFailure", "DataAccess", "ParamSpec", "Params",
            "RunContext", "TraceStep", "UnlearnResult", "Unlearner", "available_methods",
            "check_unlearner", "checks", "get_unlearner", "param", "param_specs",
-           "register_unlearner", "unlearn_model"]
+           "register_unlearner", "unlearn_model", "unused_params"]
 
 callable_module(__name__, unlearn_model, "workbench.unlearn", "workbench.unlearn_model")
 __getattr__ = renamed_attributes(__name__, unlearn="unlearn_model")

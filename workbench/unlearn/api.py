@@ -94,6 +94,16 @@ def unlearn_model(model: nn.Module, forget: ForgetSet, *, method: str = "synthet
 _PROCESS_STATE = threading.RLock()  # torch's RNG and cuDNN flags are process-wide
 
 
+def unused_params(model: nn.Module, forget: ForgetSet, *, method: str = "synthetic",
+                  params: Params | dict[str, Any] | None = None) -> dict[str, str]:
+    """The parameters of ``method`` that this request would not read, each with the reason in
+    words (an empty dict: every one is read). Cheap: nothing is trained. Unknown method or bad
+    params: ``ValueError``, as :func:`unlearn_model` raises them."""
+    cls = get_unlearner(method)
+    runner = fit_to_records(model, forget.table)  # as unlearn_model runs it
+    return cls().unused_params(runner, forget, _coerce_params(cls.Params, params))
+
+
 @contextlib.contextmanager
 def deterministic_cudnn() -> Iterator[None]:
     """Ask cuDNN for deterministic kernels during a run, so one seed gives one model on CUDA.

@@ -116,6 +116,12 @@ class Unlearner(Generic[P]):
                 params: P, context: RunContext) -> nn.Module:
         raise NotImplementedError
 
+    def unused_params(self, model: nn.Module, forget: ForgetSet, params: P) -> dict[str, str]:
+        """The parameters this request would not read, each with the reason in words (a
+        screen greys them out, so a setting that changes nothing does not look like one).
+        Default: every parameter is read."""
+        return {}
+
     def require_retain(self, retain: RecordSet | None) -> RecordSet:
         """``retain`` for a method whose ``data_access`` needs it (:func:`workbench.unlearn`
         refuses to run such a method without it); ``ValueError`` naming the method if None."""

@@ -85,6 +85,7 @@ from workbench.unlearn.objectives import (
     soft_predictions,
 )
 from workbench.unlearn.one_label import one_label_unlearn
+from workbench.unlearn.params import param_specs
 from workbench.unlearn.synthetic_data import (
     ProxyBudget,
     overwrite_targets,
@@ -154,10 +155,9 @@ class Synthetic(Unlearner[SyntheticParams]):
         context.declared_inputs["updated"] = "all" if head is None else "head"
         kept = [c for c in range(forget.table.num_classes) if c not in masked]
         budget = ProxyBudget(params.proxies, params.local_fraction, params.inversion_steps)
-        if (target == "class" and len(kept) == 1 and head is None
-                and forget.table.recipe is not None):  # before any target or proxy is made
-            return one_label_unlearn(model, forget, kept[0], budget.total - budget.local,
-                                     context)
+        label = self._one_label(forget, head)
+        if label is not None:  # before any target or proxy is made
+            return one_label_unlearn(model, forget, label, budget.total - budget.local, context)
         sigma = self._sigma(teacher, forget, space, params, context)
         context.declared_inputs["target"] = "class removed" if target == "class" else target
         if shifted:
@@ -200,6 +200,29 @@ class Synthetic(Unlearner[SyntheticParams]):
                     features=encode is not None)
         self._distil(student, plan, params, context, shifted=shifted)
         return model
+
+    @staticmethod
+    def _one_label(forget: ForgetSet, head: nn.Module | None) -> int | None:
+        """The class a one-label retrain keeps, or None: it runs for a class request that
+        leaves one class, when every weight trains and the table has a recipe."""
+        kept = [c for c in range(forget.table.num_classes) if c not in forget.classes]
+        if (forget.is_class_request and len(kept) == 1 and head is None
+                and forget.table.recipe is not None):
+            return kept[0]
+        return None
+
+    def unused_params(self, model: nn.Module, forget: ForgetSet,
+                      params: SyntheticParams) -> dict[str, str]:
+        """On a one-label retrain only ``update`` is read (and ``proxies``, as the count of
+        inputs, when the table holds no kept member); every other setting is not."""
+        head = trainable_head(model, forget.inputs()[:8], params.update)
+        if self._one_label(forget, head) is None:
+            return {}
+        read = {"update"} | ({"proxies"} if len(forget.table.members()) <= len(forget) else set())
+        reason = ("not used for this request: it leaves one class, so the method retrains a "
+                  "fresh copy with the model's training recipe")
+        return {spec.name: reason for spec in param_specs(SyntheticParams)
+                if spec.name not in read}
 
     @staticmethod
     def _target(params: SyntheticParams, forget: ForgetSet, x_forget: torch.Tensor,

@@ -45,8 +45,7 @@ class ErasureApp:
         self.table: RecordTable | None = None
         self.name = sample or "model"
         self.source = SourcePanel(sample, on_load=self._loaded)
-        self.finder = RecordFinder(on_change=lambda _forget: self._stale(
-            "The records to forget changed"))
+        self.finder = RecordFinder(on_change=self._forget_changed)
         self.method = MethodPanel(settings.method, attacks=settings.attacks,
                                   reference_models=settings.shadow_models,
                                   gold_standard=settings.gold_standard,
@@ -84,6 +83,10 @@ class ErasureApp:
                                "or another model and was cleared. Run a request to see one.")
             self.export.clear()
         self.finder.set_table(table)
+
+    def _forget_changed(self, forget: ForgetSet | None) -> None:
+        self.method.set_request(self.model, forget)
+        self._stale("The records to forget changed")
 
     def demo(self, _button: W.Button | None = None) -> None:
         """Select ``demo_records`` training records at random (``demo_seed``) and press Run."""

@@ -14,12 +14,14 @@ from dataclasses import dataclass
 from typing import Any
 
 import ipywidgets as W
+from torch import nn
 
 import workbench as wb
 from workbench.audit.attacks import ATTACK_NAMES, SHADOW_ATTACKS
 from workbench.audit.gold import DEFAULT_GOLD_COUNT, MIN_GOLD_COUNT
 from workbench.labels import ATTACKS as ATTACK_LABELS
 from workbench.labels import label_for_method
+from workbench.records import ForgetSet
 from workbench.unlearn.params import ParamSpec, check_value
 from workbench.widgets.common import Messages, guarded, readable
 
@@ -122,6 +124,8 @@ class MethodPanel:
             tooltip="how the records are erased; 'Retrain from scratch' is the reference")
         self.summary = W.HTML()
         self.params_box = W.VBox()
+        self.unused_note = W.HTML()  # why some settings are greyed out for this request
+        self._request: tuple[nn.Module, ForgetSet] | None = None
         self.advanced_box = W.VBox()
         self.advanced = W.Accordion(children=[self.advanced_box], selected_index=None)
         self.fields: dict[str, Field] = {}
@@ -161,8 +165,8 @@ class MethodPanel:
         self._rebuild()
         self._check_audit()
         self.widget = W.VBox([W.HBox([self.method, self.summary]), self.params_box,
-                              self.advanced, self.reset_button, self.device, self.gold,
-                              self.gold_field.widget, self.attacks,
+                              self.unused_note, self.advanced, self.reset_button,
+                              self.device, self.gold, self.gold_field.widget, self.attacks,
                               self.reference_field.widget,
                               self.messages.widget])
 
@@ -186,7 +190,28 @@ class MethodPanel:
                               f"{html.escape(label.explanation)} Data used: {used}."
                               f"{extra}</div>")
         self.messages.clear()
+        self._show_unused()
         self._changed()
+
+    def set_request(self, model: nn.Module | None, forget: ForgetSet | None) -> None:
+        """The model and records the next run erases (None: not chosen yet): settings the
+        method would not read for them are greyed out, with the reason."""
+        self._request = None if model is None or forget is None else (model, forget)
+        self._show_unused()
+
+    def _show_unused(self) -> None:
+        unused: dict[str, str] = {}
+        if self._request is not None:
+            try:
+                unused = wb.unused_params(*self._request, method=self.method.value,
+                                          params=self.params())
+            except ValueError:  # a value being typed: its own field says what is wrong
+                unused = {}
+        for name, (_spec, widget) in self._built.items():
+            widget.disabled = name in unused
+        reasons = "; ".join(sorted(set(unused.values())))
+        self.unused_note.value = (f"<div style='max-width:760px'><i>The greyed-out settings "
+                                  f"are {html.escape(reasons)}.</i></div>" if unused else "")
 
     def _build(self, specs: list[ParamSpec]) -> dict[str, tuple[ParamSpec, W.Widget]]:
         built = {s.name: (s, control(s)) for s in specs}
@@ -201,6 +226,7 @@ class MethodPanel:
         if self._advanced is None:
             self._advanced = self._build(self._hidden)
             self.advanced_box.children = [self.fields[name].widget for name in self._advanced]
+            self._show_unused()
 
     @property
     def controls(self) -> dict[str, tuple[ParamSpec, W.Widget]]:
@@ -228,6 +254,7 @@ class MethodPanel:
 
     def _edited(self, spec: ParamSpec) -> None:
         self._check_param(spec)
+        self._show_unused()
         self._changed()
 
     def audit_problem(self) -> tuple[str, str] | None:
