@@ -101,8 +101,18 @@ def test_a_model_package_erases_and_verifies(packed):
     assert code == 0, err
     record = load_record(root / "o" / "record.json")
     assert record.erased.records_source == f"folder:{package}"
-    code, out, err = run_cli("verify", root / "o" / "record.json", "--ledger", root / "l.sqlite",
-                             "--model-class", "mymodels:Net")
+    # the record keeps the card value the method read; changing the card afterwards (it is
+    # not hashed) changes no evidence: verify still reproduces the verdicts
+    read = record.method.resolved["reported_test_accuracy"]
+    assert read == manifest["metrics"]["test_accuracy"]
+    original = (package / "manifest.json").read_text()
+    manifest["metrics"]["test_accuracy"] = 0.11
+    (package / "manifest.json").write_text(json.dumps(manifest))
+    try:
+        code, out, err = run_cli("verify", root / "o" / "record.json", "--ledger",
+                                 root / "l.sqlite", "--model-class", "mymodels:Net")
+    finally:
+        (package / "manifest.json").write_text(original)  # the package other tests share
     assert code == 0, out + err
 
 
