@@ -1,6 +1,6 @@
-"""Pure tensor helpers of the synthetic method: losses against soft or logit targets, chunked
-forward passes, and the package's one AUC (:mod:`workbench.auc`) on tensors. No state, no
-randomness."""
+"""Tensor helpers of the synthetic method: losses against soft or logit targets, the saliency
+mask of the weights, chunked forward passes, and the package's one AUC (:mod:`workbench.auc`)
+on tensors. No randomness; only the saliency mask touches a model (its gradients, cleared)."""
 
 from __future__ import annotations
 
@@ -59,3 +59,24 @@ def mann_whitney_auc(positive: torch.Tensor, negative: torch.Tensor) -> float:
     scores = torch.cat([positive, negative]).detach().double().cpu().numpy()
     truth = np.r_[np.ones(len(positive), bool), np.zeros(len(negative), bool)]
     return auc(scores, truth)
+
+
+def fit_logits(logits: torch.Tensor, probs: torch.Tensor) -> torch.Tensor:
+    """Squared error of centred logits ``(N, C)`` against the logits behind ``probs``."""
+    return logit_distance(logits, probs.clamp_min(1e-30).log())
+
+
+def saliency_masks(model: nn.Module, x: torch.Tensor, targets: torch.Tensor,
+                   fraction: float) -> list[torch.Tensor] | None:
+    """0/1 masks keeping the ``fraction`` of weights with the largest overwrite gradient."""
+    if fraction >= 1.0:
+        return None
+    model.zero_grad(set_to_none=True)
+    soft_cross_entropy(model(x), targets).backward()
+    grads = [p.grad.abs() if p.grad is not None else torch.zeros_like(p)
+             for p in model.parameters()]
+    flat = torch.cat([g.flatten() for g in grads])
+    k = max(1, int(fraction * flat.numel()))
+    threshold = flat.kthvalue(flat.numel() - k + 1).values
+    model.zero_grad(set_to_none=True)
+    return [(g >= threshold).float() for g in grads]

@@ -65,9 +65,7 @@ points of test accuracy); both, and the logit anchor, were chosen on seeds 100-1
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
 from functools import partial
-from typing import NamedTuple
 
 import torch
 from torch import nn
@@ -79,14 +77,17 @@ from workbench.unlearn.base import DataAccess, RunContext, Unlearner, register_u
 from workbench.unlearn.heads import head_inputs, trainable_head
 from workbench.unlearn.objectives import (
     chunked,
+    fit_logits,
     logit_distance,
     mann_whitney_auc,
+    saliency_masks,
     soft_cross_entropy,
     soft_predictions,
 )
 from workbench.unlearn.one_label import one_label_unlearn
 from workbench.unlearn.params import param_specs
 from workbench.unlearn.synthetic_data import (
+    Plan,
     ProxyBudget,
     overwrite_targets,
     reference_inputs,
@@ -105,28 +106,6 @@ MIN_STEPS = 30  # default steps before an early stop (sampled targets)
 # Overwrite weight: 3 with shifted targets (tuning seeds 30000-30007: 1 left credit's record
 # requests further from the retrained models), 1 with sampled ones (seeds 100-104).
 SHIFTED_WEIGHT, SAMPLED_WEIGHT = 3.0, 1.0
-
-
-class Plan(NamedTuple):
-    """What the student trains on: the forget records ``x`` ``(N, ...)`` with labels ``y``
-    ``(N,)`` and soft ``targets`` ``(N, C)`` fitted by ``fit``; ``proxies`` ``(P, ...)`` with
-    ``proxy_targets`` ``(P, C)`` kept by ``anchor``; the stopping check's simulated
-    non-members ``(checked rows, neighbours, draws)``; ``features``: inputs are head inputs."""
-
-    x: torch.Tensor
-    y: torch.Tensor
-    targets: torch.Tensor
-    fit: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
-    proxies: torch.Tensor
-    proxy_targets: torch.Tensor
-    anchor: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
-    reference: tuple[torch.Tensor, torch.Tensor, int]
-    features: bool
-
-
-def fit_logits(logits: torch.Tensor, probs: torch.Tensor) -> torch.Tensor:
-    """Squared error of centred logits ``(N, C)`` against the logits behind ``probs``."""
-    return logit_distance(logits, probs.clamp_min(1e-30).log())
 
 
 @register_unlearner
@@ -317,18 +296,3 @@ class Synthetic(Unlearner[SyntheticParams]):
         other = F.cross_entropy(chunked(student, neighbours), y.repeat(draws), reduction="none")
         return mann_whitney_auc(-losses, -other) - 0.5
 
-
-def saliency_masks(model: nn.Module, x: torch.Tensor, targets: torch.Tensor,
-                   fraction: float) -> list[torch.Tensor] | None:
-    """0/1 masks keeping the ``fraction`` of weights with the largest overwrite gradient."""
-    if fraction >= 1.0:
-        return None
-    model.zero_grad(set_to_none=True)
-    soft_cross_entropy(model(x), targets).backward()
-    grads = [p.grad.abs() if p.grad is not None else torch.zeros_like(p)
-             for p in model.parameters()]
-    flat = torch.cat([g.flatten() for g in grads])
-    k = max(1, int(fraction * flat.numel()))
-    threshold = flat.kthvalue(flat.numel() - k + 1).values
-    model.zero_grad(set_to_none=True)
-    return [(g >= threshold).float() for g in grads]

@@ -83,6 +83,23 @@ def shifted_targets(teacher: nn.Module, x: torch.Tensor, y: torch.Tensor, sigma:
     return torch.softmax(logits, 1)
 
 
+class Plan(NamedTuple):
+    """What the student trains on: the forget records ``x`` ``(N, ...)`` with labels ``y``
+    ``(N,)`` and soft ``targets`` ``(N, C)`` fitted by ``fit``; ``proxies`` ``(P, ...)`` with
+    ``proxy_targets`` ``(P, C)`` kept by ``anchor``; the stopping check's simulated
+    non-members ``(checked rows, neighbours, draws)``; ``features``: inputs are head inputs."""
+
+    x: torch.Tensor
+    y: torch.Tensor
+    targets: torch.Tensor
+    fit: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+    proxies: torch.Tensor
+    proxy_targets: torch.Tensor
+    anchor: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+    reference: tuple[torch.Tensor, torch.Tensor, int]
+    features: bool
+
+
 class ProxyBudget(NamedTuple):
     """How many proxies (``total``), the share drawn next to the forget records
     (``local_fraction``), and the model-inversion steps of the others."""
