@@ -1,5 +1,6 @@
-"""The model card: what a model's owner reported when it was trained, measured on data an
-erasure never reads. Plain values, no record: the held-out accuracy and the unseen profile.
+"""The model card: what a model's owner reported when it was trained. Plain values, no
+record: how it was trained (:class:`TrainRecipe`), and what was measured on data an erasure
+never reads (the held-out accuracy and the unseen profile).
 """
 
 from __future__ import annotations
@@ -10,6 +11,25 @@ from typing import Any
 import numpy as np
 
 PROFILE_LEVELS = np.linspace(0.01, 0.99, 99)  # the profile's quantile levels: 1%, 2%, ..., 99%
+
+
+@dataclass(frozen=True)
+class TrainRecipe:
+    """How a model was trained: enough to retrain it from scratch."""
+
+    epochs: int
+    lr: float
+    batch_size: int
+    weight_decay: float = 0.0
+    optimizer: str = "adam"
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TrainRecipe:
+        keys = ("epochs", "lr", "batch_size", "weight_decay", "optimizer")
+        return cls(**{k: data[k] for k in keys if k in data})
 
 
 def _quantiles(values: Any, name: str) -> tuple[float, ...]:

@@ -9,16 +9,20 @@ values, and says what to do.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from numbers import Number
 
 import numpy as np
 import pandas as pd
 
+from workbench.schema import Encoder, FeatureSchema
+
 TRUE_WORDS = frozenset({"true", "t", "1", "1.0", "yes", "y", "member", "in"})
 FALSE_WORDS = frozenset({"false", "f", "0", "0.0", "no", "n", "non-member", "out"})
 NUMERIC_SHARE = 0.5  # a text column with at least this share of numbers is a numeric column
 SHOWN = 5  # ids or values shown in a message
+RESERVED_COLUMNS = ("record_id", "label", "member")  # a record table's own columns
 
 
 def parse_membership(column: pd.Series) -> np.ndarray:
@@ -126,3 +130,35 @@ def _refuse_stray_text(column: pd.Series, ids: np.ndarray) -> None:
 def _ids(ids: np.ndarray, mask: np.ndarray) -> str:
     chosen = [str(i) for i in ids[mask]]
     return f"{chosen[:SHOWN]}{' ...' if len(chosen) > SHOWN else ''}"
+
+
+@dataclass(frozen=True)
+class Encoding:
+    """Which columns of a user's frame are features, and how they are encoded.
+
+    Attributes:
+        features: the feature columns (None: every column but the id, label and member ones).
+        encoder: your own fitted encoder (its schema names the features' kinds); None: numeric
+            features standardised on the member rows, text features one-hot encoded.
+    """
+
+    features: Sequence[str] | None = None
+    encoder: Encoder | None = None
+
+
+def validate_frame(frame: pd.DataFrame, schema: FeatureSchema) -> None:
+    """Refuse a record table's frame without its own columns, with duplicate ids, missing
+    labels or labels outside the schema's classes (``ValueError`` naming the problem)."""
+    missing = [c for c in RESERVED_COLUMNS if c not in frame.columns]
+    if missing:
+        raise ValueError(f"records are missing the column(s) {missing}; a record table needs "
+                         f"{list(RESERVED_COLUMNS)} plus the features")
+    ids = frame["record_id"].astype(str).str.strip()
+    if ids.duplicated().any():
+        dupes = sorted(ids[ids.duplicated()].unique())[:10]
+        raise ValueError(f"record ids are not unique: {dupes}")
+    if frame["label"].isna().any():
+        raise ValueError("some records have no label; drop or label them first")
+    labels = frame["label"].to_numpy()
+    if labels.min() < 0 or labels.max() >= len(schema.classes):
+        raise ValueError(f"labels must be class indices 0..{len(schema.classes) - 1}")

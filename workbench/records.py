@@ -8,61 +8,32 @@ A ``RecordTable`` holds one row per record: ``record_id``, ``label`` (class inde
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
 import torch
 
-from workbench.card import ModelCard, UnseenProfile  # noqa: F401  (ModelCard: re-exported)
+from workbench.card import (  # noqa: F401  (TrainRecipe, ModelCard: re-exported)
+    ModelCard,
+    TrainRecipe,
+    UnseenProfile,
+)
 from workbench.deprecation import legacy_keywords
 from workbench.errors import EmptySelectionError, InputError
-from workbench.intake import (
-    TRUE_WORDS,  # noqa: F401 - re-exported: the member words
+from workbench.intake import (  # noqa: F401  (re-exported: the member words, Encoding)
+    RESERVED_COLUMNS,
+    TRUE_WORDS,
+    Encoding,
     check_features,
     check_members,
     class_names,
     clean_ids,
     parse_membership,
+    validate_frame,
 )
+from workbench.record_sets import ForgetSet, RecordSet  # noqa: F401  (re-exported)
 from workbench.schema import Encoder, FeatureSchema, InputSpace, TabularEncoder
-
-RESERVED_COLUMNS = ("record_id", "label", "member")
-
-
-@dataclass(frozen=True)
-class TrainRecipe:
-    """How a model was trained: enough to retrain it from scratch."""
-
-    epochs: int
-    lr: float
-    batch_size: int
-    weight_decay: float = 0.0
-    optimizer: str = "adam"
-
-    def to_dict(self) -> dict[str, Any]:
-        return dict(self.__dict__)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> TrainRecipe:
-        keys = ("epochs", "lr", "batch_size", "weight_decay", "optimizer")
-        return cls(**{k: data[k] for k in keys if k in data})
-
-
-@dataclass(frozen=True)
-class Encoding:
-    """Which columns of a user's frame are features, and how they are encoded.
-
-    Attributes:
-        features: the feature columns (None: every column but the id, label and member ones).
-        encoder: your own fitted encoder (its schema names the features' kinds); None: numeric
-            features standardised on the member rows, text features one-hot encoded.
-    """
-
-    features: Sequence[str] | None = None
-    encoder: Encoder | None = None
 
 
 class RecordTable:
@@ -75,7 +46,7 @@ class RecordTable:
                  card: ModelCard | None = None,
                  source_columns: dict[str, str] | None = None,
                  categorical: tuple[str, ...] = ()):
-        _validate_frame(frame, schema)
+        validate_frame(frame, schema)
         # the user's own names of the id / label / member columns (queries may use them)
         self.source_columns = dict(source_columns or {})
         self.categorical = tuple(categorical)
@@ -342,55 +313,3 @@ class RecordTable:
 
     def _ids_where(self, mask: pd.Series) -> tuple[str, ...]:
         return tuple(self._frame.loc[mask.to_numpy(dtype=bool), "record_id"])
-
-
-@dataclass(frozen=True)
-class RecordSet:
-    """A chosen subset of a table's records: ids in a fixed order, and why they were chosen."""
-
-    table: RecordTable
-    ids: tuple[str, ...]
-    rule: str
-
-    def __len__(self) -> int:
-        return len(self.ids)
-
-    def inputs(self) -> torch.Tensor:
-        """Model-ready inputs, shape ``(N, *input_shape)``."""
-        return self.table.inputs(self.ids)
-
-    def labels(self) -> torch.Tensor:
-        """Class indices, shape ``(N,)``."""
-        return self.table.labels(self.ids)
-
-    def class_counts(self) -> dict[str, int]:
-        """Records per class name, for every class present."""
-        counts = np.bincount(self.labels().numpy(), minlength=self.table.num_classes)
-        return {self.table.schema.classes[i]: int(n) for i, n in enumerate(counts) if n}
-
-
-@dataclass(frozen=True)
-class ForgetSet(RecordSet):
-    """Training records to forget. ``classes`` is set for a class-level request."""
-
-    classes: tuple[int, ...] = ()
-
-    @property
-    def is_class_request(self) -> bool:
-        return bool(self.classes)
-
-
-def _validate_frame(frame: pd.DataFrame, schema: FeatureSchema) -> None:
-    missing = [c for c in RESERVED_COLUMNS if c not in frame.columns]
-    if missing:
-        raise ValueError(f"records are missing the column(s) {missing}; a record table needs "
-                         f"{list(RESERVED_COLUMNS)} plus the features")
-    ids = frame["record_id"].astype(str).str.strip()
-    if ids.duplicated().any():
-        dupes = sorted(ids[ids.duplicated()].unique())[:10]
-        raise ValueError(f"record ids are not unique: {dupes}")
-    if frame["label"].isna().any():
-        raise ValueError("some records have no label; drop or label them first")
-    labels = frame["label"].to_numpy()
-    if labels.min() < 0 or labels.max() >= len(schema.classes):
-        raise ValueError(f"labels must be class indices 0..{len(schema.classes) - 1}")
