@@ -397,7 +397,7 @@ def test_the_old_reported_accuracy_keyword_still_works_for_one_release():
         old = RecordTable(table.frame, table.schema, table.encoder, reported_test_accuracy=0.7)
     assert old.card == ModelCard(test_accuracy=0.7) and old.reported_test_accuracy == 0.7
     profile = UnseenProfile(margins=list(range(99)), smoothing_sigma=0.5,  # a manifest's lists
-                            smoothed_margins=[v / 10 for v in range(99)])
+                            smoothed_margins=[v / 10 for v in range(99)], smoothing_draws=64)
     card = ModelCard(test_accuracy=0.8, unseen=profile)
     new = RecordTable(table.frame, table.schema, table.encoder, card=card)
     assert new.reported_unseen_profile.margins == tuple(float(v) for v in range(99))

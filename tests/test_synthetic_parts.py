@@ -287,7 +287,8 @@ def _linear_profile(low: float, high: float, sigma: float = 0.5) -> UnseenProfil
     """A hand-made card: smoothed margins -10..20 map onto target margins ``low..high``."""
     return UnseenProfile(margins=[float(v) for v in torch.linspace(low, high, 99)],
                          smoothing_sigma=sigma,
-                         smoothed_margins=[float(v) for v in torch.linspace(-10.0, 20.0, 99)])
+                         smoothed_margins=[float(v) for v in torch.linspace(-10.0, 20.0, 99)],
+                         smoothing_draws=16)
 
 
 def test_shifted_targets_with_an_unseen_profile_rank_records_among_the_members(credit):
@@ -374,15 +375,14 @@ def test_unseen_profile_is_seeded_on_the_models_scale_and_refuses_bad_tables():
 
 def test_unseen_profile_refuses_malformed_quantiles():
     good = _linear_profile(-1.0, 1.0)
-    with pytest.raises(ValueError, match="99 finite quantiles"):
-        UnseenProfile(margins=[0.0, 1.0], smoothing_sigma=0.5,
-                      smoothed_margins=good.smoothed_margins)
-    with pytest.raises(ValueError, match="sorted"):
-        UnseenProfile(margins=good.margins[::-1], smoothing_sigma=0.5,
-                      smoothed_margins=good.smoothed_margins)
-    with pytest.raises(ValueError, match="positive"):
-        UnseenProfile(margins=good.margins, smoothing_sigma=0.0,
-                      smoothed_margins=good.smoothed_margins)
+    kept = {"margins": good.margins, "smoothing_sigma": 0.5,
+            "smoothed_margins": good.smoothed_margins, "smoothing_draws": 16}
+    for change, message in (({"margins": [0.0, 1.0]}, "99 finite quantiles"),
+                            ({"margins": good.margins[::-1]}, "sorted"),
+                            ({"smoothing_sigma": 0.0}, "positive"),
+                            ({"smoothing_draws": 0}, "positive whole number")):
+        with pytest.raises(ValueError, match=message):
+            UnseenProfile(**{**kept, **change})
     # ranks beyond the members' 1% and 99% are held there
     assert good.margins_at(np.array([-1e6, 1e6])).tolist() == [-1.0, 1.0]
 

@@ -54,14 +54,17 @@ class UnseenProfile:
             such models put members than held-out records.
         smoothing_sigma: noise of the neighbours behind ``smoothed_margins``.
         smoothed_margins: 99 quantiles of this model's smoothed margins of its members (its
-            logits averaged over 16 neighbours of each, at ``smoothing_sigma``): where a
-            record's smoothed margin falls among them is its rank among the members, which
-            a memorised record's own margin would hide.
+            logits averaged over ``smoothing_draws`` neighbours of each, at
+            ``smoothing_sigma``): where a record's smoothed margin falls among them is its
+            rank among the members, which a memorised record's own margin would hide.
+        smoothing_draws: neighbours per record in that average (a record to forget is
+            smoothed the same way).
     """
 
     margins: tuple[float, ...]
     smoothing_sigma: float
     smoothed_margins: tuple[float, ...]
+    smoothing_draws: int
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "margins", _quantiles(self.margins, "margins"))
@@ -71,6 +74,10 @@ class UnseenProfile:
             raise ValueError(f"UnseenProfile.smoothing_sigma must be positive, got "
                              f"{self.smoothing_sigma}")
         object.__setattr__(self, "smoothing_sigma", float(self.smoothing_sigma))
+        if int(self.smoothing_draws) != self.smoothing_draws or self.smoothing_draws < 1:
+            raise ValueError(f"UnseenProfile.smoothing_draws must be a positive whole number, "
+                             f"got {self.smoothing_draws}")
+        object.__setattr__(self, "smoothing_draws", int(self.smoothing_draws))
 
     def margins_at(self, smoothed: np.ndarray) -> np.ndarray:
         """``(N,)`` margins a model that never saw them would give records whose smoothed
@@ -81,11 +88,13 @@ class UnseenProfile:
 
     def to_dict(self) -> dict[str, Any]:
         return {"margins": list(self.margins), "smoothing_sigma": self.smoothing_sigma,
-                "smoothed_margins": list(self.smoothed_margins)}
+                "smoothed_margins": list(self.smoothed_margins),
+                "smoothing_draws": self.smoothing_draws}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> UnseenProfile:
-        return cls(data["margins"], data["smoothing_sigma"], data["smoothed_margins"])
+        return cls(data["margins"], data["smoothing_sigma"], data["smoothed_margins"],
+                   data["smoothing_draws"])
 
 
 @dataclass(frozen=True)

@@ -58,7 +58,7 @@ def shifted_targets(teacher: nn.Module, x: torch.Tensor, y: torch.Tensor, sigma:
     The teacher's logits smoothed over neighbours (noise ``sigma``) say which records a model
     that never saw them would find hard; the true class's logit is lowered by one common
     margin so that a share ``accuracy`` of the records stay predicted right (the "shift").
-    With the model card's ``unseen`` profile instead: smoothed at the card's noise, each
+    With the model card's ``unseen`` profile instead: smoothed as the card smoothed, each
     record's target margin is the profile's margin at the record's rank among all members
     (:meth:`~workbench.card.UnseenProfile.margins_at`), less ``DRIFT_ALLOWANCE``. The rank is
     among the members, not among the forget records: a request of hard records gets low
@@ -66,9 +66,10 @@ def shifted_targets(teacher: nn.Module, x: torch.Tensor, y: torch.Tensor, sigma:
     and the audit's verdicts followed how hard the request happened to be). ``accuracy``
     None and no profile: the smoothed prediction. Only the true class's logit moves.
     """
-    if unseen is not None:
-        sigma = unseen.smoothing_sigma
-    logits = smoothed_logits(teacher, x, sigma, space, generator)
+    draws = MEAN_DRAWS
+    if unseen is not None:  # smoothed as the card smoothed the members
+        sigma, draws = unseen.smoothing_sigma, unseen.smoothing_draws
+    logits = smoothed_logits(teacher, x, sigma, space, generator, draws)
     if not len(x) or (accuracy is None and unseen is None):
         return torch.softmax(logits, 1)
     rows = torch.arange(len(y), device=logits.device)
