@@ -11,7 +11,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from workbench.unlearn.objectives import CHUNK, chunked
+from workbench.neighbours import CHUNK, chunked
 
 HEAD_NAMES = ("head", "classifier", "fc")  # attribute names used by torchvision and by us
 HEAD_MIN_PIXELS = 512  # update="auto" trains only the head on images this large (28x28: yes)

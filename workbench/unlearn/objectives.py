@@ -10,7 +10,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from workbench.auc import auc
-from workbench.neighbours import CHUNK, chunked  # noqa: F401  (this module's users import both)
+from workbench.neighbours import CHUNK, chunked
 
 
 def logit_distance(logits: torch.Tensor, targets: torch.Tensor,

@@ -71,12 +71,11 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from workbench.neighbours import calibrate_sigma, checked_rows
+from workbench.neighbours import calibrate_sigma, checked_rows, chunked
 from workbench.records import ForgetSet, RecordSet
 from workbench.unlearn.base import DataAccess, RunContext, Unlearner, register_unlearner
 from workbench.unlearn.heads import head_inputs, trainable_head
 from workbench.unlearn.objectives import (
-    chunked,
     fit_logits,
     logit_distance,
     mann_whitney_auc,
