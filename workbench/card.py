@@ -32,7 +32,7 @@ class TrainRecipe:
         return cls(**{k: data[k] for k in keys if k in data})
 
 
-def _quantiles(values: Any, name: str) -> tuple[float, ...]:
+def _checked_quantiles(values: Any, name: str) -> tuple[float, ...]:
     out = tuple(float(v) for v in values)
     if len(out) != len(PROFILE_LEVELS) or not np.all(np.isfinite(out)):
         raise ValueError(f"UnseenProfile.{name} holds {len(PROFILE_LEVELS)} finite quantiles "
@@ -67,9 +67,9 @@ class UnseenProfile:
     smoothing_draws: int
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "margins", _quantiles(self.margins, "margins"))
+        object.__setattr__(self, "margins", _checked_quantiles(self.margins, "margins"))
         object.__setattr__(self, "smoothed_margins",
-                           _quantiles(self.smoothed_margins, "smoothed_margins"))
+                           _checked_quantiles(self.smoothed_margins, "smoothed_margins"))
         if not float(self.smoothing_sigma) > 0:
             raise ValueError(f"UnseenProfile.smoothing_sigma must be positive, got "
                              f"{self.smoothing_sigma}")
