@@ -9,14 +9,7 @@ import numpy as np
 import pytest
 
 from workbench.audit import Verdict, VerdictConfig
-from workbench.audit.checks import (
-    CheckSpec,
-    Comparison,
-    ensemble_yardstick,
-    pair_yardstick,
-    run_check,
-    verdicts,
-)
+from workbench.audit.checks import CheckSpec, run_check, verdicts
 from workbench.audit.sets import AuditSets
 from workbench.audit.verdict import (
     COLLATERAL,
@@ -36,6 +29,7 @@ from workbench.audit.verdict import (
     group_status,
     overall_status,
 )
+from workbench.audit.yardsticks import Comparison, ensemble_yardstick, pair_yardstick
 
 CONFIG = VerdictConfig()
 Z_BAND = CONFIG.band_z(TWO_SIDED)  # 2.576

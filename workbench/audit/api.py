@@ -19,7 +19,7 @@ from workbench.audit.attacks import (
     attack_scores,
     tune_rmia_a,
 )
-from workbench.audit.checks import Comparison, comparisons, verdicts
+from workbench.audit.checks import comparisons, verdicts
 from workbench.audit.confidence import confidence_report
 from workbench.audit.drift import drift_report
 from workbench.audit.epsilon import estimate_epsilon
@@ -48,6 +48,7 @@ from workbench.audit.verdict import (
     VerdictConfig,
     group_status,
 )
+from workbench.audit.yardsticks import Comparison
 from workbench.deprecation import legacy_keywords, renamed_attributes
 from workbench.executor import get_executor
 from workbench.hashing import table_sha256, weights_sha256
