@@ -8,7 +8,6 @@ refused next to its field as soon as it is typed, in words.
 from __future__ import annotations
 
 import html
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -23,67 +22,13 @@ from workbench.labels import ATTACKS as ATTACK_LABELS
 from workbench.labels import label_for_method
 from workbench.records import ForgetSet
 from workbench.unlearn.params import ParamSpec, check_value
-from workbench.widgets.common import Messages, guarded, readable
+from workbench.widgets.common import Messages, guarded
+from workbench.widgets.controls import STYLE, WIDE, Field, control, in_words, parse
 
-STYLE = {"description_width": "220px"}
-WIDE = {"width": "420px"}
 ATTACKS = ATTACK_NAMES
 DATA_USED = {"forget_only": "only the records to forget (never the kept training data)",
              "retain_only": "only the kept training records",
              "forget_and_retain": "the records to forget and the kept training records"}
-
-
-def control(spec: ParamSpec) -> W.Widget:
-    """One input for one hyperparameter: its label, default, and help and bounds as tooltip.
-
-    Numbers are plain text boxes, never clamped: a value outside the bounds is refused with
-    its bounds next to the field, not silently changed."""
-    bounds = (f" (from {spec.low} to {spec.high})" if spec.low is not None
-              and spec.high is not None else "")
-    unit = f" Unit: {spec.unit}." if spec.unit else ""
-    common = {"description": spec.label, "style": STYLE, "layout": WIDE,
-              "tooltip": f"{spec.help}{bounds}.{unit}"}
-    if spec.choices:
-        return W.Dropdown(options=list(spec.choices), value=spec.default, **common)
-    if spec.default is None:  # optional: empty means "the method decides"
-        bounds = f" in [{spec.low}, {spec.high}]" if spec.low is not None else ""
-        return W.Text(value="", placeholder=f"automatic{bounds}", **common)
-    if isinstance(spec.default, bool):
-        return W.Checkbox(value=spec.default, **common)
-    if isinstance(spec.default, int) and spec.integer:
-        return W.IntText(value=spec.default, **common)
-    if isinstance(spec.default, int | float):
-        return W.FloatText(value=spec.default, step=None, **common)
-    return W.Text(value=str(spec.default), **common)
-
-
-def parse(spec: ParamSpec, value: Any) -> Any:
-    """The value a control holds, as the method's ``Params`` takes it (None: automatic)."""
-    if spec.default is None:
-        if str(value).strip() == "":
-            return None
-        try:
-            return int(value) if spec.integer else float(value)
-        except ValueError:
-            raise ValueError(f"{spec.label} must be a number, or empty for automatic; got "
-                             f"{value!r}") from None
-    return value
-
-
-class Field:
-    """One labelled control, its unit and a line for its error, side by side."""
-
-    def __init__(self, widget: W.Widget, unit: str = "") -> None:
-        self.control = widget
-        self.hint = W.HTML(value="")
-        self.message = ""
-        self.widget = W.HBox([widget, W.HTML(f"<span style='color:#555'>{html.escape(unit)}"
-                                             "</span>", layout={"width": "190px"}), self.hint])
-
-    def error(self, text: str | None) -> None:
-        self.message = text or ""
-        self.hint.value = ("" if not text else "<span class='wb-field-error' style='color:"
-                           f"#cf222e'>{html.escape(text)}</span>")
 
 
 @dataclass(frozen=True)
@@ -248,7 +193,7 @@ class MethodPanel:
             value = parse(spec, self._built[spec.name][1].value)
             check_value(spec, value, self.method.value)
         except ValueError as error:
-            self.fields[spec.name].error(_in_words(spec, error))
+            self.fields[spec.name].error(in_words(spec, error))
         else:
             self.fields[spec.name].error(None)
 
@@ -315,8 +260,3 @@ class MethodPanel:
                 "gold_standard": self.gold.value, "gold_models": self.gold_models.value,
                 "attacks": tuple(self.attacks.value),
                 "reference_models": self.reference_models.value}
-
-
-def _in_words(spec: ParamSpec, error: ValueError) -> str:
-    """A bound or choice error with the parameter's label instead of its field name."""
-    return re.sub(r"^parameter '\w+' of method '\w+'", spec.label, readable(error))
