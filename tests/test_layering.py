@@ -14,7 +14,7 @@ import workbench
 PACKAGE = Path(workbench.__file__).resolve().parent
 LAYERS: tuple[frozenset[str], ...] = tuple(frozenset(layer) for layer in (
     # foundations: no workbench imports beyond this layer
-    {"errors", "hashing", "atomic", "deprecation", "device", "schema", "intake", "auc",
+    {"errors", "hashing", "atomic", "deprecation", "device", "schema", "encoders", "intake", "auc",
      "labels", "progress"},
     # data and models
     {"records", "record_sets", "card", "models", "training", "neighbours", "metrics", "executor",

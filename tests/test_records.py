@@ -8,7 +8,8 @@ import pytest
 import torch
 
 from workbench import Encoding, ForgetSet, ModelCard, RecordSet, RecordTable, UnseenProfile
-from workbench.schema import FeatureSchema, FeatureSpec, TabularEncoder
+from workbench.encoders import TabularEncoder
+from workbench.schema import FeatureSchema, FeatureSpec
 from workbench.unlearn.tiny import tiny_world
 
 

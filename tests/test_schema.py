@@ -9,13 +9,9 @@ import pandas as pd
 import pytest
 import torch
 
-from workbench.schema import (
-    FeatureSchema,
-    FeatureSpec,
-    ImageEncoder,
-    TabularEncoder,
-    encoder_from_dict,
-)
+from workbench import encoders, schema
+from workbench.encoders import ImageEncoder, TabularEncoder, encoder_from_dict
+from workbench.schema import FeatureSchema, FeatureSpec
 
 
 @pytest.fixture
@@ -153,3 +149,13 @@ def test_sample_encoder_was_fit_on_members_only(samples):
         members["credit_amount"].std(ddof=0))
     assert credit.encoder.means["credit_amount"] != pytest.approx(
         credit.frame["credit_amount"].mean())
+
+
+@pytest.mark.parametrize("name", ["TabularEncoder", "ImageEncoder", "Encoder",
+                                  "encoder_from_dict"])
+def test_the_encoders_old_path_still_works_with_a_warning(name):
+    with pytest.warns(DeprecationWarning, match=f"workbench.schema.{name} moved"):
+        moved = getattr(schema, name)
+    assert moved is getattr(encoders, name)
+    with pytest.raises(AttributeError, match="no attribute 'Nope'"):
+        schema.Nope  # noqa: B018

@@ -16,7 +16,8 @@ from numbers import Number
 import numpy as np
 import pandas as pd
 
-from workbench.schema import Encoder, FeatureSchema
+from workbench.encoders import Encoder
+from workbench.schema import FeatureSchema
 
 TRUE_WORDS = frozenset({"true", "t", "1", "1.0", "yes", "y", "member", "in"})
 FALSE_WORDS = frozenset({"false", "f", "0", "0.0", "no", "n", "non-member", "out"})

@@ -20,6 +20,7 @@ from workbench.card import (  # noqa: F401  (TrainRecipe, ModelCard: re-exported
     UnseenProfile,
 )
 from workbench.deprecation import legacy_keywords
+from workbench.encoders import Encoder, TabularEncoder
 from workbench.errors import EmptySelectionError, InputError
 from workbench.intake import (  # noqa: F401  (re-exported: the member words, Encoding)
     RESERVED_COLUMNS,
@@ -33,7 +34,7 @@ from workbench.intake import (  # noqa: F401  (re-exported: the member words, En
     validate_frame,
 )
 from workbench.record_sets import ForgetSet, RecordSet  # noqa: F401  (re-exported)
-from workbench.schema import Encoder, FeatureSchema, InputSpace, TabularEncoder
+from workbench.schema import FeatureSchema, InputSpace
 
 
 class RecordTable:

@@ -9,9 +9,10 @@ from typing import Any
 
 import pandas as pd
 
+from workbench.encoders import ImageEncoder, TabularEncoder
 from workbench.records import TrainRecipe
 from workbench.samples import fashion
-from workbench.schema import FeatureSchema, FeatureSpec, ImageEncoder, TabularEncoder
+from workbench.schema import FeatureSchema, FeatureSpec
 
 
 @dataclass(frozen=True)

@@ -22,9 +22,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from workbench.encoders import ImageEncoder
 from workbench.hashing import sha256_file
 from workbench.records import ModelCard, RecordTable, TrainRecipe
-from workbench.schema import FeatureSchema, FeatureSpec, ImageEncoder
+from workbench.schema import FeatureSchema, FeatureSpec
 
 DEBIAN_PACKAGE = "dataset-fashion-mnist"
 DEBIAN_DIR = Path("/usr/share/datasets/fashion-mnist")

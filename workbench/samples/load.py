@@ -12,6 +12,7 @@ import pandas as pd
 from torch import nn
 
 from workbench.card import ModelCard, UnseenProfile
+from workbench.encoders import encoder_from_dict
 from workbench.errors import (
     IntegrityError,  # a file that does not match its hash
 )
@@ -26,7 +27,6 @@ from workbench.records import (
 )
 from workbench.samples import fashion
 from workbench.samples.catalog import EXTRA_SAMPLES, SAMPLES, sample_spec, samples_root
-from workbench.schema import encoder_from_dict
 
 MANIFEST_VERSION = 1
 FILES = ("records", "preprocessing", "weights")
