@@ -17,8 +17,8 @@ LAYERS: tuple[frozenset[str], ...] = tuple(frozenset(layer) for layer in (
     {"errors", "hashing", "atomic", "deprecation", "device", "schema", "encoders", "intake", "auc",
      "labels", "progress"},
     # data and models
-    {"records", "record_sets", "card", "models", "training", "neighbours", "metrics", "executor",
-     "samples"},
+    {"records", "record_sets", "record_query", "card", "models", "training", "neighbours",
+     "metrics", "executor", "samples"},
     {"unlearn"},   # the methods
     {"audit"},     # judges unlearned models against the gold standard
     {"plots"},     # result -> figure

@@ -21,7 +21,7 @@ from workbench.card import (  # noqa: F401  (TrainRecipe, ModelCard: re-exported
 )
 from workbench.deprecation import legacy_keywords
 from workbench.encoders import Encoder, TabularEncoder
-from workbench.errors import EmptySelectionError, InputError
+from workbench.errors import EmptySelectionError
 from workbench.intake import (  # noqa: F401  (re-exported: the member words, Encoding)
     RESERVED_COLUMNS,
     TRUE_WORDS,
@@ -33,6 +33,7 @@ from workbench.intake import (  # noqa: F401  (re-exported: the member words, En
     parse_membership,
     validate_frame,
 )
+from workbench.record_query import checked_member_ids, class_indices, query_mask
 from workbench.record_sets import ForgetSet, RecordSet  # noqa: F401  (re-exported)
 from workbench.schema import FeatureSchema, InputSpace
 
@@ -256,18 +257,7 @@ class RecordTable:
 
     def _select_ids(self, ids: Iterable[str]) -> tuple[str, ...]:
         ids = [str(i).strip() for i in ids]
-        seen, dupes = set(), []
-        for i in ids:
-            (dupes.append(i) if i in seen else seen.add(i))
-        if dupes:
-            raise ValueError(f"duplicate record id(s) in the selection: {sorted(set(dupes))[:10]}")
-        positions = self.positions(ids)
-        not_members = [i for i, p in zip(ids, positions, strict=True)
-                       if not self._frame["member"].iat[p]]
-        if not_members:
-            raise ValueError(f"{len(not_members)} record(s) were never training members, so the "
-                             f"model holds nothing of them to forget: {not_members[:10]}")
-        return tuple(ids)
+        return checked_member_ids(self._frame, ids, self.positions(ids))
 
     def members_where(self, query: str) -> tuple[str, ...]:
         """Ids of the training members for which the condition ``query`` holds (none, some
@@ -275,42 +265,11 @@ class RecordTable:
         return self._select_query(query)
 
     def _select_query(self, query: str) -> tuple[str, ...]:
-        try:
-            mask = self._query_frame().eval(query)
-        except Exception as error:  # pandas raises many types for a bad expression
-            raise InputError(f"cannot evaluate query {query!r}: {error}") from None
-        # DataFrame.query would treat a non-boolean result as row labels: refuse it instead.
-        if not (isinstance(mask, pd.Series) and pd.api.types.is_bool_dtype(mask)
-                and len(mask) == len(self._frame)):
-            raise InputError(f"query {query!r} must be a condition that is true or false for "
-                             "each record, e.g. \"age > 60 and label == 1\"")
+        mask = query_mask(self._frame, query, self.source_columns, self.schema.classes)
         return self._ids_where(mask & self._frame["member"])
 
-    def _query_frame(self) -> pd.DataFrame:
-        """The records as queries see them: also under the user's own column names, the
-        label column by class name."""
-        aliases = {user: ours for ours, user in self.source_columns.items()
-                   if user and user not in self._frame.columns}
-        if not aliases:
-            return self._frame
-        extra = {}
-        for user, ours in aliases.items():
-            column = self._frame[ours]
-            extra[user] = (column.map(dict(enumerate(self.schema.classes)))
-                           if ours == "label" else column)
-        return self._frame.assign(**extra)
-
     def _class_indices(self, classes: Iterable[int | str]) -> list[int]:
-        out = []
-        for c in classes:
-            if isinstance(c, str) and c in self.schema.classes:
-                out.append(self.schema.classes.index(c))
-            elif isinstance(c, int | np.integer) and 0 <= int(c) < self.num_classes:
-                out.append(int(c))
-            else:
-                raise ValueError(f"class {c!r} does not exist; classes are "
-                                 f"{list(enumerate(self.schema.classes))}")
-        return sorted(set(out))
+        return class_indices(classes, self.schema.classes)
 
     def _ids_where(self, mask: pd.Series) -> tuple[str, ...]:
         return tuple(self._frame.loc[mask.to_numpy(dtype=bool), "record_id"])
