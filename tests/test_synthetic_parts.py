@@ -24,7 +24,12 @@ from workbench.unlearn.objectives import (
     soft_cross_entropy,
     soft_predictions,
 )
-from workbench.unlearn.synthetic_data import DRIFT_ALLOWANCE, overwrite_targets, shifted_targets
+from workbench.unlearn.synthetic_data import (
+    DRIFT_ALLOWANCE,
+    RANK_SPREAD,
+    overwrite_targets,
+    shifted_targets,
+)
 from workbench.unlearn.tiny import build_tiny_world
 
 
@@ -283,12 +288,16 @@ def test_a_one_label_retrain_trains_on_at_most_max_inputs_and_says_so(credit, mo
     assert capped.declared_inputs["retain_size"] == retain_size
 
 
-def _linear_profile(low: float, high: float, sigma: float = 0.5) -> UnseenProfile:
-    """A hand-made card: smoothed margins -10..20 map onto target margins ``low..high``."""
+def _linear_profile(low: float, high: float, sigma: float = 0.5,
+                    expected: tuple[float, float] | None = None) -> UnseenProfile:
+    """A hand-made card: smoothed margins -10..20 map onto target margins ``low..high``
+    (and onto expected margins ``expected[0]..expected[1]``, when given)."""
     return UnseenProfile(margins=[float(v) for v in torch.linspace(low, high, 99)],
                          smoothing_sigma=sigma,
                          smoothed_margins=[float(v) for v in torch.linspace(-10.0, 20.0, 99)],
-                         smoothing_draws=16)
+                         smoothing_draws=16,
+                         expected_margins=None if expected is None else
+                         [float(v) for v in torch.linspace(*expected, 99)])
 
 
 def test_shifted_targets_with_an_unseen_profile_rank_records_among_the_members(credit):
@@ -314,6 +323,16 @@ def test_shifted_targets_with_an_unseen_profile_rank_records_among_the_members(c
         teacher, x, y, 0.5, space, torch.Generator().manual_seed(3), 0.75,
         _linear_profile(-2.0, 16.0)).log(), y)
     assert torch.allclose(higher - targets, torch.full_like(targets, 4.0), atol=1e-3)
+    # a card with expected margins: halfway (RANK_SPREAD) from them to the profile's margins
+    blended = true_class_margin(shifted_targets(
+        teacher, x, y, 0.5, space, torch.Generator().manual_seed(3), 0.75,
+        _linear_profile(-6.0, 12.0, expected=(-2.0, 8.0))).log(), y)
+    for row in range(len(y)):
+        level = min(max((float(smoothed[row]) + 10.0) / 30.0 * 0.98 + 0.01, 0.01), 0.99)
+        spread = -6.0 + 18.0 * (level - 0.01) / 0.98
+        mean = -2.0 + 10.0 * (level - 0.01) / 0.98
+        wanted = mean + RANK_SPREAD * (spread - mean) - DRIFT_ALLOWANCE
+        assert float(blended[row]) == pytest.approx(wanted, abs=1e-3)
 
 
 def test_a_request_of_hard_records_gets_lower_targets_than_one_of_easy_records(credit):
@@ -354,6 +373,14 @@ def test_unseen_profile_is_seeded_on_the_models_scale_and_refuses_bad_tables():
     assert profile == unseen_profile(model, table, folds=3, repeats=1, seed=4)
     assert list(profile.margins) == sorted(profile.margins) and len(profile.margins) == 99
     assert UnseenProfile.from_dict(profile.to_dict()) == profile  # JSON-native
+    # one record's rank predicts its margin only in part: the expected margins at the low and
+    # high ranks lie inside the profile's spread of margins there
+    expected = profile.expected_margins
+    assert expected is not None and len(expected) == 99
+    assert profile.margins[9] < expected[9] < expected[89] < profile.margins[89]
+    earlier = {k: v for k, v in profile.to_dict().items() if k != "expected_margins"}
+    assert UnseenProfile.from_dict(earlier).expected_margins is None  # an earlier card
+    assert UnseenProfile.from_dict(earlier).expected_at(np.zeros(3)) is None
     members = table.members()
     with torch.no_grad():
         seen = true_class_margin(model.eval()(members.inputs()).float(), members.labels())
@@ -380,11 +407,16 @@ def test_unseen_profile_refuses_malformed_quantiles():
     for change, message in (({"margins": [0.0, 1.0]}, "99 finite quantiles"),
                             ({"margins": good.margins[::-1]}, "sorted"),
                             ({"smoothing_sigma": 0.0}, "positive"),
-                            ({"smoothing_draws": 0}, "positive whole number")):
+                            ({"smoothing_draws": 0}, "positive whole number"),
+                            ({"expected_margins": [1.0] * 98}, "expected_margins holds 99"),
+                            ({"expected_margins": [np.nan] * 99}, "finite")):
         with pytest.raises(ValueError, match=message):
             UnseenProfile(**{**kept, **change})
     # ranks beyond the members' 1% and 99% are held there
     assert good.margins_at(np.array([-1e6, 1e6])).tolist() == [-1.0, 1.0]
+    # expected margins need not rise with the rank (a kernel mean); they are read the same way
+    bumpy = UnseenProfile(**kept, expected_margins=[float(v % 3) for v in range(99)])
+    assert bumpy.expected_at(np.array([-1e6, 1e6])).tolist() == [0.0, 2.0]
 
 
 def test_synthetic_declares_the_unseen_profile_only_when_the_card_reports_one(credit):

@@ -32,12 +32,12 @@ class TrainRecipe:
         return cls(**{k: data[k] for k in keys if k in data})
 
 
-def _checked_quantiles(values: Any, name: str) -> tuple[float, ...]:
+def _checked_quantiles(values: Any, name: str, *, ordered: bool = True) -> tuple[float, ...]:
     out = tuple(float(v) for v in values)
     if len(out) != len(PROFILE_LEVELS) or not np.all(np.isfinite(out)):
         raise ValueError(f"UnseenProfile.{name} holds {len(PROFILE_LEVELS)} finite quantiles "
                          f"(1%..99%), got {len(out)}")
-    if any(b < a for a, b in zip(out, out[1:], strict=False)):
+    if ordered and any(b < a for a, b in zip(out, out[1:], strict=False)):
         raise ValueError(f"UnseenProfile.{name} must be sorted (quantiles, lowest first)")
     return out
 
@@ -59,12 +59,19 @@ class UnseenProfile:
             rank among the members, which a memorised record's own margin would hide.
         smoothing_draws: neighbours per record in that average (a record to forget is
             smoothed the same way).
+        expected_margins: at each of the 99 ranks of ``smoothed_margins``, the mean margin
+            (on this model's scale, as ``margins``) that models trained without them gave
+            the members ranked there (a kernel over ranks, each value weighing about a sixth
+            of the members): what one record's rank predicts of its margin. ``margins`` at the
+            same rank is wider: it keeps the spread of the members' margins, which one
+            record's rank predicts only in part. None: not measured (an earlier card).
     """
 
     margins: tuple[float, ...]
     smoothing_sigma: float
     smoothed_margins: tuple[float, ...]
     smoothing_draws: int
+    expected_margins: tuple[float, ...] | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "margins", _checked_quantiles(self.margins, "margins"))
@@ -78,23 +85,40 @@ class UnseenProfile:
             raise ValueError(f"UnseenProfile.smoothing_draws must be a positive whole number, "
                              f"got {self.smoothing_draws}")
         object.__setattr__(self, "smoothing_draws", int(self.smoothing_draws))
+        if self.expected_margins is not None:
+            object.__setattr__(self, "expected_margins", _checked_quantiles(
+                self.expected_margins, "expected_margins", ordered=False))
 
     def margins_at(self, smoothed: np.ndarray) -> np.ndarray:
         """``(N,)`` margins a model that never saw them would give records whose smoothed
         margins are ``smoothed`` ``(N,)``: the profile's margin at their rank among the
         members (ranks beyond 1% or 99% are held there)."""
-        levels = np.interp(smoothed, self.smoothed_margins, PROFILE_LEVELS)
-        return np.interp(levels, PROFILE_LEVELS, self.margins)
+        return np.interp(self.ranks(smoothed), PROFILE_LEVELS, self.margins)
+
+    def expected_at(self, smoothed: np.ndarray) -> np.ndarray | None:
+        """``(N,)`` the ``expected_margins`` at the ranks of ``smoothed`` ``(N,)`` among the
+        members (None when the card has none)."""
+        if self.expected_margins is None:
+            return None
+        return np.interp(self.ranks(smoothed), PROFILE_LEVELS, self.expected_margins)
+
+    def ranks(self, smoothed: np.ndarray) -> np.ndarray:
+        """``(N,)`` rank levels (0.01..0.99) of smoothed margins ``(N,)`` among the members."""
+        return np.interp(smoothed, self.smoothed_margins, PROFILE_LEVELS)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"margins": list(self.margins), "smoothing_sigma": self.smoothing_sigma,
-                "smoothed_margins": list(self.smoothed_margins),
-                "smoothing_draws": self.smoothing_draws}
+        out = {"margins": list(self.margins), "smoothing_sigma": self.smoothing_sigma,
+               "smoothed_margins": list(self.smoothed_margins),
+               "smoothing_draws": self.smoothing_draws}
+        if self.expected_margins is not None:
+            out["expected_margins"] = list(self.expected_margins)
+        return out
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> UnseenProfile:
+        expected = data.get("expected_margins")
         return cls(data["margins"], data["smoothing_sigma"], data["smoothed_margins"],
-                   data["smoothing_draws"])
+                   data["smoothing_draws"], None if expected is None else tuple(expected))
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,9 @@ SMOOTHING_SCALE = 0.5
 # neighbours per member in the profile's smoothing (tuning requests: 64 instead of 16 took the
 # share of forgotten records outside the retrains' 95% from 0.091-0.220 to 0.071-0.203)
 SMOOTHING_DRAWS = 64
+# width (in rank, 0..1) of the Gaussian kernel behind the profile's expected margins: each
+# value weighs about a sixth of the members (effective count n * 0.05 * 2 * sqrt(pi))
+EXPECTED_BANDWIDTH = 0.05
 
 
 def loss_mia_auc(model: nn.Module, members: RecordSet, non_members: RecordSet) -> float:
@@ -94,7 +97,7 @@ def unseen_profile(model: nn.Module, table: RecordTable, *, folds: int = PROFILE
     x, y = members.inputs(), members.labels()
     x_out, y_out = held_out.inputs(), held_out.labels()
     generator = torch.Generator().manual_seed(seed)
-    unseen, fold_out = [], []
+    unseen, fold_out = torch.zeros(repeats, len(x)), []
     for repeat in range(repeats):
         order = torch.randperm(len(x), generator=generator)
         for fold in range(folds):
@@ -105,10 +108,10 @@ def unseen_profile(model: nn.Module, table: RecordTable, *, folds: int = PROFILE
             fresh = reinitialise(model, model_seed).requires_grad_(True).train()
             train_classifier(fresh, x[keep], y[keep], table.recipe, seed=model_seed,
                              device=device)
-            unseen.append(_margins(fresh, x[held], y[held]))
+            unseen[repeat, held] = _margins(fresh, x[held], y[held])
             fold_out.append(_margins(fresh, x_out, y_out))
     own_out = _margins(model, x_out, y_out)
-    margins = np.sort(_quantiles(own_out) + _quantiles(torch.cat(unseen))
+    margins = np.sort(_quantiles(own_out) + _quantiles(unseen.flatten())
                       - _quantiles(torch.cat(fold_out)))
     teacher = copy.deepcopy(model).eval().requires_grad_(False)
     where = next(teacher.parameters()).device
@@ -119,9 +122,24 @@ def unseen_profile(model: nn.Module, table: RecordTable, *, folds: int = PROFILE
     smoothed = true_class_margin(two_class_logits(smoothed_logits(
         teacher, x, sigma, table.input_space, torch.Generator().manual_seed(seed),
         draws=SMOOTHING_DRAWS)), y).cpu()
+    smoothed_quantiles = _quantiles(smoothed)
+    expected = _expected_margins(unseen.mean(0).numpy(), margins,
+                                 np.interp(smoothed.numpy(), smoothed_quantiles, PROFILE_LEVELS))
     return UnseenProfile(margins=_rounded(margins), smoothing_sigma=round(sigma, 6),
-                         smoothed_margins=_rounded(_quantiles(smoothed)),
-                         smoothing_draws=SMOOTHING_DRAWS)
+                         smoothed_margins=_rounded(smoothed_quantiles),
+                         smoothing_draws=SMOOTHING_DRAWS, expected_margins=_rounded(expected))
+
+
+def _expected_margins(unseen: np.ndarray, margins: np.ndarray, ranks: np.ndarray) -> np.ndarray:
+    """``(99,)``: at each profile level, the kernel-weighted mean of the members' unseen
+    margins ``(M,)`` (each moved onto the model's scale: its rank among them read off
+    ``margins`` ``(99,)``), weighted by how near each member's smoothed rank ``ranks`` ``(M,)``
+    lies to the level."""
+    order = np.argsort(np.argsort(unseen, kind="stable"), kind="stable")
+    scaled = np.interp((order + 0.5) / len(unseen), PROFILE_LEVELS, margins)
+    weights = np.exp(-0.5 * ((ranks[None, :] - PROFILE_LEVELS[:, None])
+                             / EXPECTED_BANDWIDTH) ** 2)
+    return (weights @ scaled) / weights.sum(1)
 
 
 def _margins(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
