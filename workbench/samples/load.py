@@ -145,7 +145,8 @@ def load_folder(folder: Path, *, data_dir: str | Path | None = None,
 def model_card(manifest: dict[str, Any], folder: Path) -> ModelCard:
     """The manifest's reported metrics as a :class:`ModelCard` (an old package has no
     profile; one of the first release's unseen-margin profiles is not read: it lacks the
-    smoothing the targets now rank records by)."""
+    smoothing the targets now rank records by; a profile without expected margins is read,
+    with a warning)."""
     metrics = manifest["metrics"]
     profile = metrics.get("unseen_profile")
     if profile is None and "unseen_margin_quantiles" in metrics:
@@ -157,6 +158,11 @@ def model_card(manifest: dict[str, Any], folder: Path) -> ModelCard:
     except (KeyError, TypeError, ValueError) as error:
         raise ValueError(f"the manifest of {folder} has a malformed unseen_profile ({error}); "
                          "re-pack it") from None
+    if unseen is not None and unseen.expected_margins is None:
+        warnings.warn(f"the package {folder} reports an unseen profile without expected "
+                      "margins (an earlier release): its erasures rank records by the profile "
+                      "alone, not as this release does; re-pack it with `workbench pack "
+                      "--unseen-profile` to add them", UserWarning, stacklevel=3)
     return ModelCard(test_accuracy=metrics["test_accuracy"], unseen=unseen)
 
 
