@@ -28,10 +28,11 @@ REFERENCE_SIZE = 1024  # simulated non-members of the stopping check (at most 8 
 # +0.12 on clinic 5%, +0.30 / +0.04 on credit 5%)
 DRIFT_ALLOWANCE = 0.4
 # Where the card reports expected margins, a target lies this share of the way from the
-# expected margin at the record's rank to the profile's margin there (tuning seeds
-# 30000-30039: 0 matched each record's retrains best but put too few of the records wrong,
-# 1 the reverse; 0.5 took the forgotten records outside the retrains' 95% from
-# 0.071/0.119/0.185/0.186 to 0.063/0.094/0.169/0.171 on clinic/credit 5%/10%)
+# expected margin at the record's rank to the profile's margin there. Tuning seeds
+# 30000-30039: 0 matched each record's retrains best but left too many of credit's records
+# predicted right; 1 (the rank map) spreads them most. 0.5 took the forgotten records outside
+# the retrains' 95% from 0.071/0.119/0.185/0.186 to 0.062/0.097/0.168/0.164 (clinic/credit
+# 5%/10%), with PASS about level and credit's forget accuracy above the retrains'.
 RANK_SPREAD = 0.5
 
 
@@ -67,13 +68,13 @@ def shifted_targets(teacher: nn.Module, x: torch.Tensor, y: torch.Tensor, sigma:
     margin so that a share ``accuracy`` of the records stay predicted right (the "shift").
     With the model card's ``unseen`` profile instead: smoothed as the card smoothed, each
     record's target margin is the profile's margin at the record's rank among all members
-    (:meth:`~workbench.card.UnseenProfile.margins_at`), drawn halfway (``RANK_SPREAD``) towards
-    the margin that rank predicts (the card's expected margins, when it has them), less
-    ``DRIFT_ALLOWANCE``. The rank is
-    among the members, not among the forget records: a request of hard records gets low
-    targets, as a retrain gives them (ranked within the request, every request looked alike
-    and the audit's verdicts followed how hard the request happened to be). ``accuracy``
-    None and no profile: the smoothed prediction. Only the true class's logit moves.
+    (:meth:`~workbench.card.UnseenProfile.margins_at`), drawn halfway (``RANK_SPREAD``)
+    towards the margin that rank predicts (the card's expected margins, when it has them),
+    less ``DRIFT_ALLOWANCE``. The rank is among the members, not among the forget records: a
+    request of hard records gets low targets, as a retrain gives them (ranked within the
+    request, every request looked alike and the audit's verdicts followed how hard the
+    request happened to be). ``accuracy`` None and no profile: the smoothed prediction. Only
+    the true class's logit moves.
     """
     draws = MEAN_DRAWS
     if unseen is not None:  # smoothed as the card smoothed the members
