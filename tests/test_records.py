@@ -104,6 +104,9 @@ def test_select_duplicate_ids(credit):
     first, second = member_ids(credit)[:2]
     with pytest.raises(ValueError, match=rf"duplicate record id\(s\).*\['{first}'\]"):
         credit.select(ids=[first, second, first])
+    # a repeated unknown id is named as a duplicate first (the lookup would name it unknown)
+    with pytest.raises(ValueError, match=r"duplicate record id\(s\).*\['nope'\]"):
+        credit.select(ids=["nope", "nope"])
 
 
 def test_select_held_out_ids(credit):

@@ -11,8 +11,13 @@ import torch
 from sklearn.metrics import roc_auc_score
 from torch.nn import functional as F
 
-from workbench.card import ModelCard, UnseenProfile
-from workbench.metrics import true_class_margin, unseen_profile
+from workbench.card import PROFILE_LEVELS, ModelCard, UnseenProfile
+from workbench.metrics import (
+    MIN_EXPECTED_MEMBERS,
+    _expected_margins,
+    true_class_margin,
+    unseen_profile,
+)
 from workbench.neighbours import calibrate_sigma, perturb, smoothed_logits
 from workbench.records import RecordTable
 from workbench.samples import load_sample
@@ -408,15 +413,36 @@ def test_unseen_profile_refuses_malformed_quantiles():
                             ({"margins": good.margins[::-1]}, "sorted"),
                             ({"smoothing_sigma": 0.0}, "positive"),
                             ({"smoothing_draws": 0}, "positive whole number"),
-                            ({"expected_margins": [1.0] * 98}, "expected_margins holds 99"),
-                            ({"expected_margins": [np.nan] * 99}, "finite")):
+                            ({"expected_margins": [0.0] * 98}, "one mean per level"),
+                            ({"expected_margins": [np.nan] * 99}, "finite numbers"),
+                            ({"expected_margins": [0.0] * 98 + [1.5]}, r"within \[-1.0, 1.0\]")):
         with pytest.raises(ValueError, match=message):
             UnseenProfile(**{**kept, **change})
     # ranks beyond the members' 1% and 99% are held there
     assert good.margins_at(np.array([-1e6, 1e6])).tolist() == [-1.0, 1.0]
     # expected margins need not rise with the rank (a kernel mean); they are read the same way
-    bumpy = UnseenProfile(**kept, expected_margins=[float(v % 3) for v in range(99)])
-    assert bumpy.expected_at(np.array([-1e6, 1e6])).tolist() == [0.0, 2.0]
+    bumpy = UnseenProfile(**kept, expected_margins=[float(v % 3) / 3 for v in range(99)])
+    assert bumpy.expected_at(np.array([-1e6, 1e6])).tolist() == [0.0, 2.0 / 3]
+
+
+def test_expected_margins_give_tied_members_one_rank_and_need_enough_members():
+    margins = np.linspace(-4.0, 4.0, 99)
+    ranks = np.linspace(0.01, 0.99, 200)
+    tied = _expected_margins(np.zeros(200), margins, ranks)  # every member alike: one value
+    assert np.allclose(tied, np.interp(0.5, PROFILE_LEVELS, margins))
+    unseen = np.r_[np.zeros(100), np.ones(100)]
+    order = np.random.default_rng(0).permutation(200)
+    assert np.allclose(_expected_margins(unseen, margins, ranks),
+                       _expected_margins(unseen[order], margins, ranks[order]))
+    world = build_tiny_world()  # 120 members: enough; 119 are not
+    table = world.table
+    fewer = RecordTable(table.frame.drop(table.frame.index[table.frame["member"]][:1]),
+                        table.schema, table.encoder, name="fewer", recipe=table.recipe)
+    assert len(fewer.members()) == MIN_EXPECTED_MEMBERS - 1
+    profile = unseen_profile(world.model, fewer, folds=3, repeats=1, seed=4)
+    assert profile.expected_margins is None and len(profile.margins) == 99
+    with pytest.raises(ValueError, match="at least 2 folds and 1 repeat"):
+        unseen_profile(world.model, table, repeats=0)
 
 
 def test_synthetic_declares_the_unseen_profile_only_when_the_card_reports_one(credit):

@@ -6,12 +6,15 @@ demo (its cells assert the run)."""
 
 from __future__ import annotations
 
+import pytest
+
 from workbench.widgets import ErasureApp, RunSettings
 
 SETTINGS = RunSettings(method="neggrad_plus", attacks=("loss", "rmia"), shadow_models=2,
                        gold_models=8)  # notebook 01's audit
 
 
+@pytest.mark.slow  # 8 gold and 2 shadow models (about 20 s on 2 cores, cold)
 def test_pushing_harder_over_forgets_and_the_audit_fails_it() -> None:
     app = ErasureApp("clinic", background=False, settings=SETTINGS, demo_records=53,
                      demo_seed=7)

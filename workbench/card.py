@@ -42,6 +42,22 @@ def _checked_quantiles(values: Any, name: str, *, ordered: bool = True) -> tuple
     return out
 
 
+def _checked_means(values: Any, margins: tuple[float, ...]) -> tuple[float, ...]:
+    """Expected margins: 99 finite means of margins, so within the margins' range."""
+    out = tuple(float(v) for v in values)
+    if len(out) != len(PROFILE_LEVELS):
+        raise ValueError(f"UnseenProfile.expected_margins holds one mean per level "
+                         f"({len(PROFILE_LEVELS)}, 1%..99%), got {len(out)}")
+    if not np.all(np.isfinite(out)):
+        raise ValueError("UnseenProfile.expected_margins must be finite numbers")
+    slack = 1e-3 * max(1.0, margins[-1] - margins[0])  # the manifest rounds to 4 decimals
+    if min(out) < margins[0] - slack or max(out) > margins[-1] + slack:
+        raise ValueError(f"UnseenProfile.expected_margins are means of the profile's margins, "
+                         f"so within [{margins[0]}, {margins[-1]}]; got [{min(out)}, "
+                         f"{max(out)}]")
+    return out
+
+
 @dataclass(frozen=True)
 class UnseenProfile:
     """How sure a model that never saw a member would be of it, on this model's own scale
@@ -61,10 +77,12 @@ class UnseenProfile:
             smoothed the same way).
         expected_margins: at each of the 99 ranks of ``smoothed_margins``, the mean margin
             (on this model's scale, as ``margins``) that models trained without them gave
-            the members ranked there (a kernel over ranks, each value weighing about a sixth
-            of the members): what one record's rank predicts of its margin. ``margins`` at the
-            same rank is wider: it keeps the spread of the members' margins, which one
-            record's rank predicts only in part. None: not measured (an earlier card).
+            the members ranked there (a kernel over ranks; each value weighs about a sixth of
+            the members, a twelfth at the 1% and 99% ranks): what one record's rank predicts
+            of its margin. ``margins`` is wider at the low and high ranks: it keeps the
+            spread of the members' margins, which one record's rank predicts only in part.
+            Within ``[margins[0], margins[-1]]``. None: not measured (an earlier card, or too
+            few members for means over many of them).
     """
 
     margins: tuple[float, ...]
@@ -86,8 +104,8 @@ class UnseenProfile:
                              f"got {self.smoothing_draws}")
         object.__setattr__(self, "smoothing_draws", int(self.smoothing_draws))
         if self.expected_margins is not None:
-            object.__setattr__(self, "expected_margins", _checked_quantiles(
-                self.expected_margins, "expected_margins", ordered=False))
+            object.__setattr__(self, "expected_margins",
+                               _checked_means(self.expected_margins, self.margins))
 
     def margins_at(self, smoothed: np.ndarray) -> np.ndarray:
         """``(N,)`` margins a model that never saw them would give records whose smoothed

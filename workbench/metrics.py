@@ -7,6 +7,7 @@ import copy
 
 import numpy as np
 import torch
+from scipy.stats import rankdata
 from torch import nn
 
 from workbench.auc import auc
@@ -33,6 +34,9 @@ SMOOTHING_DRAWS = 64
 # width (in rank, 0..1) of the Gaussian kernel behind the profile's expected margins: each
 # value weighs about a sixth of the members (effective count n * 0.05 * 2 * sqrt(pi))
 EXPECTED_BANDWIDTH = 0.05
+# fewer members than this: no expected margins (a mean at the 1% or 99% rank would weigh
+# fewer than 10 of them)
+MIN_EXPECTED_MEMBERS = 120
 
 
 def loss_mia_auc(model: nn.Module, members: RecordSet, non_members: RecordSet) -> float:
@@ -75,19 +79,25 @@ def unseen_profile(model: nn.Module, table: RecordTable, *, folds: int = PROFILE
     quantile, how much lower those models put the members they never saw than the held-out
     records (members can be harder or easier than held-out records; a fold model's own scale
     can be wider than ``model``'s). The smoothing noise is half the neighbour noise at which
-    ``model``'s accuracy on its members' neighbours equals its held-out accuracy. Computed
+    ``model``'s accuracy on its members' neighbours equals its held-out accuracy. The
+    expected margins (with ``MIN_EXPECTED_MEMBERS`` members or more) average each member's
+    out-of-fold margins over the repeats, move them onto the profile's scale by their rank,
+    and take their kernel mean at each rank of the members' smoothed margins. Computed
     once, with the training data at hand, so that an erasure later reads only the model, the
     forget records and this card. ``model`` outputs ``(N, C >= 2)`` (or one logit); ``repeats
     * folds`` models are trained.
 
     Raises:
-        ValueError: the table has no recipe, too few members for ``folds`` folds, or no
-            held-out records.
+        ValueError: the table has no recipe, fewer than 2 folds or 1 repeat, too few members
+            for ``folds`` folds, or no held-out records.
     """
     if table.recipe is None:
         raise ValueError("an unseen profile trains with the model's recipe; the table has none "
                          "(give the RecordTable a TrainRecipe)")
     members, held_out = table.members(), table.held_out()
+    if folds < 2 or repeats < 1:
+        raise ValueError(f"an unseen profile needs at least 2 folds and 1 repeat, got "
+                         f"folds={folds}, repeats={repeats}")
     if len(members) < 2 * folds:
         raise ValueError(f"an unseen profile needs at least {2 * folds} members for {folds} "
                          f"folds; the table has {len(members)}")
@@ -123,11 +133,14 @@ def unseen_profile(model: nn.Module, table: RecordTable, *, folds: int = PROFILE
         teacher, x, sigma, table.input_space, torch.Generator().manual_seed(seed),
         draws=SMOOTHING_DRAWS)), y).cpu()
     smoothed_quantiles = _quantiles(smoothed)
-    expected = _expected_margins(unseen.mean(0).numpy(), margins,
-                                 np.interp(smoothed.numpy(), smoothed_quantiles, PROFILE_LEVELS))
+    expected = None
+    if len(members) >= MIN_EXPECTED_MEMBERS:
+        expected = _rounded(_expected_margins(
+            unseen.mean(0).numpy(), margins,
+            np.interp(smoothed.numpy(), smoothed_quantiles, PROFILE_LEVELS)))
     return UnseenProfile(margins=_rounded(margins), smoothing_sigma=round(sigma, 6),
                          smoothed_margins=_rounded(smoothed_quantiles),
-                         smoothing_draws=SMOOTHING_DRAWS, expected_margins=_rounded(expected))
+                         smoothing_draws=SMOOTHING_DRAWS, expected_margins=expected)
 
 
 def _expected_margins(unseen: np.ndarray, margins: np.ndarray, ranks: np.ndarray) -> np.ndarray:
@@ -135,8 +148,8 @@ def _expected_margins(unseen: np.ndarray, margins: np.ndarray, ranks: np.ndarray
     margins ``(M,)`` (each moved onto the model's scale: its rank among them read off
     ``margins`` ``(99,)``), weighted by how near each member's smoothed rank ``ranks`` ``(M,)``
     lies to the level."""
-    order = np.argsort(np.argsort(unseen, kind="stable"), kind="stable")
-    scaled = np.interp((order + 0.5) / len(unseen), PROFILE_LEVELS, margins)
+    ranks_unseen = rankdata(unseen, method="average")  # ties share a rank: order-free
+    scaled = np.interp((ranks_unseen - 0.5) / len(unseen), PROFILE_LEVELS, margins)
     weights = np.exp(-0.5 * ((ranks[None, :] - PROFILE_LEVELS[:, None])
                              / EXPECTED_BANDWIDTH) ** 2)
     return (weights @ scaled) / weights.sum(1)

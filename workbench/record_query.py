@@ -15,18 +15,22 @@ import pandas as pd
 from workbench.errors import InputError
 
 
-def checked_member_ids(frame: pd.DataFrame, ids: list[str], positions: np.ndarray
-                       ) -> tuple[str, ...]:
-    """``ids`` (at rows ``positions``) when they are distinct training members.
-
-    Raises:
-        ValueError: a duplicate id, or an id of a record that was never a member.
-    """
+def refuse_duplicates(ids: list[str]) -> None:
+    """Raises ``ValueError`` naming the ids that ``ids`` holds more than once."""
     seen, dupes = set(), []
     for i in ids:
         (dupes.append(i) if i in seen else seen.add(i))
     if dupes:
         raise ValueError(f"duplicate record id(s) in the selection: {sorted(set(dupes))[:10]}")
+
+
+def checked_member_ids(frame: pd.DataFrame, ids: list[str], positions: np.ndarray
+                       ) -> tuple[str, ...]:
+    """``ids`` (at rows ``positions``, distinct) when they are all training members.
+
+    Raises:
+        ValueError: an id of a record that was never a member.
+    """
     not_members = [i for i, p in zip(ids, positions, strict=True)
                    if not frame["member"].iat[p]]
     if not_members:

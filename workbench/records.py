@@ -33,7 +33,12 @@ from workbench.intake import (  # noqa: F401  (re-exported: the member words, En
     parse_membership,
     validate_frame,
 )
-from workbench.record_query import checked_member_ids, class_indices, query_mask
+from workbench.record_query import (
+    checked_member_ids,
+    class_indices,
+    query_mask,
+    refuse_duplicates,
+)
 from workbench.record_sets import ForgetSet, RecordSet  # noqa: F401  (re-exported)
 from workbench.schema import FeatureSchema, InputSpace
 
@@ -257,6 +262,7 @@ class RecordTable:
 
     def _select_ids(self, ids: Iterable[str]) -> tuple[str, ...]:
         ids = [str(i).strip() for i in ids]
+        refuse_duplicates(ids)  # before the lookup: a repeated unknown id is a duplicate
         return checked_member_ids(self._frame, ids, self.positions(ids))
 
     def members_where(self, query: str) -> tuple[str, ...]:

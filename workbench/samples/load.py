@@ -160,9 +160,10 @@ def model_card(manifest: dict[str, Any], folder: Path) -> ModelCard:
                          "re-pack it") from None
     if unseen is not None and unseen.expected_margins is None:
         warnings.warn(f"the package {folder} reports an unseen profile without expected "
-                      "margins (an earlier release): its erasures rank records by the profile "
-                      "alone, not as this release does; re-pack it with `workbench pack "
-                      "--unseen-profile` to add them", UserWarning, stacklevel=3)
+                      "margins (an earlier release, or fewer than 120 members): its erasures "
+                      "rank records by the profile alone; with 120 members or more, re-pack "
+                      "it with `workbench pack --unseen-profile` to add them", UserWarning,
+                      stacklevel=3)
     return ModelCard(test_accuracy=metrics["test_accuracy"], unseen=unseen)
 
 

@@ -57,8 +57,9 @@ def pack(model: nn.Module, table: RecordTable, folder: str | Path, *,
     (:func:`workbench.metrics.unseen_profile`: 10 models trained with the recipe, on the
     CPU) and report it in the manifest; ``synthetic`` then sets its record-request targets
     with it (see ``benchmarks/RESULTS.md`` for how much more often the calibrated audit
-    PASSes them). The profile is two sets of 99 quantiles, a noise level and a neighbour count,
-    no record."""
+    PASSes them). The profile is two sets of 99 quantiles, 99 means over the members ranked
+    near each level (with 120 members or more), a noise level and a neighbour count: no
+    record."""
     folder = Path(folder).expanduser().absolute()
     if table.recipe is None:
         raise InputError("the records carry no training recipe; build them with recipe="

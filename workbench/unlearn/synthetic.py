@@ -11,8 +11,10 @@
    neighbour); the shift sets how many it gets wrong. Where the model card reports an
    unseen profile (:func:`workbench.metrics.unseen_profile`, measured when the model was
    built) the targets come from it instead: each record's smoothed margin (at the card's
-   noise) is ranked among the *members'* smoothed margins, and its target margin is the
-   profile's at that rank, a little lower (``DRIFT_ALLOWANCE``). Ranked within the request,
+   noise) is ranked among the *members'* smoothed margins, and its target margin lies halfway
+   (``RANK_SPREAD``) between the profile's margin at that rank and the margin the members
+   ranked there got on average (the card's expected margins; an earlier card without them
+   keeps the profile's), a little lower (``DRIFT_ALLOWANCE``). Ranked within the request,
    as the shift does, every request looked alike, and the audit's verdicts followed how hard
    the request happened to be (rank correlation of the band share with the retrains' forget
    accuracy -0.84 to -0.91 on the tuning requests); ranked among the members, a request of
