@@ -246,7 +246,7 @@ class RecordTable:
             chosen, rule, class_ids = self._select_query(query), f"query: {query}", ()
         else:
             assert classes is not None  # exactly one of the three was given (checked above)
-            class_ids = self._class_indices(classes)
+            class_ids = class_indices(classes, self.schema.classes)
             mask = self._frame["member"] & self._frame["label"].isin(class_ids)
             chosen = self._ids_where(mask)
             names = [self.schema.classes[c] for c in class_ids]
@@ -273,9 +273,6 @@ class RecordTable:
     def _select_query(self, query: str) -> tuple[str, ...]:
         mask = query_mask(self._frame, query, self.source_columns, self.schema.classes)
         return self._ids_where(mask & self._frame["member"])
-
-    def _class_indices(self, classes: Iterable[int | str]) -> list[int]:
-        return class_indices(classes, self.schema.classes)
 
     def _ids_where(self, mask: pd.Series) -> tuple[str, ...]:
         return tuple(self._frame.loc[mask.to_numpy(dtype=bool), "record_id"])

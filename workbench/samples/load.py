@@ -17,6 +17,7 @@ from workbench.errors import (
     IntegrityError,  # a file that does not match its hash
 )
 from workbench.hashing import record_sha256, sha256_file, weights_sha256
+from workbench.metrics import MIN_EXPECTED_MEMBERS
 from workbench.models import load_model
 from workbench.models.user_class import user_template
 from workbench.records import (
@@ -160,10 +161,10 @@ def model_card(manifest: dict[str, Any], folder: Path) -> ModelCard:
                          "re-pack it") from None
     if unseen is not None and unseen.expected_margins is None:
         warnings.warn(f"the package {folder} reports an unseen profile without expected "
-                      "margins (an earlier release, or fewer than 120 members): its erasures "
-                      "rank records by the profile alone; with 120 members or more, re-pack "
-                      "it with `workbench pack --unseen-profile` to add them", UserWarning,
-                      stacklevel=3)
+                      f"margins (an earlier release, or fewer than {MIN_EXPECTED_MEMBERS} "
+                      "members): its erasures rank records by the profile alone; with "
+                      f"{MIN_EXPECTED_MEMBERS} members or more, re-pack it with `workbench "
+                      "pack --unseen-profile` to add them", UserWarning, stacklevel=3)
     return ModelCard(test_accuracy=metrics["test_accuracy"], unseen=unseen)
 
 
