@@ -36,6 +36,12 @@ os.environ.pop("WORKBENCH_WITNESS", None)
 os.environ.pop("WORKBENCH_EXECUTOR", None)
 os.environ.pop("WORKBENCH_RAY_ADDRESS", None)
 atexit.register(shutil.rmtree, _CACHE, ignore_errors=True)
+# Under pytest-xdist (pyproject's `-n auto`) every worker gets one core's worth of threads, and
+# so do the kernels and command-line runs it starts: oversubscribed torch threads run many times
+# slower. (Most test modules already call torch.set_num_threads(1) for this process.)
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    os.environ["OMP_NUM_THREADS"] = "1"
+    os.environ["MKL_NUM_THREADS"] = "1"
 
 REPO = Path(workbench.__file__).resolve().parents[1]
 SHIPPED = REPO / "sample_models"
@@ -136,3 +142,17 @@ def register_for_test() -> Iterator[Callable[[type], str]]:
     for name in added:
         base._REGISTRY.pop(name, None)
     assert not set(added) & set(available_methods())
+
+
+# Under pytest-xdist (pyproject: `--dist loadfile`) a file runs on one worker from start to end.
+# Its scheduler hands out files in collection order (`--no-loadscope-reorder`), so the longest
+# ones go first: started last, one of them would keep one core busy while the other idles.
+# Measured with `--durations` on the 2-core VM; every other file keeps its place.
+LONGEST_FIRST = ("test_notebooks_browser.py", "02_audit_verification.ipynb",
+                 "03_teaching_forgetting.ipynb", "01_erasure_request.ipynb", "test_executor.py",
+                 "test_cli.py", "test_evidence_cli.py", "test_pipeline.py")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(LONGEST_FIRST)))  # stable
