@@ -205,3 +205,12 @@ def test_an_unseen_margin_profile_is_said_in_the_plain_summary(record, key):
     plain = dataclasses.replace(record.method, resolved={"target": "shifted"})
     assert "confidence profile" not in plain_summary(dataclasses.replace(record,
                                                                        method=plain)).done
+
+
+@pytest.mark.parametrize("resolved", [{"target": "shifted"},
+                                      {"target": "shifted", "unseen_profile": {"margins": [0.5]}}])
+def test_a_sample_of_kept_records_is_said_in_the_plain_summary(record, resolved):
+    read = dataclasses.replace(record.method, resolved={**resolved, "retain_records_read": 1200})
+    done = plain_summary(dataclasses.replace(record, method=read)).done
+    assert "random sample of 1,200 kept training records" in done
+    assert "kept training records" not in plain_summary(record).done

@@ -61,6 +61,10 @@ METHODS: dict[str, Label] = {
                        "Teaches the model to answer on the forgotten records as a model that "
                        "never saw them would, using synthetic stand-ins instead of the kept "
                        "training data."),
+    "synthetic_retain": Label("Overwrite with a sample of kept records",
+                              "The data-free overwrite, with a small random sample of the kept "
+                              "training records added to its synthetic stand-ins, for users "
+                              "who still hold some of them."),
     "retrain": Label("Retrain from scratch",
                      "Trains a new model on the kept records only: the reference every other "
                      "method is judged against, and the slowest."),

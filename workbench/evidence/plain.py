@@ -233,12 +233,16 @@ def next_step(record: AuditRecord) -> str:
 
 def how_it_ran(resolved: Mapping[str, object]) -> str:
     """What the method settled at run time, in words, where that changes what it did."""
+    read = resolved.get("retain_records_read")
+    sample = (f" It read a random sample of {read:,} kept training records (the record names "
+              "them by a hash) and taught the erased model to answer them as the original did."
+              if isinstance(read, int) else "")
     if resolved.get("unseen_profile") or resolved.get("unseen_margin_profile"):  # (earlier)
         return (" How sure a model that never saw these records would be of them came from "
                 "the confidence profile reported with the model (measured when it was built, "
-                "on models trained without each record), not from the kept records.")
+                "on models trained without each record), not from the kept records." + sample)
     if resolved.get("target") != "one-label retrain":
-        return ""
+        return sample
     size = resolved.get("retain_size")
     count = f"{size:,} " if isinstance(size, int) and size > 0 else ""
     capped = resolved.get("inputs_capped_at")

@@ -5,7 +5,12 @@ verb's old name) still works for one release, with a ``DeprecationWarning``.
 """
 
 from workbench.deprecation import callable_module, renamed_attributes
-from workbench.unlearn import baselines, retrain, synthetic  # noqa: F401  (registers methods)
+from workbench.unlearn import (  # noqa: F401  (importing registers each method)
+    baselines,
+    retrain,
+    synthetic,
+    synthetic_retain,
+)
 from workbench.unlearn.api import unlearn_model, unused_params
 from workbench.unlearn.base import (
     DataAccess,

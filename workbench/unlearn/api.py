@@ -84,7 +84,8 @@ def unlearn_model(model: nn.Module, forget: ForgetSet, *, method: str = "synthet
         method=method, params=params.to_dict(), seed=seed, device=str(target),
         data_access=str(cls.data_access),
         records_used={"forget": len(forget) if cls.data_access != "retain_only" else 0,
-                      "retain": len(retain) if retain is not None else 0},
+                      "retain": 0 if retain is None else (
+                          len(retain) if context.retain_read is None else context.retain_read)},
         forget_rule=forget.rule, forget_count=len(forget), forget_ids=tuple(forget.ids),
         original_weights_sha256=before, weights_sha256=weights_sha256(new_model),
         wall_time_s=round(elapsed, 4), trace=tuple(context.trace),

@@ -39,6 +39,8 @@ class RunContext:
     """What a method gets besides its data: device, seeded generator, progress and trace.
 
     ``forget_inputs``/``forget_labels`` are kept to log mean forget confidence in the trace.
+    ``retain_read``: how many retain records the method read, when it reads fewer than it was
+    given (None: all of them); the result's ``records_used`` says this number.
     """
 
     device: torch.device
@@ -49,6 +51,7 @@ class RunContext:
     progress: Progress | None = None
     trace: list[TraceStep] = field(default_factory=list)
     declared_inputs: dict[str, object] = field(default_factory=dict)
+    retain_read: int | None = None
 
     def report(self, step: int, total: int, model: nn.Module, loss: float | torch.Tensor,
                message: str = "", *, inputs: torch.Tensor | None = None,

@@ -26,9 +26,9 @@
    default where only the head trains (Fashion-MNIST: on four 1% requests the test-accuracy
    change went from -1.5..-3.7 points with sampled targets to -0.4..-1.2).
    ``target="sample"`` (the default where every weight of an image model trains, 8x8 digits,
-   whose requests are too small to tune on):
-   the original's prediction at *one* random neighbour, a quarter of it (``mean_share``) the
-   average of 16 neighbours' predictions. ``target="sharpened"`` (experimental): the
+   whose requests are too small to tune on): the original's prediction at *one* random
+   neighbour, a quarter of it (``mean_share``) the average of 16 neighbours' predictions.
+   ``target="sharpened"`` (experimental): the
    neighbourhood's average prediction sharpened to the same confidence.
    The neighbourhood size ``sigma`` is calibrated so that the original's accuracy on
    neighbours equals its reported test accuracy (one declared scalar of non-member
@@ -71,7 +71,6 @@ from functools import partial
 
 import torch
 from torch import nn
-from torch.nn import functional as F
 
 from workbench.neighbours import calibrate_sigma, checked_rows, chunked
 from workbench.records import ForgetSet, RecordSet
@@ -80,7 +79,6 @@ from workbench.unlearn.heads import head_inputs, trainable_head
 from workbench.unlearn.objectives import (
     fit_logits,
     logit_distance,
-    mann_whitney_auc,
     saliency_masks,
     soft_cross_entropy,
     soft_predictions,
@@ -90,6 +88,7 @@ from workbench.unlearn.params import param_specs
 from workbench.unlearn.synthetic_data import (
     Plan,
     ProxyBudget,
+    attack_gap,
     overwrite_targets,
     reference_inputs,
     retain_proxies,
@@ -159,6 +158,7 @@ class Synthetic(Unlearner[SyntheticParams]):
             teacher = copy.deepcopy(head).eval().requires_grad_(False)
         proxies = retain_proxies(teacher, x_forget, sigma, space, kept, context.generator,
                                  budget, encode=encode)
+        proxies = self._with_kept_records(proxies, retain, params, context, encode)
         logit_anchor = params.anchor == "logits" and not masked
         if logit_anchor:
             with torch.no_grad():
@@ -181,6 +181,10 @@ class Synthetic(Unlearner[SyntheticParams]):
         self._distil(student, plan, params, context, shifted=shifted)
         return model
 
+    def _with_kept_records(self, proxies, retain, params, context, encode) -> torch.Tensor:
+        """The proxies the student distils on; a method that reads retain records adds them."""
+        return proxies
+
     @staticmethod
     def _one_label(forget: ForgetSet, head: nn.Module | None) -> int | None:
         """The class a one-label retrain keeps, or None: it runs for a class request that
@@ -201,7 +205,7 @@ class Synthetic(Unlearner[SyntheticParams]):
         read = {"update"} | ({"proxies"} if len(forget.table.members()) <= len(forget) else set())
         reason = ("not used for this request: it leaves one class, so the method retrains a "
                   "fresh copy with the model's training recipe")
-        return {spec.name: reason for spec in param_specs(SyntheticParams)
+        return {spec.name: reason for spec in param_specs(self.Params)
                 if spec.name not in read}
 
     @staticmethod
@@ -273,7 +277,7 @@ class Synthetic(Unlearner[SyntheticParams]):
                         p.grad.mul_(m)
             optimizer.step()
             checking = step >= min_steps and step % CHECK_EVERY == 0
-            gap = (self._attack_gap(student, x_forget, y_forget, plan.reference) if checking
+            gap = (attack_gap(student, x_forget, y_forget, plan.reference) if checking
                    else None)
             message = f"synthetic step {step}"
             if step == 1 or step % CHECK_EVERY == 0 or step == total:
@@ -285,15 +289,3 @@ class Synthetic(Unlearner[SyntheticParams]):
                 context.tick(step, total, message)
             if gap is not None and gap <= params.stop_tolerance:
                 break
-
-    @torch.no_grad()
-    def _attack_gap(self, student, x_forget, y_forget, reference) -> float:
-        """AUC - 0.5 of a loss attack telling forget records from their neighbours, under the
-        current student: above 0, the forget records still look like members. At most
-        ``MAX_CHECKED`` forget records (a fixed seeded subset) take part."""
-        checked, neighbours, draws = reference
-        x, y = x_forget[checked], y_forget[checked]
-        losses = F.cross_entropy(chunked(student, x), y, reduction="none")
-        other = F.cross_entropy(chunked(student, neighbours), y.repeat(draws), reduction="none")
-        return mann_whitney_auc(-losses, -other) - 0.5
-

@@ -12,12 +12,13 @@ from typing import NamedTuple
 import numpy as np
 import torch
 from torch import nn
+from torch.nn import functional as F
 
 from workbench.card import UnseenProfile
 from workbench.metrics import true_class_margin
-from workbench.neighbours import MEAN_DRAWS, perturb, repeat_rows, smoothed_logits
+from workbench.neighbours import MEAN_DRAWS, chunked, perturb, repeat_rows, smoothed_logits
 from workbench.schema import InputSpace
-from workbench.unlearn.objectives import sharpen_to, soft_predictions
+from workbench.unlearn.objectives import mann_whitney_auc, sharpen_to, soft_predictions
 from workbench.unlearn.synthesis import invert_classes, invert_features, random_inputs
 
 REFERENCE_SIZE = 1024  # simulated non-members of the stopping check (at most 8 per record)
@@ -170,3 +171,16 @@ def reference_inputs(x: torch.Tensor, sigma: float, space: InputSpace,
     a step. Returns ``(draws * N, ...)`` and ``draws``."""
     draws = max(1, min(8, REFERENCE_SIZE // len(x)))
     return perturb(repeat_rows(x, draws), sigma, space, generator), draws
+
+
+@torch.no_grad()
+def attack_gap(student: nn.Module, x_forget: torch.Tensor, y_forget: torch.Tensor,
+               reference: tuple[torch.Tensor, torch.Tensor, int]) -> float:
+    """AUC - 0.5 of a loss attack telling forget records ``(N, ...)`` from their neighbours
+    (``reference``: checked rows, neighbours, draws per row, from :func:`reference_inputs`)
+    under the current student: above 0, the forget records still look like members."""
+    checked, neighbours, draws = reference
+    x, y = x_forget[checked], y_forget[checked]
+    losses = F.cross_entropy(chunked(student, x), y, reduction="none")
+    other = F.cross_entropy(chunked(student, neighbours), y.repeat(draws), reduction="none")
+    return mann_whitney_auc(-losses, -other) - 0.5
