@@ -28,8 +28,8 @@
    ``target="sample"`` (the default where every weight of an image model trains, 8x8 digits,
    whose requests are too small to tune on): the original's prediction at *one* random
    neighbour, a quarter of it (``mean_share``) the average of 16 neighbours' predictions.
-   ``target="sharpened"`` (experimental): the
-   neighbourhood's average prediction sharpened to the same confidence.
+   ``target="sharpened"`` (experimental): the neighbourhood's average prediction sharpened
+   to the same confidence.
    The neighbourhood size ``sigma`` is calibrated so that the original's accuracy on
    neighbours equals its reported test accuracy (one declared scalar of non-member
    information).
