@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import torch
 
 import workbench
 
@@ -36,12 +37,13 @@ os.environ.pop("WORKBENCH_WITNESS", None)
 os.environ.pop("WORKBENCH_EXECUTOR", None)
 os.environ.pop("WORKBENCH_RAY_ADDRESS", None)
 atexit.register(shutil.rmtree, _CACHE, ignore_errors=True)
-# Under pytest-xdist (pyproject's `-n auto`) every worker gets one core's worth of threads, and
-# so do the kernels and command-line runs it starts: oversubscribed torch threads run many times
-# slower. (Most test modules already call torch.set_num_threads(1) for this process.)
+# Under pytest-xdist (pyproject's `-n auto`) every worker runs torch on one thread, and so do
+# the kernels and command-line runs it starts: oversubscribed torch threads run many times
+# slower. (torch is imported already, so the variables reach only the child processes.)
 if os.environ.get("PYTEST_XDIST_WORKER"):
     os.environ["OMP_NUM_THREADS"] = "1"
     os.environ["MKL_NUM_THREADS"] = "1"
+    torch.set_num_threads(1)
 
 REPO = Path(workbench.__file__).resolve().parents[1]
 SHIPPED = REPO / "sample_models"

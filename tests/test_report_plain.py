@@ -212,5 +212,8 @@ def test_an_unseen_margin_profile_is_said_in_the_plain_summary(record, key):
 def test_a_sample_of_kept_records_is_said_in_the_plain_summary(record, resolved):
     read = dataclasses.replace(record.method, resolved={**resolved, "retain_records_read": 1200})
     done = plain_summary(dataclasses.replace(record, method=read)).done
-    assert "random sample of 1,200 kept training records" in done
+    assert "It did read 1,200 kept training records, drawn at random" in done
     assert "kept training records" not in plain_summary(record).done
+    none = dataclasses.replace(record.method, resolved={**resolved, "retain_records_read": 0})
+    assert "kept training records" not in plain_summary(dataclasses.replace(
+        record, method=none)).done  # a one-label retrain read none

@@ -28,3 +28,11 @@ def test_ruff_is_clean() -> None:
 def test_mypy_is_clean() -> None:
     done = _run("mypy", "--cache-dir", str(ROOT / ".mypy_cache"), "workbench", timeout=900)
     assert done.returncode == 0, f"mypy failed:\n{done.stdout}{done.stderr}"
+
+
+def test_the_files_scheduled_first_exist() -> None:
+    """conftest.LONGEST_FIRST names files; a renamed one would silently lose its place."""
+    from conftest import LONGEST_FIRST
+
+    present = {p.name for folder in ("tests", "notebooks") for p in (ROOT / folder).iterdir()}
+    assert set(LONGEST_FIRST) <= present, sorted(set(LONGEST_FIRST) - present)

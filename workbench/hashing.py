@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -52,6 +53,11 @@ def canonical_json(value: Any) -> str:
 def record_sha256(record: dict[str, Any]) -> str:
     """Hex SHA-256 of one record's canonical JSON serialisation."""
     return sha256_bytes(canonical_json(record).encode())
+
+
+def ids_sha256(ids: Iterable[str]) -> str:
+    """Hex SHA-256 of a set of record ids, whatever their order (canonical JSON, sorted)."""
+    return sha256_bytes(canonical_json(sorted(ids)).encode())
 
 
 def _json_default(value: Any) -> Any:

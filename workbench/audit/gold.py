@@ -30,7 +30,7 @@ from workbench.audit.options import TRAINING_KEYWORDS, TrainingOptions
 from workbench.audit.shadow import default_cache_dir
 from workbench.deprecation import legacy_keywords
 from workbench.executor import TrainData, TrainJob, train_models
-from workbench.hashing import canonical_json, table_sha256, weights_sha256
+from workbench.hashing import canonical_json, ids_sha256, table_sha256, weights_sha256
 from workbench.progress import Progress
 from workbench.records import ForgetSet, RecordTable, TrainRecipe
 from workbench.unlearn.retrain import RetrainParams, resolve_recipe
@@ -90,7 +90,7 @@ def gold_key(original: nn.Module, forget: ForgetSet, recipe: TrainRecipe | None,
     """What an ensemble depends on: model, table, forget set, recipe, count and seed."""
     arch = getattr(original, "spec", None) or \
         f"{type(original).__module__}.{type(original).__qualname__}"
-    forget_ids = hashlib.sha256(canonical_json(sorted(forget.ids)).encode()).hexdigest()
+    forget_ids = ids_sha256(forget.ids)
     return {"format": CACHE_FORMAT, "model_sha256": weights_sha256(original),
             "architecture": arch, "data_sha256": table_sha256(forget.table),
             "forget_ids_sha256": forget_ids, "forget_classes": list(forget.classes),

@@ -234,9 +234,10 @@ def next_step(record: AuditRecord) -> str:
 def how_it_ran(resolved: Mapping[str, object]) -> str:
     """What the method settled at run time, in words, where that changes what it did."""
     read = resolved.get("retain_records_read")
-    sample = (f" It read a random sample of {read:,} kept training records (the record names "
-              "them by a hash) and taught the erased model to answer them as the original did."
-              if isinstance(read, int) else "")
+    sample = (f" It did read {read:,} kept training records, drawn at random from those it was "
+              "given (the record commits to which by a hash of their ids), only to keep the "
+              "erased model's answers on them close to the original's." if
+              isinstance(read, int) and read > 0 else "")
     if resolved.get("unseen_profile") or resolved.get("unseen_margin_profile"):  # (earlier)
         return (" How sure a model that never saw these records would be of them came from "
                 "the confidence profile reported with the model (measured when it was built, "

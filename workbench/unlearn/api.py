@@ -84,12 +84,19 @@ def unlearn_model(model: nn.Module, forget: ForgetSet, *, method: str = "synthet
         method=method, params=params.to_dict(), seed=seed, device=str(target),
         data_access=str(cls.data_access),
         records_used={"forget": len(forget) if cls.data_access != "retain_only" else 0,
-                      "retain": 0 if retain is None else (
-                          len(retain) if context.retain_read is None else context.retain_read)},
+                      "retain": _retain_read(retain, context)},
         forget_rule=forget.rule, forget_count=len(forget), forget_ids=tuple(forget.ids),
         original_weights_sha256=before, weights_sha256=weights_sha256(new_model),
         wall_time_s=round(elapsed, 4), trace=tuple(context.trace),
         declared_inputs=dict(context.declared_inputs), model=new_model)
+
+
+def _retain_read(retain: RecordSet | None, context: RunContext) -> int:
+    """The retain records the method read: all it was given, unless it declared fewer."""
+    read = context.declared_inputs.get("retain_records_read")
+    if retain is None:
+        return 0
+    return read if isinstance(read, int) else len(retain)
 
 
 _PROCESS_STATE = threading.RLock()  # torch's RNG and cuDNN flags are process-wide

@@ -39,8 +39,8 @@ class RunContext:
     """What a method gets besides its data: device, seeded generator, progress and trace.
 
     ``forget_inputs``/``forget_labels`` are kept to log mean forget confidence in the trace.
-    ``retain_read``: how many retain records the method read, when it reads fewer than it was
-    given (None: all of them); the result's ``records_used`` says this number.
+    A method that reads fewer retain records than it is given declares how many as
+    ``declared_inputs["retain_records_read"]``; the result's ``records_used`` says that number.
     """
 
     device: torch.device
@@ -51,7 +51,6 @@ class RunContext:
     progress: Progress | None = None
     trace: list[TraceStep] = field(default_factory=list)
     declared_inputs: dict[str, object] = field(default_factory=dict)
-    retain_read: int | None = None
 
     def report(self, step: int, total: int, model: nn.Module, loss: float | torch.Tensor,
                message: str = "", *, inputs: torch.Tensor | None = None,

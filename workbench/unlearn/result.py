@@ -43,7 +43,7 @@ class UnlearnResult:
     Attributes:
         method, params, seed, device: how the run was configured.
         data_access: the data the method declares it uses (e.g. ``forget_only``).
-        records_used: how many forget / retain records the method actually received.
+        records_used: how many forget / retain records the method read.
         forget_rule, forget_count: which records were to be forgotten.
         original_weights_sha256, weights_sha256: the model before and after.
         wall_time_s: seconds the method ran.
