@@ -26,6 +26,7 @@ from workbench.audit.verdict import (
 )
 from workbench.evidence.record import AuditRecord
 from workbench.labels import ATTACKS, label_for_method, label_for_test
+from workbench.unlearn.base import RETAIN_READ
 
 CLASS_DRIFT_NOTABLE = 0.05  # a per-class accuracy change this large is named in words
 QUESTIONS = {ERASURE: "Erased?", COLLATERAL: "Kept records safe?", UTILITY: "Still useful?"}
@@ -233,7 +234,7 @@ def next_step(record: AuditRecord) -> str:
 
 def how_it_ran(resolved: Mapping[str, object]) -> str:
     """What the method settled at run time, in words, where that changes what it did."""
-    read = resolved.get("retain_records_read")
+    read = resolved.get(RETAIN_READ)
     sample = (f" It did read {read:,} kept training records, drawn at random from those it was "
               "given (the record commits to which by a hash of their ids), only to keep the "
               "erased model's answers on them close to the original's." if

@@ -18,7 +18,7 @@ from workbench.errors import DivergenceError
 from workbench.hashing import weights_sha256
 from workbench.models.fit import fit_to_records, unwrap
 from workbench.records import ForgetSet, RecordSet
-from workbench.unlearn.base import Progress, RunContext, get_unlearner
+from workbench.unlearn.base import RETAIN_READ, Progress, RunContext, get_unlearner
 from workbench.unlearn.params import Params
 from workbench.unlearn.result import UnlearnResult
 
@@ -93,9 +93,9 @@ def unlearn_model(model: nn.Module, forget: ForgetSet, *, method: str = "synthet
 
 def _retain_read(retain: RecordSet | None, context: RunContext) -> int:
     """The retain records the method read: all it was given, unless it declared fewer."""
-    read = context.declared_inputs.get("retain_records_read")
     if retain is None:
         return 0
+    read = context.declared_inputs.get(RETAIN_READ)
     return read if isinstance(read, int) else len(retain)
 
 

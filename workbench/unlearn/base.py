@@ -34,13 +34,17 @@ class DataAccess(enum.StrEnum):
         return self is not DataAccess.FORGET_ONLY
 
 
+# the declared-inputs key of the retain records a method read, when fewer than it was given
+RETAIN_READ = "retain_records_read"
+
+
 @dataclass
 class RunContext:
     """What a method gets besides its data: device, seeded generator, progress and trace.
 
     ``forget_inputs``/``forget_labels`` are kept to log mean forget confidence in the trace.
     A method that reads fewer retain records than it is given declares how many as
-    ``declared_inputs["retain_records_read"]``; the result's ``records_used`` says that number.
+    ``declared_inputs[RETAIN_READ]``; the result's ``records_used`` says that number.
     """
 
     device: torch.device

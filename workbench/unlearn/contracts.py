@@ -19,7 +19,7 @@ from workbench.hashing import weights_sha256
 from workbench.metrics import set_accuracy
 from workbench.records import ForgetSet
 from workbench.unlearn.api import unlearn_model
-from workbench.unlearn.base import DataAccess
+from workbench.unlearn.base import RETAIN_READ, DataAccess
 from workbench.unlearn.params import ParamSpec, param_specs
 from workbench.unlearn.result import UnlearnResult
 from workbench.unlearn.tiny import (
@@ -184,10 +184,10 @@ def declared_data_access(case: Case) -> None:
                 f"a {access} method called without retain data")
         expected = {"forget": 0 if access is DataAccess.RETAIN_ONLY else len(forget),
                     "retain": len(retain)}
-        read = result.declared_inputs.get("retain_records_read")
+        read = result.declared_inputs.get(RETAIN_READ)
         if read is not None:  # a method that reads a sample of what it is given says so
             expect(isinstance(read, int) and 0 <= read <= len(retain),
-                   f"retain_records_read {read!r} is not a count of at most {len(retain)}")
+                   f"{RETAIN_READ} {read!r} is not a count of at most {len(retain)}")
             expected["retain"] = read
     expect(result.records_used == expected, f"records_used {result.records_used} != {expected}")
     if cls.class_level_only:

@@ -29,13 +29,12 @@ from torch import nn
 
 from workbench.hashing import ids_sha256
 from workbench.records import ForgetSet, RecordSet
-from workbench.unlearn.base import DataAccess, RunContext, register_unlearner
+from workbench.unlearn.base import RETAIN_READ, DataAccess, RunContext, register_unlearner
 from workbench.unlearn.params import param
 from workbench.unlearn.synthetic import Synthetic
 from workbench.unlearn.synthetic_params import SyntheticParams
 
 SAMPLE_SEED_OFFSET = 7  # the kept-record sample's generator: the run's seed + this
-READ = "retain_records_read"  # the declared count; the result's records_used reports it
 
 
 @dataclass(frozen=True)
@@ -66,7 +65,7 @@ class SyntheticRetain(Synthetic):
 
     def unlearn(self, model: nn.Module, forget: ForgetSet, retain: RecordSet | None, *,
                 params: SyntheticParams, context: RunContext) -> nn.Module:
-        context.declared_inputs[READ] = 0  # a one-label retrain never reaches the stand-ins
+        context.declared_inputs[RETAIN_READ] = 0  # a one-label retrain reads no kept record
         return super().unlearn(model, forget, retain, params=params, context=context)
 
     def _with_kept_records(self, proxies: torch.Tensor, retain: RecordSet | None,
@@ -79,7 +78,7 @@ class SyntheticRetain(Synthetic):
         generator = torch.Generator().manual_seed(context.seed + SAMPLE_SEED_OFFSET)
         picked = torch.randperm(len(retain), generator=generator)[:params.retain_records]
         ids = [retain.ids[i] for i in picked.tolist()]
-        context.declared_inputs[READ] = len(ids)
+        context.declared_inputs[RETAIN_READ] = len(ids)
         context.declared_inputs["retain_ids_sha256"] = ids_sha256(ids)
         kept = retain.table.inputs(ids).to(context.device, context.forget_inputs.dtype)
         if encode is not None:  # a frozen trunk: the head distils on features, computed once
