@@ -12,6 +12,12 @@ per sample and scenario: PASS / INCONCLUSIVE / FAIL of the erasure verdict for t
 for an independent retrain, their ratio, which erasure tests failed and in which direction,
 the test-accuracy change against the original (mean and worst request) and the run time.
 Tune on requests collected with other seeds than the ones you report (``--first-seed``).
+
+Several ``--data`` folders are pooled. Each rate comes with a 95% interval (Wilson for P,
+bootstrap over requests for the P ratio and the per-record gap closed:
+``quality_stats.py``), and each row says how many held-out records flipped between right and
+wrong, which sets how widely the test-accuracy change spreads. ``--json`` keeps every row;
+``--tables`` prints the table again from such files (pooled), running nothing.
 """
 
 from __future__ import annotations
@@ -38,6 +44,7 @@ from workbench.unlearn import unlearn_model
 
 sys.path.insert(0, str(Path(__file__).parent))
 from audit_calibration import load_request  # noqa: E402  (one reader of the collected data)
+from quality_stats import gap_closed, lost_share, ratio_interval, wilson  # noqa: E402
 
 ATTACKS = ("loss", "rmia", "lira")
 GOLD_COUNT = 8
@@ -113,11 +120,16 @@ def judge_request(request: tuple, candidates: dict[str, tuple],
         return float(100 * (correct[name][test_rows].mean()
                             - correct["original"][test_rows].mean()))
 
+    def flipped(name: str) -> int:  # test records right under one model, wrong under the other
+        return int((correct[name][test_rows] != correct["original"][test_rows]).sum())
+
     common = {"sample": meta["sample"], "scenario": meta["scenario"], "seed": meta["seed"],
               "forget_count": meta["forget_count"], "retrain_status": retrain_status,
               "retrain_test_change": [change(r) for r in retrains],
+              "test_count": len(test_rows), "retrain_flipped": [flipped(r) for r in retrains],
               "retrain_outside": [per_record(r, [g for g in retrains if g != r][:GOLD_COUNT])
                                   for r in retrains],
+              "original_outside": per_record("original", retrains[:GOLD_COUNT]),
               "retrain_forget_acc": float(np.mean([correct[r][sets.forget].mean()
                                                    for r in retrains]))}
     rows = []
@@ -125,6 +137,7 @@ def judge_request(request: tuple, candidates: dict[str, tuple],
         status, failed, shares = judge(f"candidate {name}", retrains[:GOLD_COUNT])
         rows.append({**common, "method": name, "status": status, "failed": failed,
                      "band_share": shares, "test_change": change(f"candidate {name}"),
+                     "flipped": flipped(f"candidate {name}"),
                      "seconds": seconds,
                      "outside": per_record(f"candidate {name}", retrains[:GOLD_COUNT]),
                      "forget_acc": float(correct[f"candidate {name}"][sets.forget].mean())})
@@ -160,29 +173,41 @@ def rate(statuses: list[str], status: str) -> float:
 
 
 def print_table(rows: list[dict]) -> None:
+    """One line per sample, scenario and method. P comes with its Wilson 95% interval, the P
+    ratio and the per-record gap closed with bootstrap 95% intervals over requests (seed 0);
+    *flipped*: test records whose correctness differs from the original's (mean per request),
+    which sets how widely the test-accuracy change spreads (about sqrt(flipped) / test
+    records)."""
     cells = collections.defaultdict(list)
     for row in rows:
         cells[(row["sample"], row["scenario"], row["method"])].append(row)
-    print("\n| sample / scenario | \\|F\\| | requests | method: P / I / F | retrain: P / I / F "
-          "| P ratio | failed tests (count) | mean share of the band (loss, rmia, lira, acc) "
+    print("\n| sample / scenario | \\|F\\| | requests | method: P [95%] / I / F "
+          "| retrain: P / I / F | P ratio [95%] | failed tests (count) "
+          "| mean share of the band (loss, rmia, lira, acc) "
           "| forget acc (retrain) | records outside the retrains' 95% (retrain) "
-          "| test change mean / worst (points; retrain) "
-          "| seconds mean / max |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+          "| per-record gap closed [95%] "
+          "| test change mean / worst (points; retrain) | > 1 pt lost (retrain) "
+          "| test records flipped (retrain) | seconds mean / max |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for (sample, scenario, method), group in sorted(cells.items()):
         mine = [r["status"] for r in group]
         theirs = [s for r in group for s in r["retrain_status"]]
         failed = collections.Counter(t for r in group for t in r["failed"])
         ratio = rate(mine, "PASS") / max(rate(theirs, "PASS"), 1e-9)
+        low, high = wilson(sum(s == "PASS" for s in mine), len(mine))
+        r_low, r_high = ratio_interval([s == "PASS" for s in mine],
+                                       [[s == "PASS" for s in r["retrain_status"]]
+                                        for r in group])
+        closed, closed_low, closed_high = gap_closed(group)
         changes = [r["test_change"] for r in group]
         theirs_change = [d for r in group for d in r["retrain_test_change"]]
         seconds = [r["seconds"] for r in group]
         print(f"| {sample} / {scenario} | {group[0]['forget_count']} | {len(group)} | "
-              f"{method}: "
-              + " / ".join(f"{rate(mine, s):.2f}" for s in ("PASS", "INCONCLUSIVE", "FAIL"))
+              f"{method}: {rate(mine, 'PASS'):.2f} [{low:.2f}, {high:.2f}] / "
+              + " / ".join(f"{rate(mine, s):.2f}" for s in ("INCONCLUSIVE", "FAIL"))
               + " | " + " / ".join(f"{rate(theirs, s):.2f}"
                                    for s in ("PASS", "INCONCLUSIVE", "FAIL"))
-              + f" | {ratio:.2f} | "
+              + f" | {ratio:.2f} [{r_low:.2f}, {r_high:.2f}] | "
               + (", ".join(f"{t} {n}" for t, n in failed.most_common()) or "-") + " | "
               + ", ".join(f"{np.nanmean([r['band_share'].get(t, np.nan) for r in group]):+.2f}"
                           for t in ERASURE_TESTS)
@@ -190,16 +215,21 @@ def print_table(rows: list[dict]) -> None:
               f"({np.mean([r['retrain_forget_acc'] for r in group]):.3f})"
               f" | {np.mean([r['outside'] for r in group]):.3f} "
               f"({np.mean([o for r in group for o in r['retrain_outside']]):.3f})"
+              f" | {closed:.2f} [{closed_low:.2f}, {closed_high:.2f}]"
               f" | {np.mean(changes):+.2f} / {min(changes):+.2f} "
-              f"({np.mean(theirs_change):+.2f} / {min(theirs_change):+.2f}) | "
-              f"{np.mean(seconds):.2f} / {max(seconds):.2f} |")
+              f"({np.mean(theirs_change):+.2f} / {min(theirs_change):+.2f})"
+              f" | {lost_share(changes):.2f} ({lost_share(theirs_change):.2f})"
+              f" | {np.mean([r['flipped'] for r in group]):.1f} "
+              f"({np.mean([f for r in group for f in r['retrain_flipped']]):.1f})"
+              f" of {group[0]['test_count']} | {np.mean(seconds):.2f} / {max(seconds):.2f} |")
     sys.stdout.flush()
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data", type=Path, default=Path("benchmarks/.calibration"))
+    parser.add_argument("--data", type=Path, nargs="+", default=[Path("benchmarks/.calibration")],
+                        help="folders of collected requests; several are pooled")
     parser.add_argument("--pattern", default="*", help="glob over <sample>-<scenario>-<seed>")
     parser.add_argument("--method", default="synthetic", help="the method run now")
     parser.add_argument("--params", type=json.loads, default={}, help="its params, JSON")
@@ -211,12 +241,19 @@ def main(argv=None) -> int:
                         help="skip requests with fewer forgotten records (never PASS)")
     parser.add_argument("--cache", type=Path, default=Path(".workbench_cache"))
     parser.add_argument("--json", type=Path, default=None, help="also write every row here")
+    parser.add_argument("--tables", type=Path, nargs="+", default=None,
+                        help="print the table of rows written before with --json (pooled), "
+                             "and run nothing")
     args = parser.parse_args(argv)
-    paths = [Path(p) for p in sorted(glob.glob(str(args.data / f"{args.pattern}.npz")))
+    if args.tables:
+        print_table([row for path in args.tables for row in json.loads(path.read_text())])
+        return 0
+    paths = [Path(p) for folder in args.data
+             for p in sorted(glob.glob(str(folder / f"{args.pattern}.npz")))
              if not p.endswith(".tmp.npz")]
     label = args.method + (f" {json.dumps(args.params)}" if args.params else "")
     print(f"# {label}, stored {args.stored}: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}"
-          f", data {args.data}, pattern {args.pattern}")
+          f", data {' '.join(map(str, args.data))}, pattern {args.pattern}")
     config, samples, rows = VerdictConfig(), {}, []
     for path in paths:
         meta = json.loads(str(np.load(path)["meta"]))

@@ -7,7 +7,6 @@ Debian's ``dataset-fashion-mnist`` package.
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 import io
 import json
 import math
@@ -17,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from bench_toys import load_benchmark
 
 import workbench
 from workbench.cli import main as cli_main
@@ -24,18 +24,7 @@ from workbench.records import ModelCard
 from workbench.samples import fashion as fm
 from workbench.samples.load import IntegrityError
 
-REPO = Path(workbench.__file__).resolve().parents[1]
-
-
-def _load_scale():
-    spec = importlib.util.spec_from_file_location("scale_benchmark",
-                                                  REPO / "benchmarks" / "scale.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-scale = _load_scale()
+scale = load_benchmark("scale")
 
 
 def write_dataset(folder: Path, n_train: int = 60, n_test: int = 20, side: int = 28,

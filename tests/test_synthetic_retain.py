@@ -47,9 +47,14 @@ def test_it_reads_a_seeded_sample_and_the_record_says_which(clinic):
     assert declared["retain_ids_sha256"] == ids_sha256(picked_ids(retain, 3, 50))
     again = run(sample, forget, retain, retain_records=50)
     assert again.weights_sha256 == result.weights_sha256  # same seed, same sample, same model
-    # same seed, other kept records offered: another sample, and another model
+    # the same records listed in another order: the same sample, the same model
     reordered = RecordSet(retain.table, retain.ids[::-1], "the same records, reversed")
-    other = run(sample, forget, reordered, retain_records=50)
+    same = run(sample, forget, reordered, retain_records=50)
+    assert same.declared_inputs["retain_ids_sha256"] == declared["retain_ids_sha256"]
+    assert same.weights_sha256 == result.weights_sha256
+    # same seed, other kept records offered: another sample, and another model
+    fewer = RecordSet(retain.table, retain.ids[1:], "all but the first kept record")
+    other = run(sample, forget, fewer, retain_records=50)
     assert other.declared_inputs["retain_ids_sha256"] != declared["retain_ids_sha256"]
     assert other.weights_sha256 != result.weights_sha256
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Self
 
 import numpy as np
 import torch
@@ -30,6 +30,13 @@ class RecordSet:
     def labels(self) -> torch.Tensor:
         """Class indices, shape ``(N,)``."""
         return self.table.labels(self.ids)
+
+    def in_table_order(self) -> Self:
+        """The same records (same rule) in the table's row order. A request is a set: reading
+        it in this order makes a seeded method's result independent of the order the ids were
+        given in (a list sorted otherwise, a CSV, the notebook's picks)."""
+        order = np.argsort(self.table.positions(self.ids), kind="stable")
+        return replace(self, ids=tuple(self.ids[i] for i in order))
 
     def class_counts(self) -> dict[str, int]:
         """Records per class name, for every class present."""

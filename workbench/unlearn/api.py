@@ -45,7 +45,8 @@ def unlearn_model(model: nn.Module, forget: ForgetSet, *, method: str = "synthet
             ``"auto"`` passes them exactly when the method declares it needs them (the one
             place that dispatch happens).
         device: ``"auto"``, ``"cpu"`` or ``"cuda"``.
-        seed: seeds every random draw; the same seed on the same device gives the same model.
+        seed: seeds every random draw; the same seed on the same device gives the same model,
+            whatever order ``forget`` and ``retain`` list their records in.
         progress: called as ``progress(step, total, message)``.
     """
     cls = get_unlearner(method)
@@ -56,21 +57,24 @@ def unlearn_model(model: nn.Module, forget: ForgetSet, *, method: str = "synthet
             isinstance(forget, ForgetSet) else None
     params = _coerce_params(cls.Params, params)
     _check_request(cls, model, forget, retain)
+    # a request is a set: every method reads the records in the table's order, so the same
+    # records give the same model whatever order they were listed in
+    ordered, kept = forget.in_table_order(), None if retain is None else retain.in_table_order()
     runner = fit_to_records(model, forget.table)  # a binary logit runs as two-class logits
     target = resolve_device(device)
     before = weights_sha256(model)
-    forget_inputs = forget.inputs()
+    forget_inputs = ordered.inputs()
     layout = memory_layout(forget_inputs, model)
     working = to_layout(copy.deepcopy(runner), layout, target)
     context = RunContext(
         device=target, seed=seed, generator=torch.Generator().manual_seed(seed),
         forget_inputs=forget_inputs.to(target).contiguous(memory_format=layout),
-        forget_labels=forget.labels().to(target), progress=progress)
+        forget_labels=ordered.labels().to(target), progress=progress)
     start = time.perf_counter()
     with deterministic_cudnn(), \
             torch.random.fork_rng(devices=[target] if target.type == "cuda" else []):
         torch.manual_seed(seed)
-        new_model = cls().unlearn(working, forget, retain, params=params, context=context)
+        new_model = cls().unlearn(working, ordered, kept, params=params, context=context)
     if target.type == "cuda":
         torch.cuda.synchronize(target)
     elapsed = time.perf_counter() - start

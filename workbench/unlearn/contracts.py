@@ -144,7 +144,8 @@ def new_model_original_untouched(case: Case) -> None:
 
 
 def same_seed_same_model(case: Case) -> None:
-    """The same seed gives the same model and the same trace."""
+    """The same seed gives the same model and the same trace, whatever order the records to
+    forget are listed in (a request is a set)."""
     first, _ = case.run()
     again, _ = case.once("again", case.fresh)  # a second, independent run
     expect(again.weights_sha256 == first.weights_sha256 and
@@ -153,6 +154,12 @@ def same_seed_same_model(case: Case) -> None:
            "context.generator or context.seed (or torch's global RNG, seeded by unlearn)")
     expect([s.forget_confidence for s in again.trace] == [s.forget_confidence for s in first.trace],
            "two runs with seed 0 logged different traces")
+    forget = case.forget
+    reversed_ids = ForgetSet(forget.table, forget.ids[::-1], forget.rule, forget.classes)
+    listed, _ = case.once("reversed", lambda: case.fresh(forget=reversed_ids))
+    expect(listed.weights_sha256 == first.weights_sha256,
+           "the same records listed in reverse order gave another model: read them as "
+           "unlearn passes them (in the table's order), not in an order of your own")
 
 
 def seed_drives_randomness(case: Case) -> None:

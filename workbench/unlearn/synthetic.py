@@ -67,6 +67,7 @@ points of test accuracy); both, and the logit anchor, were chosen on seeds 100-1
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from functools import partial
 
 import torch
@@ -181,8 +182,11 @@ class Synthetic(Unlearner[SyntheticParams]):
         self._distil(student, plan, params, context, shifted=shifted)
         return model
 
-    def _with_kept_records(self, proxies, retain, params, context, encode) -> torch.Tensor:
-        """The proxies the student distils on; a method that reads retain records adds them."""
+    def _with_kept_records(self, proxies: torch.Tensor, retain: RecordSet | None,
+                           params: SyntheticParams, context: RunContext,
+                           encode: Callable[[torch.Tensor], torch.Tensor] | None) -> torch.Tensor:
+        """The proxies ``(P, ...)`` the student distils on; a method that reads retain records
+        adds them."""
         return proxies
 
     @staticmethod

@@ -1,0 +1,52 @@
+"""The intervals benchmarks/synthetic_quality.py prints next to its rates
+(benchmarks/quality_stats.py): what an outsider checks before believing "P ratio 0.9"."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from bench_toys import load_benchmark
+
+quality = load_benchmark("quality_stats")
+
+
+def test_wilson_interval_matches_the_closed_form_and_stays_in_0_1():
+    low, high = quality.wilson(24, 30)
+    assert low == pytest.approx(0.627, abs=1e-3) and high == pytest.approx(0.905, abs=1e-3)
+    assert quality.wilson(0, 30)[0] == 0.0 and quality.wilson(30, 30)[1] == 1.0
+    assert quality.wilson(0, 30)[1] > 0.05  # zero of 30 does not prove a rate of zero
+    narrow, wide = quality.wilson(48, 60), quality.wilson(24, 30)
+    assert narrow[1] - narrow[0] < wide[1] - wide[0]  # more requests, a narrower interval
+    assert all(np.isnan(quality.wilson(0, 0)))
+
+
+def test_ratio_interval_is_seeded_and_brackets_the_ratio():
+    rng = np.random.default_rng(1)
+    mine = list(rng.random(30) < 0.7)
+    theirs = [list(rng.random(9) < 0.85) for _ in range(30)]
+    first = quality.ratio_interval(mine, theirs, seed=3)
+    assert first == quality.ratio_interval(mine, theirs, seed=3)
+    assert first != quality.ratio_interval(mine, theirs, seed=4)
+    point = np.mean(mine) / np.mean([np.mean(t) for t in theirs])
+    assert first[0] < point < first[1]
+    assert first[1] - first[0] > 0.2  # 30 requests cannot pin a ratio to a few points
+    assert quality.ratio_interval([True] * 5, [[True] * 9] * 5) == (1.0, 1.0)
+    assert quality.ratio_interval([False] * 5, [[True] * 9] * 5) == (0.0, 0.0)
+
+
+def test_lost_share_counts_drops_beyond_a_point_and_ignores_float_noise():
+    exactly_one = 100 * (0.738 - 0.748)  # -1.0000000000000009 in floating point
+    assert quality.lost_share([exactly_one, -1.2, 0.4, 2.0]) == pytest.approx(0.25)
+    assert np.isnan(quality.lost_share([]))
+
+
+def test_gap_closed_is_one_at_the_retrains_zero_at_the_original():
+    def rows(method):
+        return [{"original_outside": 0.3 + 0.01 * k, "outside": method(k),
+                 "retrain_outside": [0.05, 0.06]} for k in range(20)]
+
+    closed, low, high = quality.gap_closed(rows(lambda k: 0.055))
+    assert closed == pytest.approx(1.0) and low == pytest.approx(1.0) == high
+    assert quality.gap_closed(rows(lambda k: 0.3 + 0.01 * k))[0] == pytest.approx(0.0)
+    halfway, low, high = quality.gap_closed(rows(lambda k: 0.2 if k % 2 else 0.15))
+    assert low < halfway < high and 0.4 < halfway < 0.8
