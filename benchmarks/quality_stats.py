@@ -17,23 +17,37 @@ def wilson(hits: int, n: int, z: float = 1.96) -> tuple[float, float]:
 
 
 def ratio_interval(mine: list[bool], theirs: list[list[bool]], draws: int = 2000,
-                   seed: int = 0) -> tuple[float, float]:
-    """95% percentile-bootstrap interval of ``mean(mine) / mean(theirs)``, resampling requests
-    (``mine[i]``: the method PASSed request i; ``theirs[i]``: each retrain's PASS on it)."""
-    rng = np.random.default_rng(seed)
+                   seed: int = 0) -> tuple[float, float, float]:
+    """``mean(mine) / mean(theirs)`` and its 95% percentile-bootstrap interval, resampling
+    requests in pairs (``mine[i]``: the method PASSed request i; ``theirs[i]``: each retrain's
+    PASS on it, averaged per request). NaN where retrains never PASS (no ratio)."""
     method = np.asarray(mine, float)
     retrain = np.asarray([np.mean(t) for t in theirs], float)
-    picks = rng.integers(len(method), size=(draws, len(method)))
-    ratios = method[picks].mean(1) / np.maximum(retrain[picks].mean(1), 1e-9)
-    return float(np.quantile(ratios, 0.025)), float(np.quantile(ratios, 0.975))
+
+    def ratio(rows: np.ndarray) -> np.ndarray:
+        below = retrain[rows].mean(-1)
+        return method[rows].mean(-1) / np.where(below > 0, below, np.nan)
+
+    picks = np.random.default_rng(seed).integers(len(method), size=(draws, len(method)))
+    return (float(ratio(np.arange(len(method)))), *_interval(ratio(picks)))
+
+
+def _interval(values: np.ndarray) -> tuple[float, float]:
+    """The 2.5% and 97.5% quantiles of bootstrap ``values``; NaN when more than 2.5% of them
+    are undefined (NaN), since dropping them would condition the interval."""
+    if not len(values) or np.isnan(values).mean() > 0.025:
+        return float("nan"), float("nan")
+    low, high = np.nanquantile(values, [0.025, 0.975])
+    return float(low), float(high)
 
 
 def gap_closed(group: list[dict], draws: int = 2000,
                seed: int = 0) -> tuple[float, float, float]:
     """Share of the per-record gap between the untouched original and an independent retrain
     that the method closes, (original - method) / (original - retrain) of the mean share
-    outside the retrains' 95%, with a 95% bootstrap interval over requests (seed 0)."""
-    original = np.array([r["original_outside"] for r in group])
+    outside the retrains' 95%, with a 95% bootstrap interval over requests (seed 0). NaN where
+    the original lies no further out than the retrains (no gap to close)."""
+    original = np.array([r.get("original_outside", np.nan) for r in group])  # older rows lack it
     method = np.array([r["outside"] for r in group])
     retrain = np.array([np.mean(r["retrain_outside"]) for r in group])
 
@@ -42,10 +56,11 @@ def gap_closed(group: list[dict], draws: int = 2000,
         return (original[rows].mean(-1) - method[rows].mean(-1)) / np.where(gap > 0, gap, np.nan)
 
     picks = np.random.default_rng(seed).integers(len(group), size=(draws, len(group)))
-    low, high = np.nanquantile(closed(picks), [0.025, 0.975])
-    return float(closed(np.arange(len(group)))), float(low), float(high)
+    return (float(closed(np.arange(len(group)))), *_interval(closed(picks)))
 
 
 def lost_share(changes: list[float], points: float = 1.0) -> float:
     """Share of requests whose test accuracy fell by more than ``points`` (rounding-safe)."""
-    return float(np.mean(np.asarray(changes) < -points - 1e-9)) if changes else float("nan")
+    known = np.asarray(changes, float)
+    known = known[~np.isnan(known)]
+    return float(np.mean(known < -points - 1e-9)) if len(known) else float("nan")

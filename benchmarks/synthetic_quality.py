@@ -193,11 +193,10 @@ def print_table(rows: list[dict]) -> None:
         mine = [r["status"] for r in group]
         theirs = [s for r in group for s in r["retrain_status"]]
         failed = collections.Counter(t for r in group for t in r["failed"])
-        ratio = rate(mine, "PASS") / max(rate(theirs, "PASS"), 1e-9)
         low, high = wilson(sum(s == "PASS" for s in mine), len(mine))
-        r_low, r_high = ratio_interval([s == "PASS" for s in mine],
-                                       [[s == "PASS" for s in r["retrain_status"]]
-                                        for r in group])
+        ratio, r_low, r_high = ratio_interval([s == "PASS" for s in mine],
+                                              [[s == "PASS" for s in r["retrain_status"]]
+                                               for r in group])
         closed, closed_low, closed_high = gap_closed(group)
         changes = [r["test_change"] for r in group]
         theirs_change = [d for r in group for d in r["retrain_test_change"]]
@@ -219,10 +218,17 @@ def print_table(rows: list[dict]) -> None:
               f" | {np.mean(changes):+.2f} / {min(changes):+.2f} "
               f"({np.mean(theirs_change):+.2f} / {min(theirs_change):+.2f})"
               f" | {lost_share(changes):.2f} ({lost_share(theirs_change):.2f})"
-              f" | {np.mean([r['flipped'] for r in group]):.1f} "
-              f"({np.mean([f for r in group for f in r['retrain_flipped']]):.1f})"
-              f" of {group[0]['test_count']} | {np.mean(seconds):.2f} / {max(seconds):.2f} |")
+              f" | {np.mean([r.get('flipped', np.nan) for r in group]):.1f} "
+              f"({np.mean([f for r in group for f in r.get('retrain_flipped', [np.nan])]):.1f})"
+              f" of {group[0].get('test_count', '?')}"
+              f" | {np.mean(seconds):.2f} / {max(seconds):.2f} |")
     sys.stdout.flush()
+
+
+def duplicates(keys) -> list:
+    """The keys that occur more than once, in order of first repeat."""
+    counts = collections.Counter(keys)
+    return [key for key, n in counts.items() if n > 1]
 
 
 def main(argv=None) -> int:
@@ -246,11 +252,20 @@ def main(argv=None) -> int:
                              "and run nothing")
     args = parser.parse_args(argv)
     if args.tables:
-        print_table([row for path in args.tables for row in json.loads(path.read_text())])
+        rows = [row for path in args.tables for row in json.loads(path.read_text())]
+        twice = duplicates((r["sample"], r["scenario"], r["seed"], r["method"]) for r in rows)
+        if twice:
+            parser.error(f"{len(twice)} row(s) appear twice in --tables, e.g. {twice[0]}: "
+                         "pooling a request twice narrows every interval; pass each file once")
+        print_table(rows)
         return 0
     paths = [Path(p) for folder in args.data
              for p in sorted(glob.glob(str(folder / f"{args.pattern}.npz")))
              if not p.endswith(".tmp.npz")]
+    twice = duplicates(path.stem for path in paths)
+    if twice:
+        parser.error(f"request {twice[0]} is in more than one --data folder: pooling it twice "
+                     "narrows every interval; give each request once")
     label = args.method + (f" {json.dumps(args.params)}" if args.params else "")
     print(f"# {label}, stored {args.stored}: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}"
           f", data {' '.join(map(str, args.data))}, pattern {args.pattern}")

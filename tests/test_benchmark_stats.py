@@ -20,18 +20,31 @@ def test_wilson_interval_matches_the_closed_form_and_stays_in_0_1():
     assert all(np.isnan(quality.wilson(0, 0)))
 
 
-def test_ratio_interval_is_seeded_and_brackets_the_ratio():
+def test_ratio_interval_is_seeded_paired_and_brackets_the_ratio():
     rng = np.random.default_rng(1)
     mine = list(rng.random(30) < 0.7)
     theirs = [list(rng.random(9) < 0.85) for _ in range(30)]
-    first = quality.ratio_interval(mine, theirs, seed=3)
-    assert first == quality.ratio_interval(mine, theirs, seed=3)
-    assert first != quality.ratio_interval(mine, theirs, seed=4)
-    point = np.mean(mine) / np.mean([np.mean(t) for t in theirs])
-    assert first[0] < point < first[1]
-    assert first[1] - first[0] > 0.2  # 30 requests cannot pin a ratio to a few points
-    assert quality.ratio_interval([True] * 5, [[True] * 9] * 5) == (1.0, 1.0)
-    assert quality.ratio_interval([False] * 5, [[True] * 9] * 5) == (0.0, 0.0)
+    point, low, high = quality.ratio_interval(mine, theirs, seed=3)
+    assert (point, low, high) == quality.ratio_interval(mine, theirs, seed=3)
+    assert (low, high) != quality.ratio_interval(mine, theirs, seed=4)[1:]
+    assert point == pytest.approx(np.mean(mine) / np.mean([np.mean(t) for t in theirs]))
+    assert low < point < high
+    assert high - low > 0.2  # 30 requests cannot pin a ratio to a few points
+    # requests are resampled in pairs: where the method PASSes exactly when the retrains do,
+    # every resample gives a ratio of 1 (drawn independently it would spread about 0.6-1.7)
+    both = [True] * 15 + [False] * 15
+    assert quality.ratio_interval(both, [[b] * 9 for b in both]) == (1.0, 1.0, 1.0)
+    assert quality.ratio_interval([False] * 5, [[True] * 9] * 5) == (0.0, 0.0, 0.0)
+
+
+def test_a_ratio_or_gap_without_a_denominator_is_nan_not_huge():
+    rare = [[k == 0] + [False] * 8 for k in range(30)]  # one retrain PASS in 270
+    point, low, high = quality.ratio_interval([True] * 30, rare)
+    assert point == pytest.approx(270.0) and np.isnan(low) and np.isnan(high)
+    none = quality.ratio_interval([True] * 5, [[False] * 9] * 5)
+    assert all(np.isnan(none))
+    flat = [{"original_outside": 0.05, "outside": 0.05, "retrain_outside": [0.05]}] * 10
+    assert all(np.isnan(quality.gap_closed(flat)))
 
 
 def test_lost_share_counts_drops_beyond_a_point_and_ignores_float_noise():

@@ -213,6 +213,31 @@ def test_synthetic_is_deterministic_for_a_seed(credit):
     assert other.weights_sha256 != credit.synthetic.weights_sha256
 
 
+def test_a_request_is_a_set_the_order_of_its_ids_changes_only_how_it_is_named(credit):
+    """The same records listed in another order give the same model; the result still names
+    the request as it was given."""
+    table, forget = credit.table, credit.forget
+    ordered = forget.in_table_order()
+    assert sorted(ordered.ids) == sorted(forget.ids) and ordered.rule == forget.rule
+    assert (np.diff(table.positions(ordered.ids)) > 0).all()
+    assert list(forget.ids) != list(ordered.ids)  # the fixture draws them out of order
+    for listed in (ordered, table.select(ids=list(forget.ids)[::-1])):
+        result = unlearn_model(credit.model, listed, method="synthetic", device=TEST_DEVICE,
+                               seed=0)
+        assert result.weights_sha256 == credit.synthetic.weights_sha256
+        assert result.forget_ids == listed.ids  # named as given
+        assert result.records_used == credit.synthetic.records_used
+
+
+def test_every_method_reads_the_records_in_the_tables_order(tiny, throwaway):
+    seen = []
+    name = throwaway(lambda model, context: seen.append(context.forget_inputs) or model)
+    forget = tiny.forget("record")
+    listed = ForgetSet(forget.table, forget.ids[::-1], forget.rule, forget.classes)
+    unlearn_model(tiny.model, listed, method=name, device="cpu")
+    assert torch.equal(seen[0], forget.in_table_order().inputs())
+
+
 # --- API behaviour and bad input ------------------------------------------------------------
 @pytest.fixture
 def throwaway(register_for_test):

@@ -113,7 +113,8 @@ def unused_params(model: nn.Module, forget: ForgetSet, *, method: str = "synthet
     params: ``ValueError``, as :func:`unlearn_model` raises them."""
     cls = get_unlearner(method)
     runner = fit_to_records(model, forget.table)  # as unlearn_model runs it
-    return cls().unused_params(runner, forget, _coerce_params(cls.Params, params))
+    return cls().unused_params(runner, forget.in_table_order(),  # as the method reads it
+                               _coerce_params(cls.Params, params))
 
 
 @contextlib.contextmanager

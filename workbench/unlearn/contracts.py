@@ -154,12 +154,14 @@ def same_seed_same_model(case: Case) -> None:
            "context.generator or context.seed (or torch's global RNG, seeded by unlearn)")
     expect([s.forget_confidence for s in again.trace] == [s.forget_confidence for s in first.trace],
            "two runs with seed 0 logged different traces")
-    forget = case.forget
+    forget = case.forget  # unlearn hands every method the records in the table's order
     reversed_ids = ForgetSet(forget.table, forget.ids[::-1], forget.rule, forget.classes)
     listed, _ = case.once("reversed", lambda: case.fresh(forget=reversed_ids))
-    expect(listed.weights_sha256 == first.weights_sha256,
-           "the same records listed in reverse order gave another model: read them as "
-           "unlearn passes them (in the table's order), not in an order of your own")
+    expect(listed.weights_sha256 == first.weights_sha256 and
+           [s.forget_confidence for s in listed.trace] ==
+           [s.forget_confidence for s in first.trace],
+           "the same records listed in reverse order gave another model or trace: a request "
+           "is a set, and unlearn must pass its records to the method in the table's order")
 
 
 def seed_drives_randomness(case: Case) -> None:
