@@ -64,3 +64,18 @@ def lost_share(changes: list[float], points: float = 1.0) -> float:
     known = np.asarray(changes, float)
     known = known[~np.isnan(known)]
     return float(np.mean(known < -points - 1e-9)) if len(known) else float("nan")
+
+
+def below_every(changes: list[float], gold: list[list[float]]) -> float:
+    """Share of requests whose test-accuracy change ``changes[i]`` lies below every gold
+    model's change on that request (``gold[i]``, K models): a utility loss retraining would
+    not have caused. A model exchangeable with K gold models does so on 1 / (K + 1)."""
+    worse = [c < min(g) - 1e-9 for c, g in zip(changes, gold, strict=True)]
+    return float(np.mean(worse)) if worse else float("nan")
+
+
+def retrain_below_every(retrains: list[list[float]]) -> float:
+    """:func:`below_every` for each retrain of a request against the others (its rate
+    is 1 / K for K retrains per request, up to ties)."""
+    worse = [c < min(g[:k] + g[k + 1:]) - 1e-9 for g in retrains for k, c in enumerate(g)]
+    return float(np.mean(worse)) if worse else float("nan")

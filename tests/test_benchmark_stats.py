@@ -63,3 +63,16 @@ def test_gap_closed_is_one_at_the_retrains_zero_at_the_original():
     assert quality.gap_closed(rows(lambda k: 0.3 + 0.01 * k))[0] == pytest.approx(0.0)
     halfway, low, high = quality.gap_closed(rows(lambda k: 0.2 if k % 2 else 0.15))
     assert low < halfway < high and 0.4 < halfway < 0.8
+
+
+def test_below_every_gold_model_is_calibrated_on_exchangeable_models():
+    assert quality.below_every([-2.0, 0.5, -0.4], [[-1.0, 0.0], [0.0, 1.0], [-0.4, 0.0]]) == \
+        pytest.approx(1 / 3)  # only the first lies below both; a tie is not below
+    rng = np.random.default_rng(0)
+    draws = rng.normal(size=(3000, 9))  # 9 models of a request, none special
+    share = quality.retrain_below_every(draws.tolist())
+    assert share == pytest.approx(1 / 9, abs=0.01)
+    method = quality.below_every(list(draws[:, 0]), draws[:, 1:].tolist())
+    assert method == pytest.approx(1 / 9, abs=0.02)
+    worse = quality.below_every(list(draws[:, 0] - 1.0), draws[:, 1:].tolist())
+    assert worse > 0.3  # a method that costs a point more is caught
