@@ -3,6 +3,8 @@ before believing "P ratio 0.9" from 30 requests."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 
@@ -28,17 +30,21 @@ def ratio_interval(mine: list[bool], theirs: list[list[bool]], draws: int = 2000
         below = retrain[rows].mean(-1)
         return method[rows].mean(-1) / np.where(below > 0, below, np.nan)
 
-    picks = np.random.default_rng(seed).integers(len(method), size=(draws, len(method)))
-    return (float(ratio(np.arange(len(method)))), *_interval(ratio(picks)))
+    return _bootstrap(ratio, len(method), draws, seed)
 
 
-def _interval(values: np.ndarray) -> tuple[float, float]:
-    """The 2.5% and 97.5% quantiles of bootstrap ``values``; NaN when more than 2.5% of them
-    are undefined (NaN), since dropping them would condition the interval."""
-    if not len(values) or np.isnan(values).mean() > 0.025:
-        return float("nan"), float("nan")
+def _bootstrap(statistic: Callable[[np.ndarray], np.ndarray], n: int, draws: int,
+               seed: int) -> tuple[float, float, float]:
+    """``statistic`` of all ``n`` requests, and the 2.5% and 97.5% quantiles of it over
+    ``draws`` resamples of the requests (``statistic`` takes row indices ``(..., n)``). The
+    interval is NaN when more than 2.5% of the resamples are undefined (NaN), since dropping
+    them would condition it."""
+    values = statistic(np.random.default_rng(seed).integers(n, size=(draws, n)))
+    point = float(statistic(np.arange(n)))
+    if not n or np.isnan(values).mean() > 0.025:
+        return point, float("nan"), float("nan")
     low, high = np.nanquantile(values, [0.025, 0.975])
-    return float(low), float(high)
+    return point, float(low), float(high)
 
 
 def gap_closed(group: list[dict], draws: int = 2000,
@@ -55,8 +61,7 @@ def gap_closed(group: list[dict], draws: int = 2000,
         gap = original[rows].mean(-1) - retrain[rows].mean(-1)
         return (original[rows].mean(-1) - method[rows].mean(-1)) / np.where(gap > 0, gap, np.nan)
 
-    picks = np.random.default_rng(seed).integers(len(group), size=(draws, len(group)))
-    return (float(closed(np.arange(len(group)))), *_interval(closed(picks)))
+    return _bootstrap(closed, len(group), draws, seed)
 
 
 def lost_share(changes: list[float], points: float = 1.0) -> float:
@@ -77,5 +82,5 @@ def below_every(changes: list[float], gold: list[list[float]]) -> float:
 def retrain_below_every(retrains: list[list[float]]) -> float:
     """:func:`below_every` for each retrain of a request against the others (its rate
     is 1 / K for K retrains per request, up to ties)."""
-    worse = [c < min(g[:k] + g[k + 1:]) - 1e-9 for g in retrains for k, c in enumerate(g)]
-    return float(np.mean(worse)) if worse else float("nan")
+    return below_every([c for g in retrains for c in g],
+                       [g[:k] + g[k + 1:] for g in retrains for k in range(len(g))])

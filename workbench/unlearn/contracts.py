@@ -8,6 +8,7 @@ only, and ``class``). :mod:`workbench.unlearn.check` runs them; read them here.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 import re
@@ -148,18 +149,19 @@ def same_seed_same_model(case: Case) -> None:
     forget are listed in (a request is a set)."""
     first, _ = case.run()
     again, _ = case.once("again", case.fresh)  # a second, independent run
+
+    def traced(result: UnlearnResult) -> list[float]:
+        return [s.forget_confidence for s in result.trace]
+
     expect(again.weights_sha256 == first.weights_sha256 and
            weights_sha256(model_of(again)) == weights_sha256(model_of(first)),
            "two runs with seed 0 gave different models: draw every random number from "
            "context.generator or context.seed (or torch's global RNG, seeded by unlearn)")
-    expect([s.forget_confidence for s in again.trace] == [s.forget_confidence for s in first.trace],
-           "two runs with seed 0 logged different traces")
+    expect(traced(again) == traced(first), "two runs with seed 0 logged different traces")
     forget = case.forget  # unlearn hands every method the records in the table's order
-    reversed_ids = ForgetSet(forget.table, forget.ids[::-1], forget.rule, forget.classes)
+    reversed_ids = dataclasses.replace(forget, ids=forget.ids[::-1])
     listed, _ = case.once("reversed", lambda: case.fresh(forget=reversed_ids))
-    expect(listed.weights_sha256 == first.weights_sha256 and
-           [s.forget_confidence for s in listed.trace] ==
-           [s.forget_confidence for s in first.trace],
+    expect(listed.weights_sha256 == first.weights_sha256 and traced(listed) == traced(first),
            "the same records listed in reverse order gave another model or trace: a request "
            "is a set, and unlearn must pass its records to the method in the table's order")
 
