@@ -84,3 +84,38 @@ def retrain_below_every(retrains: list[list[float]]) -> float:
     is 1 / K for K retrains per request, up to ties)."""
     return below_every([c for g in retrains for c in g],
                        [g[:k] + g[k + 1:] for g in retrains for k in range(len(g))])
+
+
+def held_out_fits(features: list[np.ndarray], targets: list[np.ndarray],
+                  regressor: Callable[[], object] | None = None,
+                  keys: list[np.ndarray] | None = None) -> list[np.ndarray]:
+    """Leave-one-request-out fits: for each request ``i``, a map of ``features`` to
+    ``targets`` fitted on every *other* request, applied to request ``i``.
+
+    ``features[i]`` is ``(n_i, d)``, ``targets[i]`` ``(n_i,)``; returns ``[(n_i,), ...]``.
+    The map is affine (least squares), or ``regressor()`` (a scikit-learn estimator) for a
+    nonlinear one. ``keys[i]`` ``(n_i,)`` names each request's records: a record of request
+    ``i`` is left out of its fit wherever it appears, since a flexible map would otherwise
+    recall its answer from another request that forgot it too. The fit reads the targets: a
+    reference for how well such a map of these features can predict them, not a bound on
+    every method."""
+    if len(features) < 2:
+        raise ValueError("held_out_fits needs at least two requests (one is left out)")
+    fitted = []
+    for i in range(len(features)):
+        x_parts, y_parts = [], []
+        for j in (j for j in range(len(features)) if j != i):
+            kept = (np.ones(len(targets[j]), bool) if keys is None
+                    else ~np.isin(keys[j], keys[i]))
+            x_parts.append(features[j][kept])
+            y_parts.append(targets[j][kept])
+        x, y = np.concatenate(x_parts), np.concatenate(y_parts)
+        if not len(x):
+            raise ValueError(f"held_out_fits: request {i} shares every record with the others, "
+                             "so nothing is left to fit it on")
+        if regressor is None:
+            weights = np.linalg.lstsq(np.column_stack([x, np.ones(len(x))]), y, rcond=None)[0]
+            fitted.append(features[i] @ weights[:-1] + weights[-1])
+        else:
+            fitted.append(np.asarray(regressor().fit(x, y).predict(features[i])))
+    return fitted

@@ -76,3 +76,47 @@ def test_below_every_gold_model_is_calibrated_on_exchangeable_models():
     assert method == pytest.approx(1 / 9, abs=0.02)
     worse = quality.below_every(list(draws[:, 0] - 1.0), draws[:, 1:].tolist())
     assert worse > 0.3  # a method that costs a point more is caught
+
+
+def test_held_out_fits_recover_an_affine_law_without_seeing_the_request_they_predict():
+    rng = np.random.default_rng(0)
+    features = [rng.normal(size=(20, 2)) for _ in range(4)]
+    targets = [f @ [2.0, -1.0] + 3.0 for f in features]
+    for fitted, target in zip(quality.held_out_fits(features, targets), targets, strict=True):
+        np.testing.assert_allclose(fitted, target, atol=1e-9)
+    # the left-out request's own targets never enter its fit: an outlier request is not fitted
+    targets[0] = targets[0] + 100.0
+    fitted = quality.held_out_fits(features, targets)
+    np.testing.assert_allclose(fitted[0], targets[0] - 100.0, atol=1e-9)
+    with pytest.raises(ValueError, match="two requests"):
+        quality.held_out_fits(features[:1], targets[:1])
+
+
+def test_held_out_fits_take_a_nonlinear_regressor_that_an_affine_map_cannot_match():
+    from sklearn.tree import DecisionTreeRegressor
+    rng = np.random.default_rng(1)
+    features = [rng.uniform(-2, 2, size=(200, 1)) for _ in range(3)]
+    targets = [f[:, 0] ** 2 for f in features]  # no affine map fits a parabola
+    tree = quality.held_out_fits(features, targets, lambda: DecisionTreeRegressor(max_depth=6))
+    line = quality.held_out_fits(features, targets)
+    error = [np.abs(f - t).mean() for fits in (tree, line) for f, t in zip(fits, targets,
+                                                                          strict=True)]
+    assert max(error[:3]) < 0.1 < min(error[3:])
+
+
+def test_held_out_fits_leave_out_a_record_wherever_it_appears():
+    from sklearn.tree import DecisionTreeRegressor
+    rng = np.random.default_rng(2)
+    answers = rng.normal(size=50)  # one answer per record, unrelated to its feature
+    keys = [rng.choice(50, 30, replace=False) for _ in range(6)]
+    features = [k[:, None].astype(float) for k in keys]  # the record's name as its feature
+    targets = [answers[k] for k in keys]
+    tree = lambda: DecisionTreeRegressor()  # noqa: E731  (memorises every record it saw)
+    recalled = quality.held_out_fits(features, targets, tree)
+    blind = quality.held_out_fits(features, targets, tree, keys=keys)
+    error = [np.abs(np.concatenate(f) - np.concatenate(targets)).mean()
+             for f in (recalled, blind)]
+    assert error[0] < 0.05 < 0.5 < error[1]  # recall from other requests, gone when keyed
+    with pytest.raises(ValueError, match="shares every record"):
+        quality.held_out_fits([features[0], features[0]], [targets[0], targets[0]], tree,
+                              keys=[keys[0], keys[0]])
