@@ -58,10 +58,18 @@ def gap_closed(group: list[dict], draws: int = 2000,
     retrain = np.array([np.mean(r["retrain_outside"]) for r in group])
 
     def closed(rows: np.ndarray) -> np.ndarray:
-        gap = original[rows].mean(-1) - retrain[rows].mean(-1)
-        return (original[rows].mean(-1) - method[rows].mean(-1)) / np.where(gap > 0, gap, np.nan)
+        return share_closed(original[rows].mean(-1), method[rows].mean(-1),
+                            retrain[rows].mean(-1))
 
     return _bootstrap(closed, len(group), draws, seed)
+
+
+def share_closed(original, method, retrain):
+    """``(original - method) / (original - retrain)`` of shares outside the retrains' 95%
+    (scalars or arrays); NaN where the original lies no further out than a retrain (no gap
+    to close)."""
+    gap = np.asarray(original - retrain, float)
+    return (original - method) / np.where(gap > 0, gap, np.nan)
 
 
 def lost_share(changes: list[float], points: float = 1.0) -> float:

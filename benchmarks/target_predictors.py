@@ -53,8 +53,13 @@ from workbench.unlearn.synthetic_data import _profile_targets
 
 sys.path.insert(0, str(Path(__file__).parent))
 from audit_calibration import load_request  # noqa: E402  (one reader of the collected data)
-from quality_stats import held_out_fits  # noqa: E402
-from synthetic_quality import GOLD_COUNT, outside_share, scaled_confidence  # noqa: E402
+from quality_stats import held_out_fits, share_closed  # noqa: E402
+from synthetic_quality import (  # noqa: E402
+    GOLD_COUNT,
+    outside_share,
+    retrain_outside,
+    scaled_confidence,
+)
 
 SCALES = (0.25, 0.5, 1.0, 2.0, 4.0)  # multiples of the card's smoothing noise
 ORIGINAL, RETRAIN = "original (untouched)", "independent retrain"
@@ -106,9 +111,7 @@ def cell_table(requests: list[dict[str, np.ndarray]], scales=SCALES) -> dict[str
     smoothed = [f"smoothed x{s:g}" for s in scales]
     every = ["original", *smoothed]
     shares = {ORIGINAL: outside([r["original"] for r in requests]),
-              RETRAIN: float(np.mean([
-                  outside_share(r["gold"][k], np.delete(r["gold"], k, 0)[:GOLD_COUNT])
-                  for r in requests for k in range(len(r["gold"]))])),
+              RETRAIN: float(np.mean([retrain_outside(r["gold"]) for r in requests])),
               "card expected margin (data-free)":
                   outside([r["card expected margin"] for r in requests]),
               "synthetic's target (data-free)":
@@ -122,10 +125,9 @@ def cell_table(requests: list[dict[str, np.ndarray]], scales=SCALES) -> dict[str
 
 
 def gap_closed(share: float, shares: dict[str, float]) -> float:
-    """``(original - share) / (original - retrain)``; NaN where the original is no further
-    from the retrains than a retrain is (no gap to close)."""
-    gap = shares[ORIGINAL] - shares[RETRAIN]
-    return (shares[ORIGINAL] - share) / gap if gap > 0 else float("nan")
+    """The per-record gap closed by a predictor with ``share`` outside
+    (:func:`quality_stats.share_closed`, against the cell's original and retrain)."""
+    return float(share_closed(shares[ORIGINAL], share, shares[RETRAIN]))
 
 
 def print_cell(name: str, requests: list[dict], shares: dict[str, float]) -> None:
