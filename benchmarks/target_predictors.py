@@ -71,6 +71,9 @@ def request_features(request: tuple, samples: dict, scales=SCALES) -> dict[str, 
     ``(K, n)`` and the untouched original's ``original``. (Stored scaled confidences are
     capped near 27.6 by the loss's 1e-12 floor; the smoothed features are not.)"""
     meta, table, forget, scores, _ = request
+    if 1.0 not in scales:
+        raise ValueError(f"target_predictors: scales {scales} lack 1.0, the card's own noise, "
+                         "which ranks each record for the card's predictors; add 1.0")
     profile = table.reported_unseen_profile
     if table.num_classes != 2 or profile is None or profile.expected_margins is None:
         raise ValueError(f"{meta['sample']}: target_predictors needs a two-class table whose "

@@ -66,7 +66,7 @@ def test_request_features_read_stored_scores_and_inputs_in_the_same_order():
         features["position"])
 
 
-def test_request_features_refuse_a_table_with_more_than_two_classes():
+def test_request_features_refuse_a_multiclass_table_and_scales_without_the_cards_own():
     from workbench import load_sample
     digits = load_sample("digits")
     meta = {"sample": "digits", "seed": 0}
@@ -74,3 +74,6 @@ def test_request_features_refuse_a_table_with_more_than_two_classes():
     with pytest.raises(ValueError, match="two-class table"):
         predictors.request_features((meta, digits.records, forget, {}, {}),
                                     {"digits": digits})
+    with pytest.raises(ValueError, match="lack 1.0"):  # before any model runs
+        predictors.request_features((meta, digits.records, forget, {}, {}),
+                                    {"digits": digits}, scales=(0.5, 2.0))
