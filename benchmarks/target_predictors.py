@@ -13,9 +13,10 @@ predictors of it on collected requests (``calibration_data.py``):
   its smoothed margin (logits averaged over the card's ``smoothing_draws`` neighbours) at
   several multiples of the model card's smoothing noise;
 - **data-free predictors**: the card's expected margin at the record's rank among the
-  members (``UnseenProfile.expected_at``), and the target ``synthetic`` fits
-  (``_profile_targets``; from this script's own neighbour draws, so the same distribution as
-  the method's target, not the same values);
+  members (``UnseenProfile.expected_at``), the card's margin map (``MarginMap.predict`` of the
+  record's margin, smoothed margin and two gradient norms: ``workbench.margin_features``), and
+  the target ``synthetic`` fits (``_profile_targets``; from this script's own neighbour draws,
+  so the same distribution as the method's target, not the same values);
 - **oracle reference fits**: maps of the features fitted, by least squares, to the
   retrains' mean on every *other* request, leaving out the predicted request's records
   wherever they appear (``quality_stats.held_out_fits``): affine, and boosted trees
@@ -47,6 +48,7 @@ import torch
 from sklearn.ensemble import HistGradientBoostingRegressor
 
 from workbench.audit.sets import audit_sets
+from workbench.margin_features import map_features
 from workbench.metrics import true_class_margin
 from workbench.neighbours import smoothed_logits
 from workbench.unlearn.synthetic_data import _profile_targets
@@ -94,8 +96,12 @@ def request_features(request: tuple, samples: dict, scales=SCALES) -> dict[str, 
                                  generator, profile.smoothing_draws)
         out[f"smoothed x{scale:g}"] = true_class_margin(logits, y).double().numpy()
     smoothed_margin = out["smoothed x1"]  # at the card's own noise: what ranks the record
+    features = map_features(model, x, torch.as_tensor(y), torch.as_tensor(smoothed_margin))
+    out["log weight gradient"], out["log input gradient"] = features[:, 2], features[:, 3]
     out["card expected margin"] = profile.expected_at(smoothed_margin)
-    out["synthetic's target"] = _profile_targets(profile, smoothed_margin)
+    if profile.margin_map is not None:
+        out["card margin map"] = profile.margin_map.predict(features)
+    out["synthetic's target"] = _profile_targets(profile, smoothed_margin, features)
     return out
 
 
@@ -119,9 +125,16 @@ def cell_table(requests: list[dict[str, np.ndarray]], scales=SCALES) -> dict[str
                   outside([r["card expected margin"] for r in requests]),
               "synthetic's target (data-free)":
                   outside([r["synthetic's target"] for r in requests])}
+    if all("card margin map" in r for r in requests):
+        shares["card margin map (data-free)"] = outside([r["card margin map"] for r in requests])
     shares |= {f"oracle affine: {n}": oracle([n]) for n in every}
     shares["oracle affine: original + smoothed x1"] = oracle(["original", "smoothed x1"])
     shares["oracle affine: every feature"] = oracle(every)
+    gradients = ["log weight gradient", "log input gradient"]
+    if all(g in r for r in requests for g in gradients):
+        shares["oracle affine: original + smoothed x1 + gradients"] = oracle(
+            ["original", "smoothed x1", *gradients])
+        shares["oracle affine: every feature + gradients"] = oracle(every + gradients)
     shares["oracle boosted trees: every feature"] = oracle(every, partial(
         HistGradientBoostingRegressor, max_iter=200, random_state=0))
     return shares

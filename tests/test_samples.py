@@ -379,16 +379,19 @@ def test_an_earlier_releases_profile_is_not_read_and_says_how_to_get_a_new_one(t
     assert sample.records.reported_test_accuracy is not None
 
 
-def test_a_profile_without_expected_margins_is_read_with_a_warning_that_says_how_to_add_them(
-        tmp_path):
+@pytest.mark.parametrize("missing, message", [
+    ("expected_margins", "without expected margins"),
+    ("margin_map", "without a margin map"),
+])
+def test_a_profile_of_an_earlier_release_is_read_with_a_warning_that_says_how_to_complete_it(
+        tmp_path, missing, message):
     def earlier(metrics):
-        del metrics["unseen_profile"]["expected_margins"]
+        del metrics["unseen_profile"][missing]
 
-    with pytest.warns(UserWarning, match="without expected margins.*`workbench pack "
-                                         "--unseen-profile`"):
+    with pytest.warns(UserWarning, match=f"{message}.*`workbench pack --unseen-profile`"):
         sample = load_folder(_with_metrics(tmp_path, earlier))
     profile = sample.records.reported_unseen_profile
-    assert profile is not None and profile.expected_margins is None
+    assert profile is not None and getattr(profile, missing) is None
     shipped = json.loads((SHIPPED / "credit" / "manifest.json").read_text())
     assert list(profile.margins) == shipped["metrics"]["unseen_profile"]["margins"]
 

@@ -10,6 +10,8 @@ import pytest
 import torch
 from bench_toys import load_benchmark
 
+from workbench.margin_features import margin_gradients
+
 predictors = load_benchmark("target_predictors")
 
 
@@ -64,6 +66,12 @@ def test_request_features_read_stored_scores_and_inputs_in_the_same_order():
     np.testing.assert_allclose(features["smoothed x1e-06"], own.numpy(), atol=1e-3)
     assert features["gold"].shape == (9, 5) and list(features["position"]) == sorted(
         features["position"])
+    # the card's margin map reads the record's margin, smoothed margin and gradient norms
+    gradients = margin_gradients(model, ordered.inputs(), ordered.labels()).double().numpy()
+    np.testing.assert_allclose(features["log weight gradient"], gradients[:, 0], atol=1e-5)
+    mapped = table.reported_unseen_profile.margin_map.predict(np.column_stack(
+        [features["original"], features["smoothed x1"], gradients]))
+    np.testing.assert_allclose(features["card margin map"], mapped, atol=1e-3)
 
 
 def test_request_features_refuse_a_multiclass_table_and_scales_without_the_cards_own():

@@ -1,6 +1,6 @@
 """The model card: what a model's owner reported when it was trained. Plain values, no
 record: how it was trained (:class:`TrainRecipe`), and what was measured on data an erasure
-never reads (the held-out accuracy and the unseen profile).
+never reads (the held-out accuracy and the unseen profile, with its margin map).
 """
 
 from __future__ import annotations
@@ -59,6 +59,62 @@ def _checked_means(values: Any, margins: tuple[float, ...]) -> tuple[float, ...]
 
 
 @dataclass(frozen=True)
+class MarginMap:
+    """An affine map of a record's features under the model (``features``: the names of
+    :data:`workbench.margin_features.MAP_FEATURES`, in order) to the margin a model that never
+    saw it would give it, fitted by least squares on the members' out-of-fold margins (moved
+    onto the model's scale, as :attr:`UnseenProfile.expected_margins`).
+
+    Attributes:
+        features: the feature names the weights apply to.
+        weights: one per feature.
+        intercept: added to the weighted sum.
+        mapped_margins: 99 quantiles (1%..99%) of the map's values on the members: where a
+            record's mapped margin falls among them is its rank.
+    """
+
+    features: tuple[str, ...]
+    weights: tuple[float, ...]
+    intercept: float
+    mapped_margins: tuple[float, ...]
+
+    def __post_init__(self) -> None:
+        features = tuple(str(f) for f in self.features)
+        weights = tuple(float(w) for w in self.weights)
+        if not features or len(weights) != len(features):
+            raise ValueError(f"MarginMap needs one weight per feature; got {len(weights)} "
+                             f"weights for features {list(features)}")
+        if not (np.all(np.isfinite(weights)) and np.isfinite(float(self.intercept))):
+            raise ValueError("MarginMap weights and intercept must be finite numbers")
+        object.__setattr__(self, "features", features)
+        object.__setattr__(self, "weights", weights)
+        object.__setattr__(self, "intercept", float(self.intercept))
+        object.__setattr__(self, "mapped_margins",
+                           _checked_quantiles(self.mapped_margins, "margin_map.mapped_margins"))
+
+    def predict(self, features: np.ndarray) -> np.ndarray:
+        """``(N,)`` mapped margins of records with ``features`` ``(N, len(self.features))``."""
+        features = np.asarray(features, dtype=float)
+        if features.ndim != 2 or features.shape[1] != len(self.weights):
+            raise ValueError(f"MarginMap.predict needs (N, {len(self.weights)}) features "
+                             f"({', '.join(self.features)}); got shape {features.shape}")
+        return features @ np.asarray(self.weights) + self.intercept
+
+    def ranks(self, mapped: np.ndarray) -> np.ndarray:
+        """``(N,)`` rank levels (0.01..0.99) of mapped margins ``(N,)`` among the members'."""
+        return np.interp(mapped, self.mapped_margins, PROFILE_LEVELS)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"features": list(self.features), "weights": list(self.weights),
+                "intercept": self.intercept, "mapped_margins": list(self.mapped_margins)}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> MarginMap:
+        return cls(tuple(data["features"]), tuple(data["weights"]), data["intercept"],
+                   tuple(data["mapped_margins"]))
+
+
+@dataclass(frozen=True)
 class UnseenProfile:
     """How sure a model that never saw a member would be of it, on this model's own scale
     (measured by :func:`workbench.metrics.unseen_profile` while the training data was at hand).
@@ -83,6 +139,10 @@ class UnseenProfile:
             spread of the members' margins, which one record's rank predicts only in part.
             Within ``[margins[0], margins[-1]]``. None: not measured (an earlier card, or too
             few members for means over many of them).
+        margin_map: a :class:`MarginMap` of each record's margin, smoothed margin and
+            gradient norms to its expected unseen margin, a sharper prediction than the rank
+            of the smoothed margin alone. None: not measured (an earlier card, or too few
+            members).
     """
 
     margins: tuple[float, ...]
@@ -90,6 +150,7 @@ class UnseenProfile:
     smoothed_margins: tuple[float, ...]
     smoothing_draws: int
     expected_margins: tuple[float, ...] | None = None
+    margin_map: MarginMap | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "margins", _checked_quantiles(self.margins, "margins"))
@@ -130,13 +191,16 @@ class UnseenProfile:
                "smoothing_draws": self.smoothing_draws}
         if self.expected_margins is not None:
             out["expected_margins"] = list(self.expected_margins)
+        if self.margin_map is not None:
+            out["margin_map"] = self.margin_map.to_dict()
         return out
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> UnseenProfile:
-        expected = data.get("expected_margins")
+        expected, mapped = data.get("expected_margins"), data.get("margin_map")
         return cls(data["margins"], data["smoothing_sigma"], data["smoothed_margins"],
-                   data["smoothing_draws"], None if expected is None else tuple(expected))
+                   data["smoothing_draws"], None if expected is None else tuple(expected),
+                   None if mapped is None else MarginMap.from_dict(mapped))
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,8 @@ from scipy.stats import rankdata
 from torch import nn
 
 from workbench.auc import auc
-from workbench.card import PROFILE_LEVELS, UnseenProfile
+from workbench.card import PROFILE_LEVELS, MarginMap, UnseenProfile
+from workbench.margin_features import MAP_FEATURES, map_features
 from workbench.neighbours import calibrate_sigma, smoothed_logits
 from workbench.records import RecordSet, RecordTable
 from workbench.training import (
@@ -37,6 +38,9 @@ EXPECTED_BANDWIDTH = 0.05
 # fewer members than this: no expected margins (a mean at the 1% or 99% rank would weigh
 # fewer than 10 of them)
 MIN_EXPECTED_MEMBERS = 120
+# the margin map is fitted on at most this many members (a seeded sample): one backward pass
+# each
+MAP_MEMBERS = 5000
 
 
 def loss_mia_auc(model: nn.Module, members: RecordSet, non_members: RecordSet) -> float:
@@ -82,7 +86,9 @@ def unseen_profile(model: nn.Module, table: RecordTable, *, folds: int = PROFILE
     ``model``'s accuracy on its members' neighbours equals its held-out accuracy. The
     expected margins (with ``MIN_EXPECTED_MEMBERS`` members or more) average each member's
     out-of-fold margins over the repeats, move them onto the profile's scale by their rank,
-    and take their kernel mean at each rank of the members' smoothed margins. Computed
+    and take their kernel mean at each rank of the members' smoothed margins; the margin map
+    fits the same moved margins, by least squares, on each member's
+    :data:`~workbench.margin_features.MAP_FEATURES` (at most ``MAP_MEMBERS`` of them). Computed
     once, with the training data at hand, so that an erasure later reads only the model, the
     forget records and this card. ``model`` outputs ``(N, C >= 2)`` (or one logit); ``repeats
     * folds`` models are trained.
@@ -133,14 +139,41 @@ def unseen_profile(model: nn.Module, table: RecordTable, *, folds: int = PROFILE
         teacher, x, sigma, table.input_space, torch.Generator().manual_seed(seed),
         draws=SMOOTHING_DRAWS)), y).cpu()
     smoothed_quantiles = _quantiles(smoothed)
-    expected = None
+    expected, margin_map = None, None
     if len(members) >= MIN_EXPECTED_MEMBERS:
+        scaled = _on_scale(unseen.mean(0).numpy(), margins)
         expected = _rounded(_expected_margins(
             unseen.mean(0).numpy(), margins,
             np.interp(smoothed.numpy(), smoothed_quantiles, PROFILE_LEVELS)))
+        margin_map = _margin_map(teacher, x, y, smoothed, scaled, seed)
     return UnseenProfile(margins=_rounded(margins), smoothing_sigma=round(sigma, 6),
                          smoothed_margins=_rounded(smoothed_quantiles),
-                         smoothing_draws=SMOOTHING_DRAWS, expected_margins=expected)
+                         smoothing_draws=SMOOTHING_DRAWS, expected_margins=expected,
+                         margin_map=margin_map)
+
+
+def _on_scale(unseen: np.ndarray, margins: np.ndarray) -> np.ndarray:
+    """``(M,)`` the members' unseen margins ``(M,)`` moved onto the model's scale: each one's
+    rank among them read off the profile's ``margins`` ``(99,)`` (ties share a rank)."""
+    ranks = rankdata(unseen, method="average")
+    return np.interp((ranks - 0.5) / len(unseen), PROFILE_LEVELS, margins)
+
+
+def _margin_map(model: nn.Module, x: torch.Tensor, y: torch.Tensor, smoothed: torch.Tensor,
+                scaled: np.ndarray, seed: int) -> MarginMap:
+    """The members' unseen margins on the model's scale ``scaled`` ``(M,)``, fitted by least
+    squares on their :data:`MAP_FEATURES` (``x`` ``(M, ...)``, ``y`` ``(M,)``, smoothed margins
+    ``(M,)``); at most ``MAP_MEMBERS`` of them, drawn with ``seed``."""
+    rows = np.arange(len(x))
+    if len(rows) > MAP_MEMBERS:
+        rows = np.sort(np.random.default_rng(seed).choice(len(x), MAP_MEMBERS, replace=False))
+    index = torch.as_tensor(rows)
+    features = map_features(model, x[index.to(x.device)], y[index.to(y.device)],
+                            smoothed[index])
+    design = np.column_stack([features, np.ones(len(rows))])
+    coefficients = np.linalg.lstsq(design, scaled[rows], rcond=None)[0]
+    return MarginMap(MAP_FEATURES, _rounded(coefficients[:-1]), round(float(coefficients[-1]), 4),
+                     _rounded(np.quantile(design @ coefficients, PROFILE_LEVELS)))
 
 
 def _expected_margins(unseen: np.ndarray, margins: np.ndarray, ranks: np.ndarray) -> np.ndarray:
@@ -148,8 +181,7 @@ def _expected_margins(unseen: np.ndarray, margins: np.ndarray, ranks: np.ndarray
     margins ``(M,)`` (each moved onto the model's scale: its rank among them read off
     ``margins`` ``(99,)``), weighted by how near each member's smoothed rank ``ranks`` ``(M,)``
     lies to the level."""
-    ranks_unseen = rankdata(unseen, method="average")  # ties share a rank: order-free
-    scaled = np.interp((ranks_unseen - 0.5) / len(unseen), PROFILE_LEVELS, margins)
+    scaled = _on_scale(unseen, margins)
     weights = np.exp(-0.5 * ((ranks[None, :] - PROFILE_LEVELS[:, None])
                              / EXPECTED_BANDWIDTH) ** 2)
     return (weights @ scaled) / weights.sum(1)

@@ -146,8 +146,8 @@ def load_folder(folder: Path, *, data_dir: str | Path | None = None,
 def model_card(manifest: dict[str, Any], folder: Path) -> ModelCard:
     """The manifest's reported metrics as a :class:`ModelCard` (an old package has no
     profile; one of the first release's unseen-margin profiles is not read: it lacks the
-    smoothing the targets now rank records by; a profile without expected margins is read,
-    with a warning)."""
+    smoothing the targets now rank records by; a profile without expected margins or
+    without a margin map is read, with a warning)."""
     metrics = manifest["metrics"]
     profile = metrics.get("unseen_profile")
     if profile is None and "unseen_margin_quantiles" in metrics:
@@ -165,6 +165,11 @@ def model_card(manifest: dict[str, Any], folder: Path) -> ModelCard:
                       "members): its erasures rank records by the profile alone; with "
                       f"{MIN_EXPECTED_MEMBERS} members or more, re-pack it with `workbench "
                       "pack --unseen-profile` to add them", UserWarning, stacklevel=3)
+    elif unseen is not None and unseen.margin_map is None:
+        warnings.warn(f"the package {folder} reports an unseen profile without a margin map "
+                      "(an earlier release): its erasures predict each record's margin from "
+                      "its rank alone; re-pack it with `workbench pack --unseen-profile` to "
+                      "add one", UserWarning, stacklevel=3)
     return ModelCard(test_accuracy=metrics["test_accuracy"], unseen=unseen)
 
 
