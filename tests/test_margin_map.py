@@ -63,7 +63,10 @@ def test_map_features_are_the_margin_the_smoothed_margin_and_both_gradient_norms
     model, members = world.model.eval(), world.table.members()
     x, y = members.inputs()[:8], members.labels()[:8]
     smoothed = torch.linspace(-1.0, 1.0, 8)
+    model.train()
     features = map_features(model, x, y, smoothed)
+    assert model.training  # left in the mode it was in
+    model.eval()
     assert features.shape == (8, len(MAP_FEATURES))
     with torch.no_grad():
         margins = true_class_margin(model(x), y)
@@ -73,7 +76,7 @@ def test_map_features_are_the_margin_the_smoothed_margin_and_both_gradient_norms
 
 
 def _map(weights=(0.0, 1.0, 0.0, 0.0), intercept=0.0) -> MarginMap:
-    return MarginMap(MAP_FEATURES, weights, intercept, tuple(LEVELS))
+    return MarginMap(MAP_FEATURES, weights, intercept, tuple(LEVELS), (-50.0,) * 4, (50.0,) * 4)
 
 
 def test_a_margin_map_predicts_ranks_and_round_trips():
@@ -88,14 +91,28 @@ def test_a_margin_map_predicts_ranks_and_round_trips():
     assert UnseenProfile.from_dict(earlier).margin_map is None  # an earlier card
     with pytest.raises(ValueError, match=r"\(N, 4\) features"):
         card_map.predict(features[:, :3])
+    # outside the members' range a feature is held at its edge (no extrapolation)
+    held = MarginMap(MAP_FEATURES, (0.0, 0.0, 2.0, 0.0), 0.0, tuple(LEVELS),
+                     (0.0, 0.0, 3.0, 0.0), (1.0, 1.0, 5.0, 1.0))
+    saturated = np.array([[0.0, 0.0, np.log(1e-8), 0.0], [0.0, 0.0, 4.0, 0.0]])
+    assert held.predict(saturated) == pytest.approx([6.0, 8.0])
+    # a manifest's dict is read as a map; anything else is refused
+    assert UnseenProfile(tuple(LEVELS), 0.5, tuple(LEVELS), 16,
+                         margin_map=card_map.to_dict()).margin_map == card_map
+    with pytest.raises(TypeError, match="MarginMap"):
+        UnseenProfile(tuple(LEVELS), 0.5, tuple(LEVELS), 16, margin_map=[1.0])
 
 
 @pytest.mark.parametrize("change, message", [
-    ({"weights": (1.0, 2.0)}, "one weight per feature"),
+    ({"weights": (1.0, 2.0)}, "one weight, lower"),
     ({"weights": (1.0, np.nan, 0.0, 0.0)}, "finite"),
     ({"intercept": np.inf}, "finite"),
     ({"mapped_margins": tuple(LEVELS[::-1])}, "sorted"),
     ({"mapped_margins": (0.0, 1.0)}, "99 finite quantiles"),
+    ({"features": "abcd"}, "list of feature names"),
+    ({"features": ("margin", "margin", "a", "b")}, "distinct feature names"),
+    ({"lower": (0.0, 0.0, 0.0)}, "lower and upper bound per feature"),
+    ({"lower": (99.0,) * 4}, "at most its upper"),
 ])
 def test_a_malformed_margin_map_is_refused(change, message):
     good = _map().to_dict()
@@ -152,9 +169,10 @@ def test_shifted_targets_compute_the_features_the_map_reads():
     features = map_features(teacher, x, y, smoothed)
     assert targets.numpy() == pytest.approx(_profile_targets(profile, smoothed.numpy(),
                                                              features), abs=1e-3)
-    renamed = MarginMap(("margin", "a", "b", "c"), card_map.weights, 0.5, tuple(LEVELS))
+    renamed = MarginMap(("margin", "a", "b", "c"), card_map.weights, 0.5, tuple(LEVELS),
+                        card_map.lower, card_map.upper)
     other = UnseenProfile(profile.margins, 0.5, tuple(LEVELS), 16, margin_map=renamed)
-    with pytest.raises(ValueError, match="re-pack"):
+    with pytest.raises(ValueError, match="re-pack the model with `workbench pack --unseen"):
         shifted_targets(teacher, x, y, 9.9, table.input_space, torch.Generator(), 0.75, other)
 
 

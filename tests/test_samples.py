@@ -396,6 +396,18 @@ def test_a_profile_of_an_earlier_release_is_read_with_a_warning_that_says_how_to
     assert list(profile.margins) == shipped["metrics"]["unseen_profile"]["margins"]
 
 
+def test_a_margin_map_of_other_features_is_not_read_and_says_how_to_get_one(tmp_path):
+    def renamed(metrics):
+        metrics["unseen_profile"]["margin_map"]["features"] = ["a", "b", "c", "d"]
+
+    with pytest.warns(UserWarning, match="margin map of other features.*not read.*"
+                                         "`workbench pack --unseen-profile`"):
+        sample = load_folder(_with_metrics(tmp_path, renamed))
+    profile = sample.records.reported_unseen_profile
+    assert profile is not None and profile.margin_map is None
+    assert profile.expected_margins is not None
+
+
 def test_a_malformed_profile_is_refused_with_what_to_do(tmp_path):
     def truncated(metrics):
         metrics["unseen_profile"]["margins"] = metrics["unseen_profile"]["margins"][:10]

@@ -24,7 +24,25 @@ def toy_request(rng: np.random.Generator, n: int = 60) -> dict[str, np.ndarray]:
            "synthetic's target": smoothed - 5.0}
     out |= {f"smoothed x{s:g}": (smoothed if s == 1 else rng.normal(0, 3, n))
             for s in predictors.SCALES}
+    out |= {"log weight gradient": rng.normal(0, 1, n), "log input gradient": rng.normal(0, 1, n),
+            "card margin map": unseen + 3.0}
     return out
+
+
+def test_cell_table_scores_the_margin_map_and_the_gradient_features():
+    rng = np.random.default_rng(1)
+    requests = [toy_request(rng) for _ in range(5)]
+    shares = predictors.cell_table(requests)
+    assert shares["card margin map (data-free)"] > 0.5  # 3 logits off, retrains' SD 1
+    assert shares["oracle affine: original + smoothed x1 + gradients"] < 0.1
+    for request in requests:  # now only the gradients know the answer
+        steep = request["log weight gradient"] - request["log input gradient"]
+        request["gold"] = 3 * steep + (request["gold"] - request["gold"].mean(0))
+        request["gold_mean"] = request["gold"][:8].mean(0)
+    shares = predictors.cell_table(requests)
+    assert shares["oracle affine: original + smoothed x1 + gradients"] < 0.1
+    assert shares["oracle affine: every feature + gradients"] < 0.1
+    assert shares["oracle affine: every feature"] > 0.3
 
 
 def test_cell_table_puts_a_near_exact_predictor_inside_and_the_memorising_original_outside():

@@ -71,34 +71,50 @@ class MarginMap:
         intercept: added to the weighted sum.
         mapped_margins: 99 quantiles (1%..99%) of the map's values on the members: where a
             record's mapped margin falls among them is its rank.
+        lower, upper: per feature, the smallest and largest value among the members the map
+            was fitted on; a record's features are held inside them (an affine map does not
+            extrapolate well: a saturated network's zero gradient logs to -18).
     """
 
     features: tuple[str, ...]
     weights: tuple[float, ...]
     intercept: float
     mapped_margins: tuple[float, ...]
+    lower: tuple[float, ...]
+    upper: tuple[float, ...]
 
     def __post_init__(self) -> None:
-        features = tuple(str(f) for f in self.features)
-        weights = tuple(float(w) for w in self.weights)
-        if not features or len(weights) != len(features):
-            raise ValueError(f"MarginMap needs one weight per feature; got {len(weights)} "
-                             f"weights for features {list(features)}")
-        if not (np.all(np.isfinite(weights)) and np.isfinite(float(self.intercept))):
-            raise ValueError("MarginMap weights and intercept must be finite numbers")
+        if isinstance(self.features, str) or not all(isinstance(f, str) for f in self.features):
+            raise ValueError(f"MarginMap.features must be a list of feature names, got "
+                             f"{self.features!r}")
+        features = tuple(self.features)
+        columns = [tuple(float(v) for v in values)
+                   for values in (self.weights, self.lower, self.upper)]
+        if not features or len(set(features)) != len(features) \
+                or any(len(values) != len(features) for values in columns):
+            raise ValueError(f"MarginMap needs distinct feature names and one weight, lower "
+                             f"and upper bound per feature; got features {list(features)}, "
+                             f"{[len(values) for values in columns]} values")
+        if not (np.all(np.isfinite(columns)) and np.isfinite(float(self.intercept))):
+            raise ValueError("MarginMap weights, intercept and bounds must be finite numbers")
+        if any(low > high for low, high in zip(columns[1], columns[2], strict=True)):
+            raise ValueError("MarginMap bounds: each lower bound must be at most its upper one")
         object.__setattr__(self, "features", features)
-        object.__setattr__(self, "weights", weights)
+        for name, values in zip(("weights", "lower", "upper"), columns, strict=True):
+            object.__setattr__(self, name, values)
         object.__setattr__(self, "intercept", float(self.intercept))
         object.__setattr__(self, "mapped_margins",
                            _checked_quantiles(self.mapped_margins, "margin_map.mapped_margins"))
 
     def predict(self, features: np.ndarray) -> np.ndarray:
-        """``(N,)`` mapped margins of records with ``features`` ``(N, len(self.features))``."""
+        """``(N,)`` mapped margins of records with ``features`` ``(N, len(self.features))``,
+        each feature first held inside the members' range."""
         features = np.asarray(features, dtype=float)
         if features.ndim != 2 or features.shape[1] != len(self.weights):
             raise ValueError(f"MarginMap.predict needs (N, {len(self.weights)}) features "
                              f"({', '.join(self.features)}); got shape {features.shape}")
-        return features @ np.asarray(self.weights) + self.intercept
+        held = np.clip(features, self.lower, self.upper)
+        return held @ np.asarray(self.weights) + self.intercept
 
     def ranks(self, mapped: np.ndarray) -> np.ndarray:
         """``(N,)`` rank levels (0.01..0.99) of mapped margins ``(N,)`` among the members'."""
@@ -106,12 +122,13 @@ class MarginMap:
 
     def to_dict(self) -> dict[str, Any]:
         return {"features": list(self.features), "weights": list(self.weights),
-                "intercept": self.intercept, "mapped_margins": list(self.mapped_margins)}
+                "intercept": self.intercept, "mapped_margins": list(self.mapped_margins),
+                "lower": list(self.lower), "upper": list(self.upper)}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> MarginMap:
         return cls(tuple(data["features"]), tuple(data["weights"]), data["intercept"],
-                   tuple(data["mapped_margins"]))
+                   tuple(data["mapped_margins"]), tuple(data["lower"]), tuple(data["upper"]))
 
 
 @dataclass(frozen=True)
@@ -167,6 +184,11 @@ class UnseenProfile:
         if self.expected_margins is not None:
             object.__setattr__(self, "expected_margins",
                                _checked_means(self.expected_margins, self.margins))
+        if isinstance(self.margin_map, dict):  # as a manifest holds it
+            object.__setattr__(self, "margin_map", MarginMap.from_dict(self.margin_map))
+        if self.margin_map is not None and not isinstance(self.margin_map, MarginMap):
+            raise TypeError(f"UnseenProfile.margin_map must be a MarginMap (or its dict), got "
+                            f"{type(self.margin_map).__name__}")
 
     def margins_at(self, smoothed: np.ndarray) -> np.ndarray:
         """``(N,)`` margins a model that never saw them would give records whose smoothed

@@ -70,7 +70,11 @@ def map_features(model: nn.Module, x: torch.Tensor, y: torch.Tensor,
     """``(N, 4)`` the :data:`MAP_FEATURES` of records ``x`` ``(N, ...)`` with labels ``y``
     ``(N,)`` and smoothed margins ``smoothed`` ``(N,)`` (computed by the caller, at the
     card's noise)."""
-    with torch.no_grad():
-        margins = _margins(model.eval()(x), y).cpu()
+    was_training = model.training
+    try:
+        with torch.no_grad():
+            margins = _margins(model.eval()(x), y).cpu()
+    finally:
+        model.train(was_training)
     columns = [margins, smoothed.float().cpu(), *margin_gradients(model, x, y).T]
     return torch.stack(columns, 1).double().numpy()

@@ -173,7 +173,8 @@ def _margin_map(model: nn.Module, x: torch.Tensor, y: torch.Tensor, smoothed: to
     design = np.column_stack([features, np.ones(len(rows))])
     coefficients = np.linalg.lstsq(design, scaled[rows], rcond=None)[0]
     return MarginMap(MAP_FEATURES, _rounded(coefficients[:-1]), round(float(coefficients[-1]), 4),
-                     _rounded(np.quantile(design @ coefficients, PROFILE_LEVELS)))
+                     _rounded(np.quantile(design @ coefficients, PROFILE_LEVELS)),
+                     _rounded(features.min(0)), _rounded(features.max(0)))
 
 
 def _expected_margins(unseen: np.ndarray, margins: np.ndarray, ranks: np.ndarray) -> np.ndarray:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +17,7 @@ from workbench.errors import (
     IntegrityError,  # a file that does not match its hash
 )
 from workbench.hashing import record_sha256, sha256_file, weights_sha256
+from workbench.margin_features import MAP_FEATURES
 from workbench.metrics import MIN_EXPECTED_MEMBERS
 from workbench.models import load_model
 from workbench.models.user_class import user_template
@@ -162,9 +163,18 @@ def model_card(manifest: dict[str, Any], folder: Path) -> ModelCard:
     if unseen is not None and unseen.expected_margins is None:
         warnings.warn(f"the package {folder} reports an unseen profile without expected "
                       f"margins (an earlier release, or fewer than {MIN_EXPECTED_MEMBERS} "
-                      "members): its erasures rank records by the profile alone; with "
+                      "members): its erasures rank records by the profile (or its margin "
+                      "map) alone; with "
                       f"{MIN_EXPECTED_MEMBERS} members or more, re-pack it with `workbench "
                       "pack --unseen-profile` to add them", UserWarning, stacklevel=3)
+    elif unseen is not None and unseen.margin_map is not None \
+            and unseen.margin_map.features != MAP_FEATURES:
+        warnings.warn(f"the package {folder} reports a margin map of other features "
+                      f"({list(unseen.margin_map.features)}) than this release computes "
+                      f"({list(MAP_FEATURES)}), so it is not read: its erasures predict each "
+                      "record's margin from its rank alone; re-pack it with `workbench pack "
+                      "--unseen-profile`", UserWarning, stacklevel=3)
+        unseen = replace(unseen, margin_map=None)
     elif unseen is not None and unseen.margin_map is None:
         warnings.warn(f"the package {folder} reports an unseen profile without a margin map "
                       "(an earlier release): its erasures predict each record's margin from "

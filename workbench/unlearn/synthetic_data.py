@@ -83,14 +83,17 @@ def shifted_targets(teacher: nn.Module, x: torch.Tensor, y: torch.Tensor, sigma:
     less ``DRIFT_ALLOWANCE``. The rank is among the members, not among the forget records: a
     request of hard records gets low targets, as a retrain gives them (ranked within the
     request, every request looked alike and the audit's verdicts followed how hard the
-    request happened to be). ``accuracy`` None and no profile: the smoothed prediction. Only
-    the true class's logit moves.
+    request happened to be). Where the card carries a margin map, the record's margin is
+    predicted by the map from its margin, smoothed margin and gradient norms instead, and the
+    target lies ``MAP_SPREAD`` of the way from there to the profile's margin at its rank among
+    the members' mapped margins. ``accuracy`` None and no profile: the smoothed prediction.
+    Only the true class's logit moves.
     """
     if unseen is not None and unseen.margin_map is not None \
             and unseen.margin_map.features != MAP_FEATURES:
         raise ValueError(f"the model card's margin map reads {list(unseen.margin_map.features)}, "
                          f"but this version computes {list(MAP_FEATURES)}; re-pack the model "
-                         "(workbench pack) to measure its card again")
+                         "with `workbench pack --unseen-profile` to measure its card again")
     draws = MEAN_DRAWS
     if unseen is not None:  # smoothed as the card smoothed the members
         sigma, draws = unseen.smoothing_sigma, unseen.smoothing_draws
