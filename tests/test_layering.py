@@ -18,7 +18,7 @@ LAYERS: tuple[frozenset[str], ...] = tuple(frozenset(layer) for layer in (
      "labels", "progress"},
     # data and models
     {"records", "record_sets", "record_query", "card", "models", "training", "neighbours",
-     "metrics", "executor", "samples"},
+     "metrics", "margin_features", "executor", "samples"},
     {"unlearn"},   # the methods
     {"audit"},     # judges unlearned models against the gold standard
     {"plots"},     # result -> figure
