@@ -49,20 +49,21 @@ def _each_record(model: nn.Module, weights: list[nn.Parameter], x: torch.Tensor,
                  y: torch.Tensor, norms: torch.Tensor) -> None:
     for row in range(len(x)):
         one = x[row:row + 1].detach().clone().requires_grad_(True)
-        margin = _margins(model(one), y[row:row + 1]).sum()
+        margin = true_class_margin(two_class_logits(model(one).float()), y[row:row + 1]).sum()
         grads = torch.autograd.grad(margin, [*weights, one], allow_unused=True)
         squared = sum(float(g.pow(2).sum()) for g in grads[:-1] if g is not None)
         norms[row, 0] = squared ** 0.5
         norms[row, 1] = 0.0 if grads[-1] is None else float(grads[-1].norm())
 
 
-def _margins(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    """``(N,)`` margins of ``logits`` (``(N, C)`` or one logit per record): the label's logit
-    less the best other (out of place, so gradients flow)."""
-    logits = two_class_logits(logits.float())
-    own = logits.gather(1, y.reshape(-1, 1))[:, 0]
-    others = logits.scatter(1, y.reshape(-1, 1), -torch.inf).max(1).values
-    return own - others
+def true_class_margin(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """``(N,)``: the logit of the label ``y`` ``(N,)`` minus the largest other logit of
+    ``logits`` ``(N, C)``; positive where the prediction is right (differentiable: the
+    ``-inf`` goes into a copy)."""
+    rows = torch.arange(len(y), device=logits.device)
+    others = logits.clone()
+    others[rows, y] = -torch.inf
+    return logits[rows, y] - others.max(1).values
 
 
 def map_features(model: nn.Module, x: torch.Tensor, y: torch.Tensor,
@@ -73,7 +74,7 @@ def map_features(model: nn.Module, x: torch.Tensor, y: torch.Tensor,
     was_training = model.training
     try:
         with torch.no_grad():
-            margins = _margins(model.eval()(x), y).cpu()
+            margins = true_class_margin(two_class_logits(model.eval()(x).float()), y).cpu()
     finally:
         model.train(was_training)
     columns = [margins, smoothed.float().cpu(), *margin_gradients(model, x, y).T]

@@ -12,7 +12,11 @@ from torch import nn
 
 from workbench.auc import auc
 from workbench.card import PROFILE_LEVELS, MarginMap, UnseenProfile
-from workbench.margin_features import MAP_FEATURES, map_features
+from workbench.margin_features import (  # true_class_margin: read from here too
+    MAP_FEATURES,
+    map_features,
+    true_class_margin,
+)
 from workbench.neighbours import calibrate_sigma, smoothed_logits
 from workbench.records import RecordSet, RecordTable
 from workbench.training import (
@@ -60,15 +64,6 @@ def loss_mia_auc(model: nn.Module, members: RecordSet, non_members: RecordSet) -
 def set_accuracy(model: nn.Module, records: RecordSet) -> float:
     """Accuracy of ``model`` on a record set."""
     return accuracy(model, records.inputs(), records.labels())
-
-
-def true_class_margin(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    """``(N,)``: the logit of the label ``y`` ``(N,)`` minus the largest other logit of
-    ``logits`` ``(N, C)``; positive where the prediction is right."""
-    rows = torch.arange(len(y), device=logits.device)
-    others = logits.clone()
-    others[rows, y] = -torch.inf
-    return logits[rows, y] - others.max(1).values
 
 
 def unseen_profile(model: nn.Module, table: RecordTable, *, folds: int = PROFILE_FOLDS,
