@@ -100,8 +100,9 @@ def request_features(request: tuple, samples: dict, scales=SCALES) -> dict[str, 
     out["log weight gradient"], out["log input gradient"] = features[:, 2], features[:, 3]
     out["card expected margin"] = profile.expected_at(smoothed_margin)
     if profile.margin_map is not None:
-        out["card margin map"] = profile.margin_map.predict(features)
-    out["synthetic's target"] = _profile_targets(profile, smoothed_margin, features)
+        out["card margin map"] = profile.margin_map.predict(features, np.asarray(y))
+    out["synthetic's target"] = _profile_targets(profile, smoothed_margin, features,
+                                                 np.asarray(y))
     return out
 
 

@@ -11,7 +11,7 @@ import torch
 
 from workbench.card import PROFILE_LEVELS, MarginMap, UnseenProfile
 from workbench.margin_features import MAP_FEATURES, map_features, margin_gradients
-from workbench.metrics import true_class_margin, unseen_profile
+from workbench.metrics import _margin_map, true_class_margin, unseen_profile
 from workbench.neighbours import smoothed_logits
 from workbench.samples import load_sample
 from workbench.unlearn.synthetic_data import (
@@ -75,8 +75,9 @@ def test_map_features_are_the_margin_the_smoothed_margin_and_both_gradient_norms
     assert features[:, 2:] == pytest.approx(_by_hand(model, x, y), abs=1e-5)
 
 
-def _map(weights=(0.0, 1.0, 0.0, 0.0), intercept=0.0) -> MarginMap:
-    return MarginMap(MAP_FEATURES, weights, intercept, tuple(LEVELS), (-50.0,) * 4, (50.0,) * 4)
+def _map(weights=(0.0, 1.0, 0.0, 0.0), intercept=0.0, offsets=None) -> MarginMap:
+    return MarginMap(MAP_FEATURES, weights, intercept, tuple(LEVELS), (-50.0,) * 4, (50.0,) * 4,
+                     offsets)
 
 
 def test_a_margin_map_predicts_ranks_and_round_trips():
@@ -113,11 +114,48 @@ def test_a_margin_map_predicts_ranks_and_round_trips():
     ({"features": ("margin", "margin", "a", "b")}, "distinct feature names"),
     ({"lower": (0.0, 0.0, 0.0)}, "lower and upper bound per feature"),
     ({"lower": (99.0,) * 4}, "at most its upper"),
+    ({"class_offsets": (1.0, 0.0)}, "the first 0"),
+    ({"class_offsets": (0.0,)}, "at least 2"),
+    ({"class_offsets": (0.0, np.nan)}, "one finite offset per class"),
 ])
 def test_a_malformed_margin_map_is_refused(change, message):
     good = _map().to_dict()
     with pytest.raises(ValueError, match=message):
         MarginMap(**{**good, **change})
+
+
+def test_class_offsets_add_the_records_class_offset_and_need_labels():
+    card_map = _map((0.5, 1.0, -2.0, 0.0), 3.0, offsets=(0.0, -2.5))
+    features = np.array([[2.0, 1.0, 0.5, 7.0], [0.0, -4.0, 0.0, 1.0], [0.0, -4.0, 0.0, 1.0]])
+    plain = _map((0.5, 1.0, -2.0, 0.0), 3.0).predict(features)
+    assert card_map.predict(features, np.array([1, 0, 1])) == pytest.approx(
+        plain + [-2.5, 0.0, -2.5])
+    assert MarginMap.from_dict(card_map.to_dict()) == card_map
+    earlier = {k: v for k, v in card_map.to_dict().items() if k != "class_offsets"}
+    assert MarginMap.from_dict(earlier).class_offsets is None  # a card from before offsets
+    with pytest.raises(ValueError, match="needs the records' labels"):
+        card_map.predict(features)
+    with pytest.raises(ValueError, match=r"one class index in \[0, 2\)"):
+        card_map.predict(features, np.array([0, 2, 1]))
+    with pytest.raises(ValueError, match="one class index"):
+        card_map.predict(features, np.array([0, 1]))
+
+
+def test_the_map_fit_recovers_a_class_offset(world):
+    """Margins that are an exact affine function of the features, 3 logits less for class 1
+    and 1.5 more for class 2: least squares gives back the weights, intercept and offsets."""
+    model, members = world.model.eval(), world.table.members()
+    x, y = members.inputs(), members.labels()
+    smoothed = torch.linspace(-2.0, 2.0, len(x))
+    features = map_features(model, x, y, smoothed)
+    weights = np.array([0.5, 1.0, -0.25, 0.75])
+    assert world.table.num_classes == 3
+    scaled = features @ weights + 1.0 - 3.0 * (y.numpy() == 1) + 1.5 * (y.numpy() == 2)
+    fitted = _margin_map(model, x, y, smoothed, scaled, seed=0, num_classes=3)
+    assert fitted.weights == pytest.approx(weights, abs=1e-3)
+    assert fitted.intercept == pytest.approx(1.0, abs=1e-3)
+    assert fitted.class_offsets == pytest.approx((0.0, -3.0, 1.5), abs=1e-3)
+    assert fitted.predict(features, y.numpy()) == pytest.approx(scaled, abs=1e-2)
 
 
 def test_the_unseen_profile_fits_a_margin_map_on_the_members(world):
@@ -132,7 +170,9 @@ def test_the_unseen_profile_fits_a_margin_map_on_the_members(world):
     smoothed = true_class_margin(smoothed_logits(
         teacher, x, profile.smoothing_sigma, table.input_space,
         torch.Generator().manual_seed(4), profile.smoothing_draws), y)
-    mapped = card_map.predict(map_features(teacher, x, y, smoothed))
+    assert card_map.class_offsets is not None
+    assert len(card_map.class_offsets) == table.num_classes
+    mapped = card_map.predict(map_features(teacher, x, y, smoothed), y.numpy())
     # least squares with an intercept: on the members the map averages what it was fitted
     # to, the members' unseen margins at uniform ranks of the profile
     assert mapped.mean() == pytest.approx(np.mean(profile.margins), abs=0.1 * np.std(mapped))
@@ -149,6 +189,13 @@ def test_targets_read_the_margin_map_a_quarter_of_the_way_towards_the_profiles_s
     expected = mapped + MAP_SPREAD * (spread - mapped) - DRIFT_ALLOWANCE
     got = _profile_targets(profile, np.zeros(3), features)
     assert got == pytest.approx(expected)
+    # with class offsets each record's mapped margin moves by its class's offset first
+    offset = UnseenProfile(margins, 0.5, tuple(LEVELS), 16, margin_map=_map(offsets=(0.0, -4.0)))
+    labels = np.array([1, 0, 1])
+    moved = mapped - 4.0 * labels
+    at_rank = np.interp((moved + 10.0) / 30.0 * 0.98 + 0.01, PROFILE_LEVELS, margins)
+    assert _profile_targets(offset, np.zeros(3), features, labels) == pytest.approx(
+        moved + MAP_SPREAD * (at_rank - moved) - DRIFT_ALLOWANCE)
     # without features (or without a map) the smoothed margin's rank is read, as before
     assert _profile_targets(profile, features[:, 1]) == pytest.approx(spread - DRIFT_ALLOWANCE)
 
@@ -169,6 +216,15 @@ def test_shifted_targets_compute_the_features_the_map_reads():
     features = map_features(teacher, x, y, smoothed)
     assert targets.numpy() == pytest.approx(_profile_targets(profile, smoothed.numpy(),
                                                              features), abs=1e-3)
+    # a map with class offsets reads each record's label
+    offsets = UnseenProfile(profile.margins, 0.5, tuple(LEVELS), 16,
+                            margin_map=_map((0.25, 0.5, -1.0, 1.0), 0.5, offsets=(0.0, -3.0)))
+    with_labels = true_class_margin(shifted_targets(teacher, x, y, 9.9, table.input_space,
+                                                    torch.Generator().manual_seed(3), 0.75,
+                                                    offsets).log(), y)
+    assert with_labels.numpy() == pytest.approx(
+        _profile_targets(offsets, smoothed.numpy(), features, y.numpy()), abs=1e-3)
+    assert with_labels.numpy() != pytest.approx(targets.numpy(), abs=0.5)
     renamed = MarginMap(("margin", "a", "b", "c"), card_map.weights, 0.5, tuple(LEVELS),
                         card_map.lower, card_map.upper)
     other = UnseenProfile(profile.margins, 0.5, tuple(LEVELS), 16, margin_map=renamed)
@@ -181,4 +237,6 @@ def test_the_shipped_tabular_cards_carry_a_margin_map(name):
     profile = load_sample(name).records.reported_unseen_profile
     assert profile is not None and profile.margin_map is not None
     assert profile.margin_map.features == MAP_FEATURES
+    assert profile.margin_map.class_offsets is not None
+    assert len(profile.margin_map.class_offsets) == load_sample(name).records.num_classes
 

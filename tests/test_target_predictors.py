@@ -84,11 +84,11 @@ def test_request_features_read_stored_scores_and_inputs_in_the_same_order():
     np.testing.assert_allclose(features["smoothed x1e-06"], own.numpy(), atol=1e-3)
     assert features["gold"].shape == (9, 5) and list(features["position"]) == sorted(
         features["position"])
-    # the card's margin map reads the record's margin, smoothed margin and gradient norms
+    # the card's margin map reads the record's margin, smoothed margin, gradient norms and label
     gradients = margin_gradients(model, ordered.inputs(), ordered.labels()).double().numpy()
     np.testing.assert_allclose(features["log weight gradient"], gradients[:, 0], atol=1e-5)
     mapped = table.reported_unseen_profile.margin_map.predict(np.column_stack(
-        [features["original"], features["smoothed x1"], gradients]))
+        [features["original"], features["smoothed x1"], gradients]), ordered.labels().numpy())
     np.testing.assert_allclose(features["card margin map"], mapped, atol=1e-3)
 
 

@@ -74,6 +74,9 @@ class MarginMap:
         lower, upper: per feature, the smallest and largest value among the members the map
             was fitted on; a record's features are held inside them (an affine map does not
             extrapolate well: a saturated network's zero gradient logs to -18).
+        class_offsets: one per class, added for a record of that class (the first class's is
+            0): the members' out-of-fold margins differ by class beyond what the features
+            say. None (a card from before they were fitted): no offset.
     """
 
     features: tuple[str, ...]
@@ -82,6 +85,7 @@ class MarginMap:
     mapped_margins: tuple[float, ...]
     lower: tuple[float, ...]
     upper: tuple[float, ...]
+    class_offsets: tuple[float, ...] | None = None
 
     def __post_init__(self) -> None:
         if isinstance(self.features, str) or not all(isinstance(f, str) for f in self.features):
@@ -103,18 +107,37 @@ class MarginMap:
         for name, values in zip(("weights", "lower", "upper"), columns, strict=True):
             object.__setattr__(self, name, values)
         object.__setattr__(self, "intercept", float(self.intercept))
+        if self.class_offsets is not None:
+            offsets = tuple(float(v) for v in self.class_offsets)
+            if len(offsets) < 2 or not np.all(np.isfinite(offsets)) or offsets[0] != 0.0:
+                raise ValueError(f"MarginMap.class_offsets holds one finite offset per class "
+                                 f"(at least 2), the first 0; got {list(self.class_offsets)}")
+            object.__setattr__(self, "class_offsets", offsets)
         object.__setattr__(self, "mapped_margins",
                            _checked_quantiles(self.mapped_margins, "margin_map.mapped_margins"))
 
-    def predict(self, features: np.ndarray) -> np.ndarray:
+    def predict(self, features: np.ndarray, labels: np.ndarray | None = None) -> np.ndarray:
         """``(N,)`` mapped margins of records with ``features`` ``(N, len(self.features))``,
-        each feature first held inside the members' range."""
+        each feature first held inside the members' range, and class indices ``labels``
+        ``(N,)`` (needed when the map has class offsets)."""
         features = np.asarray(features, dtype=float)
         if features.ndim != 2 or features.shape[1] != len(self.weights):
             raise ValueError(f"MarginMap.predict needs (N, {len(self.weights)}) features "
                              f"({', '.join(self.features)}); got shape {features.shape}")
         held = np.clip(features, self.lower, self.upper)
-        return held @ np.asarray(self.weights) + self.intercept
+        mapped = held @ np.asarray(self.weights) + self.intercept
+        if self.class_offsets is None:
+            return mapped
+        if labels is None:
+            raise ValueError("this margin map has class offsets: MarginMap.predict needs the "
+                             "records' labels")
+        labels = np.asarray(labels)
+        if labels.shape != (len(features),) or len(labels) and not (
+                labels.min() >= 0 and labels.max() < len(self.class_offsets)):
+            raise ValueError(f"MarginMap.predict needs one class index in "
+                             f"[0, {len(self.class_offsets)}) per record; got labels of shape "
+                             f"{labels.shape}")
+        return mapped + np.asarray(self.class_offsets)[labels.astype(np.int64)]
 
     def ranks(self, mapped: np.ndarray) -> np.ndarray:
         """``(N,)`` rank levels (0.01..0.99) of mapped margins ``(N,)`` among the members'."""
@@ -123,12 +146,14 @@ class MarginMap:
     def to_dict(self) -> dict[str, Any]:
         return {"features": list(self.features), "weights": list(self.weights),
                 "intercept": self.intercept, "mapped_margins": list(self.mapped_margins),
-                "lower": list(self.lower), "upper": list(self.upper)}
+                "lower": list(self.lower), "upper": list(self.upper),
+                "class_offsets": None if self.class_offsets is None else list(self.class_offsets)}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> MarginMap:
         return cls(tuple(data["features"]), tuple(data["weights"]), data["intercept"],
-                   tuple(data["mapped_margins"]), tuple(data["lower"]), tuple(data["upper"]))
+                   tuple(data["mapped_margins"]), tuple(data["lower"]), tuple(data["upper"]),
+                   None if data.get("class_offsets") is None else tuple(data["class_offsets"]))
 
 
 @dataclass(frozen=True)

@@ -83,10 +83,10 @@ def unseen_profile(model: nn.Module, table: RecordTable, *, folds: int = PROFILE
     out-of-fold margins over the repeats, move them onto the profile's scale by their rank,
     and take their kernel mean at each rank of the members' smoothed margins; the margin map
     fits the same moved margins, by least squares, on each member's
-    :data:`~workbench.margin_features.MAP_FEATURES` (at most ``MAP_MEMBERS`` of them). Computed
-    once, with the training data at hand, so that an erasure later reads only the model, the
-    forget records and this card. ``model`` outputs ``(N, C >= 2)`` (or one logit); ``repeats
-    * folds`` models are trained.
+    :data:`~workbench.margin_features.MAP_FEATURES` and class (at most ``MAP_MEMBERS`` of
+    them). Computed once, with the training data at hand, so that an erasure later reads only
+    the model, the forget records and this card. ``model`` outputs ``(N, C >= 2)`` (or one
+    logit); ``repeats * folds`` models are trained.
 
     Raises:
         ValueError: the table has no recipe, fewer than 2 folds or 1 repeat, too few members
@@ -140,7 +140,7 @@ def unseen_profile(model: nn.Module, table: RecordTable, *, folds: int = PROFILE
         expected = _rounded(_expected_margins(
             unseen.mean(0).numpy(), margins,
             np.interp(smoothed.numpy(), smoothed_quantiles, PROFILE_LEVELS)))
-        margin_map = _margin_map(teacher, x, y, smoothed, scaled, seed)
+        margin_map = _margin_map(teacher, x, y, smoothed, scaled, seed, table.num_classes)
     return UnseenProfile(margins=_rounded(margins), smoothing_sigma=round(sigma, 6),
                          smoothed_margins=_rounded(smoothed_quantiles),
                          smoothing_draws=SMOOTHING_DRAWS, expected_margins=expected,
@@ -155,21 +155,26 @@ def _on_scale(unseen: np.ndarray, margins: np.ndarray) -> np.ndarray:
 
 
 def _margin_map(model: nn.Module, x: torch.Tensor, y: torch.Tensor, smoothed: torch.Tensor,
-                scaled: np.ndarray, seed: int) -> MarginMap:
+                scaled: np.ndarray, seed: int, num_classes: int) -> MarginMap:
     """The members' unseen margins on the model's scale ``scaled`` ``(M,)``, fitted by least
     squares on their :data:`MAP_FEATURES` (``x`` ``(M, ...)``, ``y`` ``(M,)``, smoothed margins
-    ``(M,)``); at most ``MAP_MEMBERS`` of them, drawn with ``seed``."""
+    ``(M,)``) and one offset per class after the first; at most ``MAP_MEMBERS`` of them, drawn
+    with ``seed``."""
     rows = np.arange(len(x))
     if len(rows) > MAP_MEMBERS:
         rows = np.sort(np.random.default_rng(seed).choice(len(x), MAP_MEMBERS, replace=False))
     index = torch.as_tensor(rows)
-    features = map_features(model, x[index.to(x.device)], y[index.to(y.device)],
-                            smoothed[index])
-    design = np.column_stack([features, np.ones(len(rows))])
+    labels = y[index.to(y.device)]
+    features = map_features(model, x[index.to(x.device)], labels, smoothed[index])
+    classes = np.eye(num_classes)[labels.cpu().numpy()][:, 1:]
+    design = np.column_stack([features, classes, np.ones(len(rows))])
     coefficients = np.linalg.lstsq(design, scaled[rows], rcond=None)[0]
-    return MarginMap(MAP_FEATURES, _rounded(coefficients[:-1]), round(float(coefficients[-1]), 4),
+    width = features.shape[1]
+    return MarginMap(MAP_FEATURES, _rounded(coefficients[:width]),
+                     round(float(coefficients[-1]), 4),
                      _rounded(np.quantile(design @ coefficients, PROFILE_LEVELS)),
-                     _rounded(features.min(0)), _rounded(features.max(0)))
+                     _rounded(features.min(0)), _rounded(features.max(0)),
+                     (0.0, *_rounded(coefficients[width:-1])))
 
 
 def _expected_margins(unseen: np.ndarray, margins: np.ndarray, ranks: np.ndarray) -> np.ndarray:

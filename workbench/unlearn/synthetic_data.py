@@ -106,7 +106,7 @@ def shifted_targets(teacher: nn.Module, x: torch.Tensor, y: torch.Tensor, sigma:
         features = (None if unseen.margin_map is None
                     else map_features(teacher, x, y, margin))
         wanted = torch.as_tensor(_profile_targets(unseen, margin.double().cpu().numpy(),
-                                                  features),
+                                                  features, y.cpu().numpy()),
                                  dtype=logits.dtype, device=logits.device)
     else:
         assert accuracy is not None  # (checked above)
@@ -116,15 +116,16 @@ def shifted_targets(teacher: nn.Module, x: torch.Tensor, y: torch.Tensor, sigma:
 
 
 def _profile_targets(unseen: UnseenProfile, smoothed: np.ndarray,
-                     features: np.ndarray | None = None) -> np.ndarray:
+                     features: np.ndarray | None = None,
+                     labels: np.ndarray | None = None) -> np.ndarray:
     """``(N,)`` target margins of records with smoothed margins ``smoothed`` ``(N,)``: the
     profile's margin at their rank, drawn ``1 - RANK_SPREAD`` of the way towards the expected
     margin there (when the card has one), less ``DRIFT_ALLOWANCE``. With the card's margin
-    map and the records' ``features`` ``(N, 4)``: the mapped margin, drawn ``MAP_SPREAD`` of
-    the way towards the profile's margin at its rank among the members' mapped margins, less
-    ``DRIFT_ALLOWANCE``."""
+    map, the records' ``features`` ``(N, 4)`` and class indices ``labels`` ``(N,)``: the mapped
+    margin (with its class's offset), drawn ``MAP_SPREAD`` of the way towards the profile's
+    margin at its rank among the members' mapped margins, less ``DRIFT_ALLOWANCE``."""
     if unseen.margin_map is not None and features is not None:
-        mapped = unseen.margin_map.predict(features)
+        mapped = unseen.margin_map.predict(features, labels)
         spread = np.interp(unseen.margin_map.ranks(mapped), PROFILE_LEVELS, unseen.margins)
         return mapped + MAP_SPREAD * (spread - mapped) - DRIFT_ALLOWANCE
     spread = unseen.margins_at(smoothed)
