@@ -408,6 +408,23 @@ def test_a_margin_map_of_other_features_is_not_read_and_says_how_to_get_one(tmp_
     assert profile.expected_margins is not None
 
 
+def test_a_margin_map_for_another_number_of_classes_is_not_read_and_says_so(tmp_path):
+    def three_classes(metrics):
+        metrics["unseen_profile"]["margin_map"]["class_offsets"] = [0.0, -1.0, 0.5]
+
+    with pytest.warns(UserWarning, match="3 class offsets for a model of 2 classes.*not read"):
+        sample = load_folder(_with_metrics(tmp_path, three_classes))
+    profile = sample.records.reported_unseen_profile
+    assert profile is not None and profile.margin_map is None
+    assert profile.expected_margins is not None
+
+
+def test_the_shipped_margin_map_is_read_with_its_class_offsets(tmp_path):
+    sample = load_folder(_with_metrics(tmp_path, lambda metrics: None))
+    margin_map = sample.records.reported_unseen_profile.margin_map
+    assert margin_map is not None and len(margin_map.class_offsets) == 2
+
+
 def test_a_malformed_profile_is_refused_with_what_to_do(tmp_path):
     def truncated(metrics):
         metrics["unseen_profile"]["margins"] = metrics["unseen_profile"]["margins"][:10]

@@ -11,7 +11,7 @@ from typing import Any
 import pandas as pd
 from torch import nn
 
-from workbench.card import ModelCard, UnseenProfile
+from workbench.card import MarginMap, ModelCard, UnseenProfile
 from workbench.encoders import encoder_from_dict
 from workbench.errors import (
     IntegrityError,  # a file that does not match its hash
@@ -123,7 +123,7 @@ def load_folder(folder: Path, *, data_dir: str | Path | None = None,
     encoder = encoder_from_dict(json.loads(
         manifest_file(folder, manifest, "preprocessing").read_text()))
     recipe = TrainRecipe.from_dict(manifest["recipe"])
-    card = model_card(manifest, folder)
+    card = model_card(manifest, folder, num_classes=len(encoder.schema.classes))
     if "data" in manifest:
         table = _external_table(manifest, encoder, recipe, card, data_dir)
     else:
@@ -144,11 +144,13 @@ def load_folder(folder: Path, *, data_dir: str | Path | None = None,
     return Sample(manifest["name"], model, table, manifest, folder)
 
 
-def model_card(manifest: dict[str, Any], folder: Path) -> ModelCard:
+def model_card(manifest: dict[str, Any], folder: Path,
+               num_classes: int | None = None) -> ModelCard:
     """The manifest's reported metrics as a :class:`ModelCard` (an old package has no
     profile; one of the first release's unseen-margin profiles is not read: it lacks the
     smoothing the targets now rank records by; a profile without expected margins or
-    without a margin map is read, with a warning)."""
+    without a margin map is read, with a warning; a margin map whose class offsets do not
+    match ``num_classes``, the package's classes, is dropped with a warning)."""
     metrics = manifest["metrics"]
     profile = metrics.get("unseen_profile")
     if profile is None and "unseen_margin_quantiles" in metrics:
@@ -167,13 +169,12 @@ def model_card(manifest: dict[str, Any], folder: Path) -> ModelCard:
                       "map) alone; with "
                       f"{MIN_EXPECTED_MEMBERS} members or more, re-pack it with `workbench "
                       "pack --unseen-profile` to add them", UserWarning, stacklevel=3)
-    elif unseen is not None and unseen.margin_map is not None \
-            and unseen.margin_map.features != MAP_FEATURES:
-        warnings.warn(f"the package {folder} reports a margin map of other features "
-                      f"({list(unseen.margin_map.features)}) than this release computes "
-                      f"({list(MAP_FEATURES)}), so it is not read: its erasures predict each "
-                      "record's margin from its rank alone; re-pack it with `workbench pack "
-                      "--unseen-profile`", UserWarning, stacklevel=3)
+    elif unseen is not None and (unreadable := _unreadable_map(unseen.margin_map,
+                                                               num_classes)):
+        warnings.warn(f"the package {folder} reports a margin map {unreadable}, so it is not "
+                      "read: its erasures predict each record's margin from its rank alone; "
+                      "re-pack it with `workbench pack --unseen-profile`", UserWarning,
+                      stacklevel=3)
         unseen = replace(unseen, margin_map=None)
     elif unseen is not None and unseen.margin_map is None:
         warnings.warn(f"the package {folder} reports an unseen profile without a margin map "
@@ -181,6 +182,19 @@ def model_card(manifest: dict[str, Any], folder: Path) -> ModelCard:
                       "its rank alone; re-pack it with `workbench pack --unseen-profile` to "
                       "add one", UserWarning, stacklevel=3)
     return ModelCard(test_accuracy=metrics["test_accuracy"], unseen=unseen)
+
+
+def _unreadable_map(margin_map: MarginMap | None, num_classes: int | None) -> str | None:
+    """Why this release cannot read a card's margin map (None: it can, or there is none)."""
+    if margin_map is None:
+        return None
+    if margin_map.features != MAP_FEATURES:
+        return (f"of other features ({list(margin_map.features)}) than this release computes "
+                f"({list(MAP_FEATURES)})")
+    offsets = margin_map.class_offsets
+    if num_classes is not None and offsets is not None and len(offsets) != num_classes:
+        return f"with {len(offsets)} class offsets for a model of {num_classes} classes"
+    return None
 
 
 def _external_table(manifest: dict[str, Any], encoder, recipe: TrainRecipe, card: ModelCard,
