@@ -9,6 +9,7 @@ what the witness already saw.
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import json
 import shutil
 
@@ -17,12 +18,17 @@ from cli_toys import run_cli, tamper
 
 from workbench import load_sample
 from workbench.evidence import load_record, save_record
+from workbench.evidence._validate import one_month_after
 from workbench.evidence.keys import load_key
 from workbench.evidence.ledger import append_record, read_entries
 from workbench.evidence.lifecycle import find_case
 from workbench.evidence.signing import sign_record
 
 FAST = {"steps": 20, "min_steps": 0, "inversion_steps": 5, "proxies": 256}
+# received ten days ago, so that answering today meets the one-month deadline whenever the
+# suite runs (a fixed date made the test fail once a month had passed)
+RECEIVED = (datetime.datetime.now(datetime.UTC).date()
+            - datetime.timedelta(days=10)).isoformat()
 
 
 @pytest.fixture(scope="module")
@@ -36,7 +42,7 @@ def case(tmp_path_factory):
             "--out", root / ref, "--ledger", root / "ledger.sqlite", "--witness",
             root / "witness.jsonl", "--key", root / "alice.pem", "--params", json.dumps(FAST),
             "--reference", "none", "--attacks", "loss", "--pdf-renderer", "matplotlib",
-            "--quiet", "--request-ref", ref, "--received", "2026-11-02")
+            "--quiet", "--request-ref", ref, "--received", RECEIVED)
         assert code == 0, err
     return root
 
@@ -173,7 +179,7 @@ def test_a_request_lives_through_signed_steps_in_order(work, tmp_path):
     assert step("answered", "DSR-1", "--channel", "email")[0] == 0
     code, out, _ = step("close", "DSR-1")
     assert code == 0 and "now       closed" in out
-    assert "due       2026-12-02 (met)" in out  # one month after 2026-11-02, answered today
+    assert f"due       {one_month_after(RECEIVED)} (met)" in out  # answered today
     code, _, err = step("approve", "DSR-1", "--override-reason", "again")
     assert code == 2 and "is closed" in err
     found = find_case(root / "ledger.sqlite", "DSR-1")

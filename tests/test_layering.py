@@ -1,6 +1,8 @@
 """The package's structure: subpackages import only from layers below them, never in a cycle.
 
-Module-level imports only (a function may import lazily, e.g. an optional dependency).
+Module-level imports only (a function may import lazily, e.g. an optional dependency; one
+does so on purpose: building a model card in ``samples`` asks ``unlearn.synthetic_card`` how
+far the method moves the model, a measurement of the layer above).
 Layers, lowest first; a module may import from its own layer or any lower one.
 """
 

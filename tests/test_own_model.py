@@ -160,6 +160,7 @@ def test_pack_can_report_an_unseen_profile_that_the_package_then_carries(packed,
     profile = json.loads((root / "profiled" / "manifest.json").read_text())[
         "metrics"]["unseen_profile"]
     assert len(profile["margins"]) == 99 and profile["margins"] == sorted(profile["margins"])
+    assert profile["drift_allowance"] >= 0  # measured on 16 erasures of the package's model
     sample = load_folder(root / "profiled", model_class="mymodels:Net")
     assert sample.records.reported_unseen_profile.to_dict() == profile
 

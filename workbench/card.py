@@ -185,6 +185,12 @@ class UnseenProfile:
             gradient norms to its expected unseen margin, a sharper prediction than the rank
             of the smoothed margin alone. None: not measured (an earlier card, or too few
             members).
+        drift_allowance: logits by which ``synthetic`` lowered the model's margins on its
+            held-out records when it erased random member requests
+            (:func:`workbench.unlearn.synthetic_card.measure_drift`): its targets sit that much
+            below the unseen margins, so that the forgotten records stand to the moved
+            non-members as to a retrain's. At least 0. None: not measured (an earlier card):
+            the method's default allowance.
     """
 
     margins: tuple[float, ...]
@@ -193,9 +199,16 @@ class UnseenProfile:
     smoothing_draws: int
     expected_margins: tuple[float, ...] | None = None
     margin_map: MarginMap | None = None
+    drift_allowance: float | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "margins", _checked_quantiles(self.margins, "margins"))
+        if self.drift_allowance is not None:
+            allowance = float(self.drift_allowance)
+            if not (np.isfinite(allowance) and allowance >= 0):
+                raise ValueError(f"UnseenProfile.drift_allowance must be a finite number of "
+                                 f"logits, at least 0; got {self.drift_allowance}")
+            object.__setattr__(self, "drift_allowance", allowance)
         object.__setattr__(self, "smoothed_margins",
                            _checked_quantiles(self.smoothed_margins, "smoothed_margins"))
         if not float(self.smoothing_sigma) > 0:
@@ -240,6 +253,8 @@ class UnseenProfile:
             out["expected_margins"] = list(self.expected_margins)
         if self.margin_map is not None:
             out["margin_map"] = self.margin_map.to_dict()
+        if self.drift_allowance is not None:
+            out["drift_allowance"] = self.drift_allowance
         return out
 
     @classmethod
@@ -247,7 +262,8 @@ class UnseenProfile:
         expected, mapped = data.get("expected_margins"), data.get("margin_map")
         return cls(data["margins"], data["smoothing_sigma"], data["smoothed_margins"],
                    data["smoothing_draws"], None if expected is None else tuple(expected),
-                   None if mapped is None else MarginMap.from_dict(mapped))
+                   None if mapped is None else MarginMap.from_dict(mapped),
+                   data.get("drift_allowance"))
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,11 @@
    noise) is ranked among the *members'* smoothed margins, and its target margin lies halfway
    (``RANK_SPREAD``) between the profile's margin at that rank and the margin the members
    ranked there got on average (the card's expected margins; an earlier card without them
-   keeps the profile's), a little lower (``DRIFT_ALLOWANCE``). Where the card also carries a
+   keeps the profile's), a little lower: by the card's drift allowance, how far the method
+   lowered the model's held-out margins when the owner measured it
+   (:mod:`.synthetic_card`; ``DRIFT_ALLOWANCE`` on an earlier card; FAILs 9 against 13 of
+   128 tuning requests and 6 against 10 of 120 new ones, PASS level, clinic's band shares
+   centred). Where the card also carries a
    margin map (:class:`workbench.card.MarginMap`: an affine map of a record's margin, smoothed
    margin and the norms of its margin's gradients with respect to the weights and the input,
    plus one offset per class, fitted on the members' out-of-fold margins), the map predicts

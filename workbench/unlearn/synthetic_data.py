@@ -27,7 +27,8 @@ REFERENCE_SIZE = 1024  # simulated non-members of the stopping check (at most 8 
 # records' confidence lowers the student's confidence on unseen records too (held-out median
 # -0.2 logits on clinic), so targets at the profile itself stayed more member-like than a
 # retrain (tuning seeds 30000-30023: 0 / 0.4 logits, band share of the LOSS test +0.57 /
-# +0.12 on clinic 5%, +0.30 / +0.04 on credit 5%)
+# +0.12 on clinic 5%, +0.30 / +0.04 on credit 5%). A card that reports its own measured
+# allowance (UnseenProfile.drift_allowance: clinic 0.22, credit 0.49) replaces this one.
 DRIFT_ALLOWANCE = 0.4
 # Where the card reports expected margins, a target lies this share of the way from the
 # expected margin at the record's rank to the profile's margin there. Tuning seeds 30000-30023
@@ -80,8 +81,9 @@ def shifted_targets(teacher: nn.Module, x: torch.Tensor, y: torch.Tensor, sigma:
     record's target margin is the profile's margin at the record's rank among all members
     (:meth:`~workbench.card.UnseenProfile.margins_at`), drawn halfway (``RANK_SPREAD``)
     towards the margin that rank predicts (the card's expected margins, when it has them),
-    less ``DRIFT_ALLOWANCE``. The rank is among the members, not among the forget records: a
-    request of hard records gets low targets, as a retrain gives them (ranked within the
+    less the card's drift allowance (``DRIFT_ALLOWANCE`` when it reports none). The rank is
+    among the members, not among the forget records: a request of hard records gets low
+    targets, as a retrain gives them (ranked within the
     request, every request looked alike and the audit's verdicts followed how hard the
     request happened to be). Where the card carries a margin map, the record's margin is
     predicted by the map from its margin, smoothed margin and gradient norms instead, and the
@@ -120,19 +122,22 @@ def _profile_targets(unseen: UnseenProfile, smoothed: np.ndarray,
                      labels: np.ndarray | None = None) -> np.ndarray:
     """``(N,)`` target margins of records with smoothed margins ``smoothed`` ``(N,)``: the
     profile's margin at their rank, drawn ``1 - RANK_SPREAD`` of the way towards the expected
-    margin there (when the card has one), less ``DRIFT_ALLOWANCE``. With the card's margin
+    margin there (when the card has one), less the card's drift allowance
+    (``DRIFT_ALLOWANCE`` when it has none). With the card's margin
     map, the records' ``features`` ``(N, 4)`` and class indices ``labels`` ``(N,)``: the mapped
     margin (with its class's offset), drawn ``MAP_SPREAD`` of the way towards the profile's
-    margin at its rank among the members' mapped margins, less ``DRIFT_ALLOWANCE``."""
+    margin at its rank among the members' mapped margins, less the same allowance."""
+    allowance = (DRIFT_ALLOWANCE if unseen.drift_allowance is None
+                 else unseen.drift_allowance)
     if unseen.margin_map is not None and features is not None:
         mapped = unseen.margin_map.predict(features, labels)
         spread = np.interp(unseen.margin_map.ranks(mapped), PROFILE_LEVELS, unseen.margins)
-        return mapped + MAP_SPREAD * (spread - mapped) - DRIFT_ALLOWANCE
+        return mapped + MAP_SPREAD * (spread - mapped) - allowance
     spread = unseen.margins_at(smoothed)
     expected = unseen.expected_at(smoothed)
     if expected is not None:
         spread = expected + RANK_SPREAD * (spread - expected)
-    return spread - DRIFT_ALLOWANCE
+    return spread - allowance
 
 
 class Plan(NamedTuple):
