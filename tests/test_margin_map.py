@@ -139,6 +139,10 @@ def test_class_offsets_add_the_records_class_offset_and_need_labels():
         card_map.predict(features, np.array([0, 2, 1]))
     with pytest.raises(ValueError, match="one class index"):
         card_map.predict(features, np.array([0, 1]))
+    with pytest.raises(ValueError, match="integer class indices"):  # 0.9 is no class
+        card_map.predict(features, np.array([0.9, 0.0, 1.0]))
+    # a map from before the offsets writes none (its record reads as it did)
+    assert "class_offsets" not in _map().to_dict()
 
 
 def test_the_map_fit_recovers_a_class_offset(world):
@@ -225,6 +229,10 @@ def test_shifted_targets_compute_the_features_the_map_reads():
     assert with_labels.numpy() == pytest.approx(
         _profile_targets(offsets, smoothed.numpy(), features, y.numpy()), abs=1e-3)
     assert with_labels.numpy() != pytest.approx(targets.numpy(), abs=0.5)
+    three = UnseenProfile(profile.margins, 0.5, tuple(LEVELS), 16,
+                          margin_map=_map((0.25, 0.5, -1.0, 1.0), 0.5, offsets=(0.0, 1.0, 2.0)))
+    with pytest.raises(ValueError, match="3 class offsets, but the model has 2 classes"):
+        shifted_targets(teacher, x, y, 9.9, table.input_space, torch.Generator(), 0.75, three)
     renamed = MarginMap(("margin", "a", "b", "c"), card_map.weights, 0.5, tuple(LEVELS),
                         card_map.lower, card_map.upper)
     other = UnseenProfile(profile.margins, 0.5, tuple(LEVELS), 16, margin_map=renamed)

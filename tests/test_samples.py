@@ -419,6 +419,16 @@ def test_a_margin_map_for_another_number_of_classes_is_not_read_and_says_so(tmp_
     assert profile.expected_margins is not None
 
 
+def test_an_unreadable_map_is_dropped_even_on_a_card_without_expected_margins(tmp_path):
+    def both(metrics):
+        del metrics["unseen_profile"]["expected_margins"]
+        metrics["unseen_profile"]["margin_map"]["class_offsets"] = [0.0, 1.0, 2.0]
+
+    with pytest.warns(UserWarning, match="3 class offsets for a model of 2 classes"):
+        sample = load_folder(_with_metrics(tmp_path, both))
+    assert sample.records.reported_unseen_profile.margin_map is None
+
+
 def test_the_shipped_margin_map_is_read_with_its_class_offsets(tmp_path):
     sample = load_folder(_with_metrics(tmp_path, lambda metrics: None))
     margin_map = sample.records.reported_unseen_profile.margin_map

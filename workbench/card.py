@@ -132,6 +132,9 @@ class MarginMap:
             raise ValueError("this margin map has class offsets: MarginMap.predict needs the "
                              "records' labels")
         labels = np.asarray(labels)
+        if labels.dtype.kind not in "iub":
+            raise ValueError(f"MarginMap.predict needs integer class indices as labels; got "
+                             f"{labels.dtype}")
         if labels.shape != (len(features),) or len(labels) and not (
                 labels.min() >= 0 and labels.max() < len(self.class_offsets)):
             raise ValueError(f"MarginMap.predict needs one class index in "
@@ -144,10 +147,12 @@ class MarginMap:
         return np.interp(mapped, self.mapped_margins, PROFILE_LEVELS)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"features": list(self.features), "weights": list(self.weights),
-                "intercept": self.intercept, "mapped_margins": list(self.mapped_margins),
-                "lower": list(self.lower), "upper": list(self.upper),
-                "class_offsets": None if self.class_offsets is None else list(self.class_offsets)}
+        out = {"features": list(self.features), "weights": list(self.weights),
+               "intercept": self.intercept, "mapped_margins": list(self.mapped_margins),
+               "lower": list(self.lower), "upper": list(self.upper)}
+        if self.class_offsets is not None:  # (a card from before them has none)
+            out["class_offsets"] = list(self.class_offsets)
+        return out
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> MarginMap:

@@ -162,20 +162,20 @@ def model_card(manifest: dict[str, Any], folder: Path,
     except (KeyError, TypeError, ValueError) as error:
         raise ValueError(f"the manifest of {folder} has a malformed unseen_profile ({error}); "
                          "re-pack it") from None
-    if unseen is not None and unseen.expected_margins is None:
-        warnings.warn(f"the package {folder} reports an unseen profile without expected "
-                      f"margins (an earlier release, or fewer than {MIN_EXPECTED_MEMBERS} "
-                      "members): its erasures rank records by the profile (or its margin "
-                      "map) alone; with "
-                      f"{MIN_EXPECTED_MEMBERS} members or more, re-pack it with `workbench "
-                      "pack --unseen-profile` to add them", UserWarning, stacklevel=3)
-    elif unseen is not None and (unreadable := _unreadable_map(unseen.margin_map,
+    if unseen is not None and (unreadable := _unreadable_map(unseen.margin_map,
                                                                num_classes)):
         warnings.warn(f"the package {folder} reports a margin map {unreadable}, so it is not "
                       "read: its erasures predict each record's margin from its rank alone; "
                       "re-pack it with `workbench pack --unseen-profile`", UserWarning,
                       stacklevel=3)
         unseen = replace(unseen, margin_map=None)
+    elif unseen is not None and unseen.expected_margins is None:
+        warnings.warn(f"the package {folder} reports an unseen profile without expected "
+                      f"margins (an earlier release, or fewer than {MIN_EXPECTED_MEMBERS} "
+                      "members): its erasures rank records by the profile (or its margin "
+                      "map) alone; with "
+                      f"{MIN_EXPECTED_MEMBERS} members or more, re-pack it with `workbench "
+                      "pack --unseen-profile` to add them", UserWarning, stacklevel=3)
     elif unseen is not None and unseen.margin_map is None:
         warnings.warn(f"the package {folder} reports an unseen profile without a margin map "
                       "(an earlier release): its erasures predict each record's margin from "

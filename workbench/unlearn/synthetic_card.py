@@ -43,7 +43,7 @@ def measure_drift(model: nn.Module, table: RecordTable, profile: UnseenProfile, 
 
     Raises:
         ValueError: no held-out records or members, ``requests`` < 1, ``fraction`` not in
-            (0, 1).
+            (0, 1), or a non-finite result.
     """
     from workbench.unlearn.api import unlearn_model  # (the api imports this package)
 

@@ -100,6 +100,12 @@ def shifted_targets(teacher: nn.Module, x: torch.Tensor, y: torch.Tensor, sigma:
     if unseen is not None:  # smoothed as the card smoothed the members
         sigma, draws = unseen.smoothing_sigma, unseen.smoothing_draws
     logits = smoothed_logits(teacher, x, sigma, space, generator, draws)
+    offsets = None if unseen is None or unseen.margin_map is None \
+        else unseen.margin_map.class_offsets
+    if offsets is not None and len(offsets) != logits.shape[1]:
+        raise ValueError(f"the model card's margin map has {len(offsets)} class offsets, but "
+                         f"the model has {logits.shape[1]} classes; re-pack the model with "
+                         "`workbench pack --unseen-profile` to measure its card again")
     if not len(x) or (accuracy is None and unseen is None):
         return torch.softmax(logits, 1)
     rows = torch.arange(len(y), device=logits.device)
