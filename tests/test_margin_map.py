@@ -231,7 +231,7 @@ def test_shifted_targets_compute_the_features_the_map_reads():
     assert with_labels.numpy() != pytest.approx(targets.numpy(), abs=0.5)
     three = UnseenProfile(profile.margins, 0.5, tuple(LEVELS), 16,
                           margin_map=_map((0.25, 0.5, -1.0, 1.0), 0.5, offsets=(0.0, 1.0, 2.0)))
-    with pytest.raises(ValueError, match="3 class offsets, but the model has 2 classes"):
+    with pytest.raises(ValueError, match="3 class offsets for a model of 2 classes.*re-pack"):
         shifted_targets(teacher, x, y, 9.9, table.input_space, torch.Generator(), 0.75, three)
     renamed = MarginMap(("margin", "a", "b", "c"), card_map.weights, 0.5, tuple(LEVELS),
                         card_map.lower, card_map.upper)

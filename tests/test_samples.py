@@ -396,24 +396,19 @@ def test_a_profile_of_an_earlier_release_is_read_with_a_warning_that_says_how_to
     assert list(profile.margins) == shipped["metrics"]["unseen_profile"]["margins"]
 
 
-def test_a_margin_map_of_other_features_is_not_read_and_says_how_to_get_one(tmp_path):
-    def renamed(metrics):
-        metrics["unseen_profile"]["margin_map"]["features"] = ["a", "b", "c", "d"]
+@pytest.mark.parametrize("key, value, message", [
+    ("features", ["a", "b", "c", "d"],
+     "margin map of other features.*not read.*`workbench pack --unseen-profile`"),
+    ("class_offsets", [0.0, -1.0, 0.5],
+     "3 class offsets for a model of 2 classes.*not read.*`workbench pack --unseen-profile`"),
+])
+def test_a_margin_map_this_release_cannot_read_is_dropped_and_says_how_to_get_one(
+        tmp_path, key, value, message):
+    def unreadable(metrics):
+        metrics["unseen_profile"]["margin_map"][key] = value
 
-    with pytest.warns(UserWarning, match="margin map of other features.*not read.*"
-                                         "`workbench pack --unseen-profile`"):
-        sample = load_folder(_with_metrics(tmp_path, renamed))
-    profile = sample.records.reported_unseen_profile
-    assert profile is not None and profile.margin_map is None
-    assert profile.expected_margins is not None
-
-
-def test_a_margin_map_for_another_number_of_classes_is_not_read_and_says_so(tmp_path):
-    def three_classes(metrics):
-        metrics["unseen_profile"]["margin_map"]["class_offsets"] = [0.0, -1.0, 0.5]
-
-    with pytest.warns(UserWarning, match="3 class offsets for a model of 2 classes.*not read"):
-        sample = load_folder(_with_metrics(tmp_path, three_classes))
+    with pytest.warns(UserWarning, match=message):
+        sample = load_folder(_with_metrics(tmp_path, unreadable))
     profile = sample.records.reported_unseen_profile
     assert profile is not None and profile.margin_map is None
     assert profile.expected_margins is not None

@@ -13,11 +13,16 @@ retrained models' 95% interval than the smoothed margin's rank alone (``benchmar
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import torch
 from torch import nn
 
 from workbench.models.fit import two_class_logits
+
+if TYPE_CHECKING:
+    from workbench.card import MarginMap
 
 MAP_FEATURES = ("margin", "smoothed_margin", "log_weight_gradient", "log_input_gradient")
 _FLOOR = 1e-8  # a gradient norm of 0 (a saturated ReLU region) logs to log(1e-8)
@@ -79,3 +84,18 @@ def map_features(model: nn.Module, x: torch.Tensor, y: torch.Tensor,
         model.train(was_training)
     columns = [margins, smoothed.float().cpu(), *margin_gradients(model, x, y).T]
     return torch.stack(columns, 1).double().numpy()
+
+
+def unreadable_map(margin_map: MarginMap | None, num_classes: int | None) -> str | None:
+    """Why this release cannot read a card's margin map, in words (None: it can, or there is
+    none): it reads other features than :data:`MAP_FEATURES`, or its class offsets do not
+    match ``num_classes`` (None: not checked)."""
+    if margin_map is None:
+        return None
+    if margin_map.features != MAP_FEATURES:
+        return (f"of other features ({list(margin_map.features)}) than this release computes "
+                f"({list(MAP_FEATURES)})")
+    offsets = margin_map.class_offsets
+    if num_classes is not None and offsets is not None and len(offsets) != num_classes:
+        return f"with {len(offsets)} class offsets for a model of {num_classes} classes"
+    return None

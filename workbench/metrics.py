@@ -119,9 +119,9 @@ def unseen_profile(model: nn.Module, table: RecordTable, *, folds: int = PROFILE
             fresh = reinitialise(model, model_seed).requires_grad_(True).train()
             train_classifier(fresh, x[keep], y[keep], table.recipe, seed=model_seed,
                              device=device)
-            unseen[repeat, held] = _margins(fresh, x[held], y[held])
-            fold_out.append(_margins(fresh, x_out, y_out))
-    own_out = _margins(model, x_out, y_out)
+            unseen[repeat, held] = model_margins(fresh, x[held], y[held])
+            fold_out.append(model_margins(fresh, x_out, y_out))
+    own_out = model_margins(model, x_out, y_out)
     margins = np.sort(_quantiles(own_out) + _quantiles(unseen.flatten())
                       - _quantiles(torch.cat(fold_out)))
     teacher = copy.deepcopy(model).eval().requires_grad_(False)
@@ -188,7 +188,8 @@ def _expected_margins(unseen: np.ndarray, margins: np.ndarray, ranks: np.ndarray
     return (weights @ scaled) / weights.sum(1)
 
 
-def _margins(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+def model_margins(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """``(N,)`` true-class margins of ``model`` on inputs ``x`` with labels ``y`` (CPU)."""
     return true_class_margin(two_class_logits(predict_logits(model, x)), y)
 
 

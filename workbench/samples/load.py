@@ -11,13 +11,13 @@ from typing import Any
 import pandas as pd
 from torch import nn
 
-from workbench.card import MarginMap, ModelCard, UnseenProfile
+from workbench.card import ModelCard, UnseenProfile
 from workbench.encoders import encoder_from_dict
 from workbench.errors import (
     IntegrityError,  # a file that does not match its hash
 )
 from workbench.hashing import record_sha256, sha256_file, weights_sha256
-from workbench.margin_features import MAP_FEATURES
+from workbench.margin_features import unreadable_map
 from workbench.metrics import MIN_EXPECTED_MEMBERS
 from workbench.models import load_model
 from workbench.models.user_class import user_template
@@ -162,8 +162,8 @@ def model_card(manifest: dict[str, Any], folder: Path,
     except (KeyError, TypeError, ValueError) as error:
         raise ValueError(f"the manifest of {folder} has a malformed unseen_profile ({error}); "
                          "re-pack it") from None
-    if unseen is not None and (unreadable := _unreadable_map(unseen.margin_map,
-                                                               num_classes)):
+    if unseen is not None and (unreadable := unreadable_map(unseen.margin_map,
+                                                              num_classes)):
         warnings.warn(f"the package {folder} reports a margin map {unreadable}, so it is not "
                       "read: its erasures predict each record's margin from its rank alone; "
                       "re-pack it with `workbench pack --unseen-profile`", UserWarning,
@@ -182,19 +182,6 @@ def model_card(manifest: dict[str, Any], folder: Path,
                       "its rank alone; re-pack it with `workbench pack --unseen-profile` to "
                       "add one", UserWarning, stacklevel=3)
     return ModelCard(test_accuracy=metrics["test_accuracy"], unseen=unseen)
-
-
-def _unreadable_map(margin_map: MarginMap | None, num_classes: int | None) -> str | None:
-    """Why this release cannot read a card's margin map (None: it can, or there is none)."""
-    if margin_map is None:
-        return None
-    if margin_map.features != MAP_FEATURES:
-        return (f"of other features ({list(margin_map.features)}) than this release computes "
-                f"({list(MAP_FEATURES)})")
-    offsets = margin_map.class_offsets
-    if num_classes is not None and offsets is not None and len(offsets) != num_classes:
-        return f"with {len(offsets)} class offsets for a model of {num_classes} classes"
-    return None
 
 
 def _external_table(manifest: dict[str, Any], encoder, recipe: TrainRecipe, card: ModelCard,

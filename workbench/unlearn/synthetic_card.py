@@ -18,14 +18,11 @@ import copy
 from dataclasses import replace
 
 import numpy as np
-import torch
 from torch import nn
 
 from workbench.card import ModelCard, UnseenProfile
-from workbench.margin_features import true_class_margin
-from workbench.metrics import set_accuracy
+from workbench.metrics import model_margins, set_accuracy
 from workbench.records import RecordTable
-from workbench.training import predict_logits, two_class_logits
 
 DRIFT_REQUESTS = 16  # random member requests the allowance averages over
 DRIFT_FRACTION = 0.05  # share of the members in each
@@ -60,7 +57,7 @@ def measure_drift(model: nn.Module, table: RecordTable, profile: UnseenProfile, 
     carded.card = ModelCard(test_accuracy=accuracy,
                             unseen=replace(profile, drift_allowance=None))
     x, y = held_out.inputs(), held_out.labels()
-    before = _margins(model, x, y)
+    before = model_margins(model, x, y).double()
     size = max(1, round(fraction * len(members)))
     rng = np.random.default_rng(seed)
     lowered = []
@@ -69,7 +66,8 @@ def measure_drift(model: nn.Module, table: RecordTable, profile: UnseenProfile, 
         forget = carded.select(ids=list(ids))
         result = unlearn_model(model, forget, method="synthetic", seed=seed + request,
                                device=device, params={"target": "shifted"})
-        lowered.append(float((before - _margins(result.require_model(), x, y)).mean()))
+        after = model_margins(result.require_model(), x, y).double()
+        lowered.append(float((before - after).mean()))
     drift = float(np.mean(lowered))
     if not np.isfinite(drift):
         raise ValueError("measuring the drift allowance gave a non-finite mean change of the "
@@ -89,7 +87,3 @@ def with_drift_allowance(model: nn.Module, table: RecordTable, profile: UnseenPr
     drift = measure_drift(model, table, profile, seed=seed, device=device,
                           test_accuracy=test_accuracy)
     return replace(profile, drift_allowance=max(0.0, drift))
-
-
-def _margins(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    return true_class_margin(two_class_logits(predict_logits(model, x)), y).double().cpu()

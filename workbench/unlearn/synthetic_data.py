@@ -15,7 +15,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from workbench.card import PROFILE_LEVELS, UnseenProfile
-from workbench.margin_features import MAP_FEATURES, map_features
+from workbench.margin_features import map_features, unreadable_map
 from workbench.metrics import true_class_margin
 from workbench.neighbours import MEAN_DRAWS, chunked, perturb, repeat_rows, smoothed_logits
 from workbench.schema import InputSpace
@@ -91,21 +91,15 @@ def shifted_targets(teacher: nn.Module, x: torch.Tensor, y: torch.Tensor, sigma:
     the members' mapped margins. ``accuracy`` None and no profile: the smoothed prediction.
     Only the true class's logit moves.
     """
-    if unseen is not None and unseen.margin_map is not None \
-            and unseen.margin_map.features != MAP_FEATURES:
-        raise ValueError(f"the model card's margin map reads {list(unseen.margin_map.features)}, "
-                         f"but this version computes {list(MAP_FEATURES)}; re-pack the model "
-                         "with `workbench pack --unseen-profile` to measure its card again")
     draws = MEAN_DRAWS
     if unseen is not None:  # smoothed as the card smoothed the members
         sigma, draws = unseen.smoothing_sigma, unseen.smoothing_draws
     logits = smoothed_logits(teacher, x, sigma, space, generator, draws)
-    offsets = None if unseen is None or unseen.margin_map is None \
-        else unseen.margin_map.class_offsets
-    if offsets is not None and len(offsets) != logits.shape[1]:
-        raise ValueError(f"the model card's margin map has {len(offsets)} class offsets, but "
-                         f"the model has {logits.shape[1]} classes; re-pack the model with "
-                         "`workbench pack --unseen-profile` to measure its card again")
+    unreadable = None if unseen is None else unreadable_map(unseen.margin_map, logits.shape[1])
+    if unreadable:
+        raise ValueError(f"the model card's margin map, {unreadable}, cannot be read; re-pack "
+                         "the model with `workbench pack --unseen-profile` to measure its card "
+                         "again")
     if not len(x) or (accuracy is None and unseen is None):
         return torch.softmax(logits, 1)
     rows = torch.arange(len(y), device=logits.device)
