@@ -4,6 +4,7 @@ fits it and how ``synthetic``'s targets read it."""
 from __future__ import annotations
 
 import copy
+import warnings
 
 import numpy as np
 import pytest
@@ -155,10 +156,38 @@ def test_the_map_fit_recovers_a_class_offset(world):
     weights = np.array([0.5, 1.0, -0.25, 0.75])
     assert world.table.num_classes == 3
     scaled = features @ weights + 1.0 - 3.0 * (y.numpy() == 1) + 1.5 * (y.numpy() == 2)
-    fitted = _margin_map(model, x, y, smoothed, scaled, seed=0, num_classes=3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)  # every class is there: no warning
+        fitted = _margin_map(model, x, y, smoothed, scaled, seed=0, num_classes=3)
     assert fitted.weights == pytest.approx(weights, abs=1e-3)
     assert fitted.intercept == pytest.approx(1.0, abs=1e-3)
     assert fitted.class_offsets == pytest.approx((0.0, -3.0, 1.5), abs=1e-3)
+    assert fitted.predict(features, y.numpy()) == pytest.approx(scaled, abs=1e-2)
+
+
+@pytest.mark.parametrize("absent", [0, 2])
+def test_a_class_without_members_in_the_map_fit_gets_the_mean_level_and_a_warning(world, absent):
+    """The members the map is fitted on hold no record of class ``absent``: least squares
+    cannot see its offset, so the fit gives it the other classes' mean level (weighted by
+    their counts) and says so, rather than silently the first class's level."""
+    model, members = world.model.eval(), world.table.members()
+    x, y = members.inputs(), members.labels()
+    keep = y != absent
+    x, y = x[keep], y[keep]
+    smoothed = torch.linspace(-2.0, 2.0, len(x))
+    features = map_features(model, x, y, smoothed)
+    weights = np.array([0.5, 1.0, -0.25, 0.75])
+    level = np.array([1.0, -2.0, 2.5])
+    scaled = features @ weights + level[y.numpy()]
+    with pytest.warns(RuntimeWarning, match=rf"without a record of class\(es\) \[{absent}\]"):
+        fitted = _margin_map(model, x, y, smoothed, scaled, seed=0, num_classes=3)
+    counts = np.bincount(y.numpy(), minlength=3)
+    expected = level.copy()
+    expected[absent] = np.average(level, weights=counts)
+    assert fitted.weights == pytest.approx(weights, abs=1e-3)
+    predicted = fitted.predict(np.repeat(features[:1], 3, 0), np.arange(3))
+    assert predicted - predicted[0] == pytest.approx(expected - expected[0], abs=1e-3)
+    assert fitted.class_offsets[0] == 0.0
     assert fitted.predict(features, y.numpy()) == pytest.approx(scaled, abs=1e-2)
 
 

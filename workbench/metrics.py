@@ -4,6 +4,7 @@ margins and the unseen profile a model card reports."""
 from __future__ import annotations
 
 import copy
+import warnings
 
 import numpy as np
 import torch
@@ -159,22 +160,31 @@ def _margin_map(model: nn.Module, x: torch.Tensor, y: torch.Tensor, smoothed: to
     """The members' unseen margins on the model's scale ``scaled`` ``(M,)``, fitted by least
     squares on their :data:`MAP_FEATURES` (``x`` ``(M, ...)``, ``y`` ``(M,)``, smoothed margins
     ``(M,)``) and one offset per class after the first; at most ``MAP_MEMBERS`` of them, drawn
-    with ``seed``."""
+    with ``seed``. A class with no member among them gets the mean level of the others (its
+    records' predictions then lean on the features alone), with a warning."""
     rows = np.arange(len(x))
     if len(rows) > MAP_MEMBERS:
         rows = np.sort(np.random.default_rng(seed).choice(len(x), MAP_MEMBERS, replace=False))
     index = torch.as_tensor(rows)
-    labels = y[index.to(y.device)]
-    features = map_features(model, x[index.to(x.device)], labels, smoothed[index])
-    classes = np.eye(num_classes)[labels.cpu().numpy()][:, 1:]
-    design = np.column_stack([features, classes, np.ones(len(rows))])
+    labels = y[index.to(y.device)].cpu().numpy()
+    features = map_features(model, x[index.to(x.device)], y[index.to(y.device)], smoothed[index])
+    counts = np.bincount(labels, minlength=num_classes)
+    present = np.flatnonzero(counts)
+    design = np.column_stack([features, labels[:, None] == present[None, :]])
     coefficients = np.linalg.lstsq(design, scaled[rows], rcond=None)[0]
     width = features.shape[1]
-    return MarginMap(MAP_FEATURES, _rounded(coefficients[:width]),
-                     round(float(coefficients[-1]), 4),
+    levels = np.full(num_classes, np.average(coefficients[width:], weights=counts[present]))
+    levels[present] = coefficients[width:]  # a class without members gets the mean level
+    if len(present) < num_classes:
+        absent = [int(c) for c in np.flatnonzero(counts == 0)]
+        warnings.warn(f"the margin map was fitted on {len(rows):,} members without a record of "
+                      f"class(es) {absent}: their offset is the other classes' mean level, so "
+                      "their records' targets are only as good as that; fit the profile on "
+                      "members of every class", RuntimeWarning, stacklevel=3)
+    return MarginMap(MAP_FEATURES, _rounded(coefficients[:width]), round(float(levels[0]), 4),
                      _rounded(np.quantile(design @ coefficients, PROFILE_LEVELS)),
                      _rounded(features.min(0)), _rounded(features.max(0)),
-                     (0.0, *_rounded(coefficients[width:-1])))
+                     (0.0, *_rounded(levels[1:] - levels[0])))
 
 
 def _expected_margins(unseen: np.ndarray, margins: np.ndarray, ranks: np.ndarray) -> np.ndarray:
