@@ -1,81 +1,38 @@
 """``synthetic``: our data-free default. It sees the model and the forget records, nothing else.
 
-1. **Overwrite targets.** A model that never saw a record predicts it the way the original
-   predicts unseen points nearby. For a record-level request on a table (``target="shifted"``,
-   the default there) each forget record's target is the original's logits averaged over 16
-   neighbours at half the calibrated noise (``rank_scale``), with the true class's logit
-   lowered by one common margin so that exactly the reported test accuracy's share of the
-   records stays predicted right. The average orders the records by how hard a model that
-   never saw them would find them (per-record correlation with the retrained models'
-   confidence 0.65-0.85 on the tuning requests, against 0.28-0.37 for one sampled
-   neighbour); the shift sets how many it gets wrong. Where the model card reports an
-   unseen profile (:func:`workbench.metrics.unseen_profile`, measured when the model was
-   built) the targets come from it instead: each record's smoothed margin (at the card's
-   noise) is ranked among the *members'* smoothed margins, and its target margin lies halfway
-   (``RANK_SPREAD``) between the profile's margin at that rank and the margin the members
-   ranked there got on average (the card's expected margins; an earlier card without them
-   keeps the profile's), a little lower: by the card's drift allowance, how far the method
-   lowered the model's held-out margins when the owner measured it
-   (:mod:`.synthetic_card`; ``DRIFT_ALLOWANCE`` on an earlier card; FAILs 9 against 13 of
-   128 tuning requests and 6 against 10 of 120 new ones, PASS level, clinic's band shares
-   centred). Where the card also carries a
-   margin map (:class:`workbench.card.MarginMap`: an affine map of a record's margin, smoothed
-   margin and the norms of its margin's gradients with respect to the weights and the input,
-   plus one offset per class, fitted on the members' out-of-fold margins), the map predicts
-   each record's margin (the class offsets: on 120 reporting requests, 9 rather than 29 lost
-   more than a point of test accuracy, PASS level), and
-   the target lies a quarter of the way (``MAP_SPREAD``) from that prediction to the
-   profile's margin at its rank among the members' mapped margins (tuning requests,
-   prototype: the forgotten records outside the retrains' 95% went from
-   0.057/0.096/0.169/0.168 to 0.050/0.074/0.128/0.135 on clinic 5%, clinic 10%, credit 5%
-   and credit 10%, with 86 PASSes of 128 against 85). Ranked within the request,
-   as the shift does, every request looked alike, and the audit's verdicts followed how hard
-   the request happened to be (rank correlation of the band share with the retrains' forget
-   accuracy -0.84 to -0.91 on the tuning requests); ranked among the members, a request of
-   hard records gets low targets, as a retrain gives them. The targets are fitted in logit
-   space (squared error of centred logits) with weight 3, and the proxies near the forget records
-   (step 2) learn the same smoothed logits, so no bump of the original's around a forgotten
-   record survives next to it. Chosen on tuning requests (seeds 30000-30007); reported in
-   ``benchmarks/RESULTS.md`` ("Synthetic against the calibrated audit"). They are also the
-   default where only the head trains (Fashion-MNIST: on four 1% requests the test-accuracy
-   change went from -1.5..-3.7 points with sampled targets to -0.4..-1.2).
-   ``target="sample"`` (the default where every weight of an image model trains, 8x8 digits,
-   whose requests are too small to tune on): the original's prediction at *one* random
-   neighbour, a quarter of it (``mean_share``) the average of 16 neighbours' predictions.
-   ``target="sharpened"`` (experimental): the neighbourhood's average prediction sharpened
-   to the same confidence.
-   The neighbourhood size ``sigma`` is calibrated so that the original's accuracy on
-   neighbours equals its reported test accuracy (one declared scalar of non-member
-   information).
-   For a class-level request the target is the original's prediction with the forgotten
-   classes removed, as a model that never saw the class would predict. When one class is
-   left (a two-class model) and every weight trains, the method instead retrains a fresh
-   copy from scratch, with the model's recipe, on random schema draws labelled with the kept
-   class: a model that never saw the other class learned one label (:mod:`.one_label`).
-2. **Retain proxies.** Synthetic inputs drawn from the schema (tabular) or inverted from the
-   model (images), plus neighbours of the forget records; the student distils the original's
-   logits on them (squared error of centred logits: unlike soft targets it keeps the
-   original's confidence on held-out data; on the clinic sample it cut the test-accuracy cost
-   from 1.9-2.8 to 0.9-2.0 points), or, for a class-level request, its soft predictions with
-   the forgotten classes removed.
-3. **Stop when forgotten records look like non-members**, not when their confidence is zero:
-   a loss-threshold attack that compares the student's losses on the forget records with its
-   losses on simulated non-members (fresh neighbours) must be at chance. Not with shifted
-   targets: there the check fired after 30 steps, long before the targets were reached, so
-   every step runs. The trace logs every fifth step; progress hears of every step.
+1. **Overwrite targets**: what a model that never saw each forget record would predict.
+   - Record request on a table (``target="shifted"``, the default there, and wherever only
+     the head trains): the true class's logit of the original's prediction, smoothed over
+     neighbours, is moved to a target margin. With the model card's unseen profile
+     (:func:`workbench.metrics.unseen_profile`, measured by the owner) the card's margin map
+     predicts the margin from the record's margin, smoothed margin, gradient norms and class
+     (``MAP_SPREAD`` of the way towards the profile's margin at its rank among the members;
+     without a map, the record's rank among the members' smoothed margins sets it), less
+     the card's drift allowance (:mod:`.synthetic_card`). Ranked among the members, not
+     within the request, so a request of hard records gets low targets, as a retrain gives
+     them. Without a profile the common shift keeps the reported test accuracy's share of
+     the records predicted right. Fitted in logit space (squared error of centred logits).
+   - ``target="sample"`` (where every weight of an image model trains): the original's
+     prediction at one random neighbour, blended with the neighbourhood mean
+     (``mean_share``). ``target="sharpened"`` (experimental): the mean, sharpened.
+   - Class request: the original's prediction with the forgotten classes removed. When one
+     class is left and every weight trains, a fresh copy is retrained with the model's recipe
+     on schema draws labelled with the kept class (:mod:`.one_label`).
+   The neighbourhood noise ``sigma`` is calibrated so that the original's accuracy on
+   neighbours equals its reported test accuracy (one declared scalar).
+2. **Retain proxies**: schema draws (tabular) or inversions (images), plus neighbours of the
+   forget records; the student distils the original's logits on them (the smoothed logits
+   next to the forget records), or its soft predictions without the forgotten classes.
+3. **Stop** when a loss-threshold attack on the forget records against fresh neighbours is at
+   chance (sampled targets); with shifted targets every step runs.
 
-**Head-only updates** (``update``): on images of 512 pixels or more (Fashion-MNIST) only the
-classifier head learns; the trunk is frozen, so the features of the proxies, the forget
-records and the simulated non-members are computed once, the proxies are synthesised in
-feature space (features of random images moved until the head predicts a random kept class),
-and a step costs a pass through the head alone; 150 steps instead of 300 (chosen on tuning
-seeds 100-101). On the 60,000-image Fashion-MNIST model a request went from about 58 s to
-2.0-2.8 s on one CPU core (under 5% of a retrain). Smaller inputs (tabular,
-8x8 digits) train every weight: there a step is cheap, and on the digits tuning seeds the
-head alone left the attack AUC further from the retrained model's.
+**Head-only updates** (``update``): on images of 512 pixels or more only the classifier head
+learns; features are computed once and proxies are synthesised in feature space, so a step
+costs a pass through the head (150 steps instead of 300). Smaller inputs train every weight.
 
-Learning rate: 0.03 for tabular inputs, 0.01 for images (0.03 costs the image samples 2-3
-points of test accuracy); both, and the logit anchor, were chosen on seeds 100-104.
+Every default here was chosen on tuning requests and reported on others; the figures, and
+what was tried and not kept, are in ``benchmarks/RESULTS.md`` ("Synthetic against the
+calibrated audit").
 """
 
 from __future__ import annotations
