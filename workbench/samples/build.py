@@ -14,6 +14,7 @@ from typing import Any
 import torch
 
 from workbench.atomic import current_umask, write_json
+from workbench.card import UnseenProfile
 from workbench.hashing import record_sha256, sha256_file, weights_sha256
 from workbench.metrics import loss_mia_auc, set_accuracy, unseen_profile
 from workbench.models import build_model, save_model
@@ -119,6 +120,16 @@ def build_sample(name: str, source: Path, target: Path, *, device: str = "cpu",
     return manifest
 
 
+def card_profile(model: torch.nn.Module, table: RecordTable, profile: UnseenProfile, *,
+                 test_accuracy: float, seed: int = 0, device: str = "cpu") -> dict[str, Any]:
+    """``profile`` as a manifest reports it, with the drift allowance ``synthetic`` measures
+    on ``model`` (:func:`workbench.unlearn.synthetic_card.with_drift_allowance`). The one
+    place this layer asks the unlearning layer above it, hence the lazy import."""
+    from workbench.unlearn.synthetic_card import with_drift_allowance
+    return with_drift_allowance(model, table, profile, seed=seed, device=device,
+                                test_accuracy=test_accuracy).to_dict()
+
+
 def make_manifest(spec: SampleSpec, table: RecordTable, model: torch.nn.Module,
                   folder: Path, *, data_dir: str | Path | None = None,
                   device: str = "cpu") -> dict[str, Any]:
@@ -130,12 +141,9 @@ def make_manifest(spec: SampleSpec, table: RecordTable, model: torch.nn.Module,
     extra: dict[str, Any] = {}
     metrics = sample_metrics(model, table)
     if spec.data is None:  # (the installed-dataset sample would train ten 48,000-image models)
-        profile = unseen_profile(model, table, seed=spec.seed, device=device)
-        # the method's own measurement: the unlearning layer sits above this one
-        from workbench.unlearn.synthetic_card import with_drift_allowance
-        metrics["unseen_profile"] = with_drift_allowance(
-            model, table, profile, seed=spec.seed, device=device,
-            test_accuracy=metrics["test_accuracy"]).to_dict()
+        metrics["unseen_profile"] = card_profile(
+            model, table, unseen_profile(model, table, seed=spec.seed, device=device),
+            test_accuracy=metrics["test_accuracy"], seed=spec.seed, device=device)
         split = "stratified by label, seed 0 (member column of records.csv.gz)"
         data_sha256 = files["records"]["sha256"]
     else:

@@ -30,7 +30,7 @@ from workbench.models import save_model
 from workbench.models.fit import fit_to_records
 from workbench.models.user_class import architecture_of
 from workbench.records import RecordTable
-from workbench.samples.build import library_versions, sample_metrics
+from workbench.samples.build import card_profile, library_versions, sample_metrics
 from workbench.samples.load import MANIFEST_VERSION
 
 FILES = {"records": "records.csv.gz", "preprocessing": "preprocessing.json",
@@ -74,11 +74,9 @@ def pack(model: nn.Module, table: RecordTable, folder: str | Path, *,
     metrics = sample_metrics(fitted, table)
     if unseen_profile:  # before anything is written: it may refuse (too few members)
         try:
-            profile = measure_unseen_profile(fitted, table)
-            # the method's own measurement: the unlearning layer sits above this one
-            from workbench.unlearn.synthetic_card import with_drift_allowance
-            metrics["unseen_profile"] = with_drift_allowance(
-                model, table, profile, test_accuracy=metrics["test_accuracy"]).to_dict()
+            metrics["unseen_profile"] = card_profile(
+                model, table, measure_unseen_profile(fitted, table),
+                test_accuracy=metrics["test_accuracy"])
         except ValueError as error:
             raise InputError(f"unseen profile: {error}; pack without it") from None
     folder.parent.mkdir(parents=True, exist_ok=True)
