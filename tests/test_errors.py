@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import warnings
+
 import pytest
 
 from workbench.audit.model_cache import CacheError
 from workbench.errors import (
+    PACKAGE_DIR,
     DivergenceError,
     EmptySelectionError,
     InputError,
     IntegrityError,
     exit_code,
+    warn_caller,
 )
 from workbench.evidence import LedgerError, RecordError
 from workbench.evidence.vault import VaultError
@@ -44,3 +48,22 @@ def test_empty_and_full_selections_raise_their_own_type(samples):
     with pytest.raises(InputError, match="cannot evaluate query"):
         table.select(query="age >")
     assert len(table.members_where("age > -1")) == len(table.members())  # a filter may match all
+
+
+def test_a_warning_about_input_names_the_first_line_outside_the_package():
+    with pytest.warns(UserWarning, match="direct") as direct:
+        warn_caller("direct")
+    assert direct[0].filename == __file__
+    with warnings.catch_warnings(record=True) as caught:  # through a package frame
+        warnings.simplefilter("always")
+        _warn_from_inside_package()
+    assert caught and caught[0].filename == __file__
+
+
+def _warn_from_inside_package():
+    """Calls warn_caller through a function compiled as if it lived in the package."""
+    inside = str(PACKAGE_DIR / "_relay.py")
+    code = compile("def relay(warn):\n    warn('from inside')\n", inside, "exec")
+    scope: dict = {}
+    exec(code, scope)
+    scope["relay"](warn_caller)

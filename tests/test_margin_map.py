@@ -118,6 +118,9 @@ def test_a_margin_map_predicts_ranks_and_round_trips():
     ({"class_offsets": (1.0, 0.0)}, "the first 0"),
     ({"class_offsets": (0.0,)}, "at least 2"),
     ({"class_offsets": (0.0, np.nan)}, "one finite offset per class"),
+    ({"class_offsets": (0.0, 1.0), "imputed_classes": (2,)}, "imputed_classes lists"),
+    ({"class_offsets": (0.0, 1.0), "imputed_classes": (1, 1)}, "distinct class indices"),
+    ({"imputed_classes": (0,)}, "of its class offsets"),  # no offsets: nothing to impute
 ])
 def test_a_malformed_margin_map_is_refused(change, message):
     good = _map().to_dict()
@@ -163,6 +166,7 @@ def test_the_map_fit_recovers_a_class_offset(world):
     assert fitted.intercept == pytest.approx(1.0, abs=1e-3)
     assert fitted.class_offsets == pytest.approx((0.0, -3.0, 1.5), abs=1e-3)
     assert fitted.predict(features, y.numpy()) == pytest.approx(scaled, abs=1e-2)
+    assert fitted.imputed_classes == () and "imputed_classes" not in fitted.to_dict()
 
 
 @pytest.mark.parametrize("absent", [0, 2])
@@ -182,8 +186,10 @@ def test_a_class_without_members_in_the_map_fit_gets_the_mean_level_and_a_warnin
     weights = np.array([0.5, 1.0, -0.25, 0.75])
     level = np.array([1.0, -2.0, 2.5])
     scaled = features @ weights + level[y.numpy()]
-    with pytest.warns(RuntimeWarning, match=rf"without a record of class\(es\) \[{absent}\]"):
+    with pytest.warns(RuntimeWarning,
+                      match=rf"without a record of class\(es\) \[{absent}\]") as caught:
         fitted = _margin_map(model, x, y, smoothed, scaled, seed=0, num_classes=3)
+    assert caught[0].filename == __file__  # the caller's line, not the package's
     counts = np.bincount(y.numpy(), minlength=3)
     expected = level.copy()
     expected[absent] = np.average(level, weights=counts)
@@ -193,6 +199,8 @@ def test_a_class_without_members_in_the_map_fit_gets_the_mean_level_and_a_warnin
     predicted = fitted.predict(np.repeat(features[:1], 3, 0), np.arange(3))
     assert predicted - predicted[0] == pytest.approx(expected - expected[0], abs=1e-3)
     assert fitted.class_offsets[0] == 0.0
+    assert fitted.imputed_classes == (absent,)  # the card says which offset is not fitted
+    assert MarginMap.from_dict(fitted.to_dict()) == fitted
     assert fitted.predict(features, y.numpy()) == pytest.approx(scaled, abs=1e-2)
 
 

@@ -373,8 +373,10 @@ def test_an_earlier_releases_profile_is_not_read_and_says_how_to_get_a_new_one(t
     def earlier(metrics):
         metrics["unseen_margin_quantiles"] = metrics.pop("unseen_profile")["margins"]
 
-    with pytest.warns(UserWarning, match="re-pack it with `workbench pack --unseen-profile`"):
+    with pytest.warns(UserWarning,
+                      match="re-pack it with `workbench pack --unseen-profile`") as caught:
         sample = load_folder(_with_metrics(tmp_path, earlier))
+    assert caught[0].filename == __file__  # the line that loaded it, not the loader's
     assert sample.records.reported_unseen_profile is None
     assert sample.records.reported_test_accuracy is not None
 

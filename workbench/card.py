@@ -77,6 +77,10 @@ class MarginMap:
         class_offsets: one per class, added for a record of that class (the first class's is
             0): the members' out-of-fold margins differ by class beyond what the features
             say. None (a card from before they were fitted): no offset.
+        imputed_classes: classes that had no member among those the map was fitted on: their
+            offset is not fitted but the other classes' count-weighted mean level (their
+            records' margins lean on the features alone). Empty on a card fitted on every
+            class.
     """
 
     features: tuple[str, ...]
@@ -86,6 +90,7 @@ class MarginMap:
     lower: tuple[float, ...]
     upper: tuple[float, ...]
     class_offsets: tuple[float, ...] | None = None
+    imputed_classes: tuple[int, ...] = ()
 
     def __post_init__(self) -> None:
         if isinstance(self.features, str) or not all(isinstance(f, str) for f in self.features):
@@ -113,6 +118,13 @@ class MarginMap:
                 raise ValueError(f"MarginMap.class_offsets holds one finite offset per class "
                                  f"(at least 2), the first 0; got {list(self.class_offsets)}")
             object.__setattr__(self, "class_offsets", offsets)
+        imputed = tuple(self.imputed_classes)
+        classes = 0 if self.class_offsets is None else len(self.class_offsets)
+        if len(set(imputed)) != len(imputed) or not all(
+                isinstance(c, int) and 0 <= c < classes for c in imputed):
+            raise ValueError(f"MarginMap.imputed_classes lists distinct class indices of its "
+                             f"class offsets; got {list(imputed)}")
+        object.__setattr__(self, "imputed_classes", imputed)
         object.__setattr__(self, "mapped_margins",
                            _checked_quantiles(self.mapped_margins, "margin_map.mapped_margins"))
 
@@ -152,13 +164,16 @@ class MarginMap:
                "lower": list(self.lower), "upper": list(self.upper)}
         if self.class_offsets is not None:  # (a card from before them has none)
             out["class_offsets"] = list(self.class_offsets)
+        if self.imputed_classes:  # (only a card fitted without some class has them)
+            out["imputed_classes"] = list(self.imputed_classes)
         return out
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> MarginMap:
         return cls(tuple(data["features"]), tuple(data["weights"]), data["intercept"],
                    tuple(data["mapped_margins"]), tuple(data["lower"]), tuple(data["upper"]),
-                   None if data.get("class_offsets") is None else tuple(data["class_offsets"]))
+                   None if data.get("class_offsets") is None else tuple(data["class_offsets"]),
+                   tuple(data.get("imputed_classes", ())))
 
 
 @dataclass(frozen=True)

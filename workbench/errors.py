@@ -14,9 +14,16 @@ text of a message.
 ``IntegrityError`` subclasses ``ValueError`` too, for one release: code that caught the
 record, ledger and vault errors as ``ValueError`` still does. Test for ``IntegrityError``
 first (the CLI does).
+
+A warning about the caller's input (:func:`warn_caller`) names the first line outside the
+package, wherever inside it the problem was found.
 """
 
 from __future__ import annotations
+
+import sys
+import warnings
+from pathlib import Path
 
 EXIT_OK, EXIT_INTEGRITY, EXIT_INPUT, EXIT_DIVERGED, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
@@ -57,3 +64,20 @@ def exit_code(error: BaseException) -> int | None:
     if isinstance(error, (ValueError, FileNotFoundError)):
         return EXIT_INPUT
     return None
+
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+def warn_caller(message: str, category: type[Warning] = UserWarning) -> None:
+    """Warn about the caller's input, attributed to the first frame outside the workbench
+    package (the user's line, not the internal function that noticed); where every frame is
+    inside it (the CLI), to the outermost one."""
+    level, frame = 2, sys._getframe(1)
+    while frame.f_back is not None and _inside_package(frame.f_code.co_filename):
+        frame, level = frame.f_back, level + 1
+    warnings.warn(message, category, stacklevel=level)
+
+
+def _inside_package(filename: str) -> bool:
+    return PACKAGE_DIR in Path(filename).resolve().parents

@@ -4,7 +4,6 @@ margins and the unseen profile a model card reports."""
 from __future__ import annotations
 
 import copy
-import warnings
 
 import numpy as np
 import torch
@@ -13,6 +12,7 @@ from torch import nn
 
 from workbench.auc import auc
 from workbench.card import PROFILE_LEVELS, MarginMap, UnseenProfile
+from workbench.errors import warn_caller
 from workbench.margin_features import (  # true_class_margin: read from here too
     MAP_FEATURES,
     map_features,
@@ -161,7 +161,8 @@ def _margin_map(model: nn.Module, x: torch.Tensor, y: torch.Tensor, smoothed: to
     squares on their :data:`MAP_FEATURES` (``x`` ``(M, ...)``, ``y`` ``(M,)``, smoothed margins
     ``(M,)``) and one offset per class after the first; at most ``MAP_MEMBERS`` of them, drawn
     with ``seed``. A class with no member among them gets the mean level of the others (its
-    records' predictions then lean on the features alone), with a warning."""
+    records' predictions then lean on the features alone), listed as imputed, with a
+    warning."""
     rows = np.arange(len(x))
     if len(rows) > MAP_MEMBERS:
         rows = np.sort(np.random.default_rng(seed).choice(len(x), MAP_MEMBERS, replace=False))
@@ -175,16 +176,16 @@ def _margin_map(model: nn.Module, x: torch.Tensor, y: torch.Tensor, smoothed: to
     width = features.shape[1]
     levels = np.full(num_classes, np.average(coefficients[width:], weights=counts[present]))
     levels[present] = coefficients[width:]  # a class without members gets the mean level
-    if len(present) < num_classes:
-        absent = [int(c) for c in np.flatnonzero(counts == 0)]
-        warnings.warn(f"the margin map was fitted on {len(rows):,} members without a record of "
-                      f"class(es) {absent}: their offset is the other classes' mean level, so "
-                      "their records' targets are only as good as that; fit the profile on "
-                      "members of every class", RuntimeWarning, stacklevel=3)
+    absent = [int(c) for c in np.flatnonzero(counts == 0)]
+    if absent:
+        warn_caller(f"the margin map was fitted on {len(rows):,} members without a record of "
+                    f"class(es) {absent}: their offset is the other classes' mean level, so "
+                    "their records' targets are only as good as that; fit the profile on "
+                    "members of every class", RuntimeWarning)
     return MarginMap(MAP_FEATURES, _rounded(coefficients[:width]), round(float(levels[0]), 4),
                      _rounded(np.quantile(design @ coefficients, PROFILE_LEVELS)),
                      _rounded(features.min(0)), _rounded(features.max(0)),
-                     (0.0, *_rounded(levels[1:] - levels[0])))
+                     (0.0, *_rounded(levels[1:] - levels[0])), tuple(absent))
 
 
 def _expected_margins(unseen: np.ndarray, margins: np.ndarray, ranks: np.ndarray) -> np.ndarray:

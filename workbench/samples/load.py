@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import warnings
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -15,6 +14,7 @@ from workbench.card import ModelCard, UnseenProfile
 from workbench.encoders import encoder_from_dict
 from workbench.errors import (
     IntegrityError,  # a file that does not match its hash
+    warn_caller,
 )
 from workbench.hashing import record_sha256, sha256_file, weights_sha256
 from workbench.margin_features import unreadable_map
@@ -154,9 +154,9 @@ def model_card(manifest: dict[str, Any], folder: Path,
     metrics = manifest["metrics"]
     profile = metrics.get("unseen_profile")
     if profile is None and "unseen_margin_quantiles" in metrics:
-        warnings.warn(f"the package {folder} reports an unseen-margin profile of an earlier "
-                      "release, which this one no longer reads; re-pack it with "
-                      "`workbench pack --unseen-profile` to use one", UserWarning, stacklevel=3)
+        warn_caller(f"the package {folder} reports an unseen-margin profile of an earlier "
+                    "release, which this one no longer reads; re-pack it with "
+                    "`workbench pack --unseen-profile` to use one")
     try:
         unseen = UnseenProfile.from_dict(profile) if profile is not None else None
     except (KeyError, TypeError, ValueError) as error:
@@ -164,23 +164,22 @@ def model_card(manifest: dict[str, Any], folder: Path,
                          "re-pack it") from None
     if unseen is not None and (unreadable := unreadable_map(unseen.margin_map,
                                                               num_classes)):
-        warnings.warn(f"the package {folder} reports a margin map {unreadable}, so it is not "
-                      "read: its erasures predict each record's margin from its rank alone; "
-                      "re-pack it with `workbench pack --unseen-profile`", UserWarning,
-                      stacklevel=3)
+        warn_caller(f"the package {folder} reports a margin map {unreadable}, so it is not "
+                    "read: its erasures predict each record's margin from its rank alone; "
+                    "re-pack it with `workbench pack --unseen-profile`")
         unseen = replace(unseen, margin_map=None)
     elif unseen is not None and unseen.expected_margins is None:
-        warnings.warn(f"the package {folder} reports an unseen profile without expected "
-                      f"margins (an earlier release, or fewer than {MIN_EXPECTED_MEMBERS} "
-                      "members): its erasures rank records by the profile (or its margin "
-                      "map) alone; with "
-                      f"{MIN_EXPECTED_MEMBERS} members or more, re-pack it with `workbench "
-                      "pack --unseen-profile` to add them", UserWarning, stacklevel=3)
+        warn_caller(f"the package {folder} reports an unseen profile without expected "
+                    f"margins (an earlier release, or fewer than {MIN_EXPECTED_MEMBERS} "
+                    "members): its erasures rank records by the profile (or its margin "
+                    "map) alone; with "
+                    f"{MIN_EXPECTED_MEMBERS} members or more, re-pack it with `workbench "
+                    "pack --unseen-profile` to add them")
     elif unseen is not None and unseen.margin_map is None:
-        warnings.warn(f"the package {folder} reports an unseen profile without a margin map "
-                      "(an earlier release): its erasures predict each record's margin from "
-                      "its rank alone; re-pack it with `workbench pack --unseen-profile` to "
-                      "add one", UserWarning, stacklevel=3)
+        warn_caller(f"the package {folder} reports an unseen profile without a margin map "
+                    "(an earlier release): its erasures predict each record's margin from "
+                    "its rank alone; re-pack it with `workbench pack --unseen-profile` to "
+                    "add one")
     return ModelCard(test_accuracy=metrics["test_accuracy"], unseen=unseen)
 
 
