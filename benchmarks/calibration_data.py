@@ -51,12 +51,14 @@ def retrain_seed(seed: int, k: int) -> int:
 
 
 def collect(sample, scenario: str, seed: int, n_retrains: int, cache: Path,
-            executor: str | None = None, methods: list[str] | None = None) -> dict:
+            executor: str | None = None, methods: list[str] | None = None,
+            device: str = "cpu") -> dict:
     table = sample.records
     forget = forget_set(table, scenario, seed)
     sets = audit_sets(table, forget, class_matched=True)
     refs = shadow_models(sample.model, table,
-                         training=TrainingOptions(cache_dir=cache, executor=executor))
+                         training=TrainingOptions(cache_dir=cache, executor=executor,
+                                                  device=device))
     ref_signals = refs.signals(table)
     tuned = tune_rmia_a(ref_signals)
     options = AttackOptions(population=sets.population,
@@ -66,8 +68,8 @@ def collect(sample, scenario: str, seed: int, n_retrains: int, cache: Path,
     rows = training_mask(table, forget)  # each is unlearn_model(method="retrain", seed=...)
     jobs = [TrainJob(f"retrain {k}", rows, retrain_seed(seed, k), retrain_seed(seed, k))
             for k in range(n_retrains)]
-    retrains = train_models(TrainData.from_table(sample.model, table, table.recipe), jobs,
-                            executor=executor)
+    retrains = train_models(TrainData.from_table(sample.model, table, table.recipe,
+                                                 device=device), jobs, executor=executor)
     for k, (model, out) in enumerate(zip(retrains.models, retrains.outputs, strict=True)):
         models[f"retrain_{k}"], times[f"retrain_{k}"] = model, out.seconds
     for method in available_methods() if methods is None else methods:
@@ -76,7 +78,7 @@ def collect(sample, scenario: str, seed: int, n_retrains: int, cache: Path,
             continue
         try:
             result = unlearn_model(sample.model, forget, method=method, seed=seed,
-                                   device="cpu", retain="auto")
+                                   device=device, retain="auto")
         except (ValueError, RuntimeError) as error:
             print(f"  {method} failed: {error}", flush=True)
             failed.append(method)
@@ -108,6 +110,8 @@ def main(argv=None) -> int:
     parser.add_argument("--executor", default=None,
                         help="inprocess, local, local:N, ray or a Ray address "
                              "(default: $WORKBENCH_EXECUTOR, else local)")
+    parser.add_argument("--device", default="cpu",
+                        help="where the retrains, shadow models and methods run (cpu, cuda)")
     parser.add_argument("--methods", nargs="*", default=None,
                         help="methods to run besides the retrains (default: every registered "
                              "one; none: the retrains and the original only)")
@@ -122,7 +126,7 @@ def main(argv=None) -> int:
                     continue
                 start = time.perf_counter()
                 data = collect(sample, scenario, seed, args.retrains, args.cache,
-                               args.executor, args.methods)
+                               args.executor, args.methods, args.device)
                 tmp = path.with_suffix(".tmp.npz")
                 np.savez_compressed(tmp, meta=json.dumps(data["meta"]), **data["arrays"])
                 tmp.rename(path)

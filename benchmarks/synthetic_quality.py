@@ -73,7 +73,7 @@ def score_candidate(sample, table, forget, model, meta: dict,
 
 
 def candidate_scores(request: tuple, samples: dict, method: str, params: dict, cache: Path,
-                     stored: bool) -> tuple[dict, np.ndarray, float] | None:
+                     stored: bool, device: str = "cpu") -> tuple[dict, np.ndarray, float] | None:
     """``(scores by attack, correctness, seconds)`` of ``method`` on one request (as
     ``load_request`` returns it): run now on the request's original, or (``stored``) as
     calibration_data.py saved it (None: absent)."""
@@ -84,7 +84,7 @@ def candidate_scores(request: tuple, samples: dict, method: str, params: dict, c
         return ({a: scores[a][method] for a in ATTACKS}, correct[method],
                 meta["times"].get(method, float("nan")))
     sample = samples[meta["sample"]]
-    result = unlearn_model(sample.model, forget, method=method, seed=meta["seed"], device="cpu",
+    result = unlearn_model(sample.model, forget, method=method, seed=meta["seed"], device=device,
                            retain="auto", params=params or None)
     cand_scores, cand_correct = score_candidate(sample, table, forget, result.model, meta, cache)
     return cand_scores, cand_correct, result.wall_time_s
@@ -263,6 +263,7 @@ def main(argv=None) -> int:
     parser.add_argument("--min-forget", type=int, default=25,
                         help="skip requests with fewer forgotten records (never PASS)")
     parser.add_argument("--cache", type=Path, default=Path(".workbench_cache"))
+    parser.add_argument("--device", default="cpu", help="where --method runs (cpu, cuda)")
     parser.add_argument("--json", type=Path, default=None, help="also write every row here")
     parser.add_argument("--tables", type=Path, nargs="+", default=None,
                         help="print the table of rows written before with --json (pooled), "
@@ -295,7 +296,7 @@ def main(argv=None) -> int:
         candidates = {}
         if args.method != "none":
             candidates[label] = candidate_scores(request, samples, args.method, args.params,
-                                                 args.cache, stored=False)
+                                                 args.cache, stored=False, device=args.device)
         for method in args.stored:
             found = candidate_scores(request, samples, method, {}, args.cache, stored=True)
             if found is not None:
