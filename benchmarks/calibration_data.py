@@ -37,6 +37,7 @@ from workbench.audit.options import TrainingOptions
 from workbench.audit.sets import audit_sets
 from workbench.audit.shadow import shadow_models
 from workbench.audit.signals import record_signals
+from workbench.device import resolve_device
 from workbench.executor import TrainData, TrainJob, train_models
 from workbench.unlearn import available_methods, get_unlearner, unlearn_model
 
@@ -116,6 +117,10 @@ def main(argv=None) -> int:
                         help="methods to run besides the retrains (default: every registered "
                              "one; none: the retrains and the original only)")
     args = parser.parse_args(argv)
+    try:  # CUDA asked for where there is none, or a misspelt device: said before any work
+        resolve_device(args.device)
+    except ValueError as error:
+        parser.error(str(error))
     args.out.mkdir(parents=True, exist_ok=True)
     for name in args.samples:
         sample = load_sample(name)

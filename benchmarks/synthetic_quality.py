@@ -40,6 +40,7 @@ from workbench.audit.sets import audit_sets
 from workbench.audit.shadow import shadow_models
 from workbench.audit.signals import record_signals
 from workbench.audit.verdict import ERASURE, FAIL, VerdictConfig, group_status
+from workbench.device import resolve_device
 from workbench.unlearn import unlearn_model
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -269,6 +270,10 @@ def main(argv=None) -> int:
                         help="print the table of rows written before with --json (pooled), "
                              "and run nothing")
     args = parser.parse_args(argv)
+    try:  # CUDA asked for where there is none, or a misspelt device: said before any work
+        resolve_device(args.device)
+    except ValueError as error:
+        parser.error(str(error))
     if args.tables:
         rows = [row for path in args.tables for row in json.loads(path.read_text())]
         twice = duplicates((r["sample"], r["scenario"], r["seed"], r["method"]) for r in rows)

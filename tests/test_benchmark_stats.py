@@ -1,5 +1,6 @@
 """The intervals benchmarks/synthetic_quality.py prints next to its rates
-(benchmarks/quality_stats.py): what an outsider checks before believing "P ratio 0.9"."""
+(benchmarks/quality_stats.py): what an outsider checks before believing "P ratio 0.9"; and
+the input its calibration scripts refuse before any work."""
 
 from __future__ import annotations
 
@@ -120,3 +121,19 @@ def test_held_out_fits_leave_out_a_record_wherever_it_appears():
     with pytest.raises(ValueError, match="shares every record"):
         quality.held_out_fits([features[0], features[0]], [targets[0], targets[0]], tree,
                               keys=[keys[0], keys[0]])
+
+
+@pytest.mark.parametrize("device", ["gpu", "cuda:99"])
+def test_the_calibration_benchmarks_refuse_a_device_before_any_work(tmp_path, capsys, device):
+    """An unknown device, or CUDA where there is none or not that many, is said at once:
+    no output folder made, no sample loaded, no request read."""
+    out = tmp_path / "collected"
+    collect = load_benchmark("calibration_data")
+    with pytest.raises(SystemExit) as exited:
+        collect.main(["--samples", "no-such-sample", "--device", device, "--out", str(out)])
+    assert exited.value.code == 2 and not out.exists()
+    assert f"device {device!r}" in capsys.readouterr().err
+    judge = load_benchmark("synthetic_quality")
+    with pytest.raises(SystemExit) as exited:
+        judge.main(["--data", str(tmp_path / "absent"), "--device", device])
+    assert exited.value.code == 2 and f"device {device!r}" in capsys.readouterr().err
